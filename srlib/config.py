@@ -1,0 +1,73 @@
+"""Run-wide conventions: fast or full mode, seeds, project paths.
+
+Every tutorial reads its run length from :func:`fast_mode`, so the same notebook gives a small
+CPU run (tests, laptops) and the full run (a GPU, or whoever asks for it) without being edited:
+
+- ``SRLIB_MODE=fast`` or ``SRLIB_MODE=full`` forces one;
+- unset (or ``auto``), the mode is *full* when an NVIDIA GPU is visible and *fast* otherwise.
+
+The check looks for the driver's device files instead of importing a framework, so
+``import srlib`` stays light (it imports neither TensorFlow nor PyTorch).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: The repository root when srlib is used from a clone (``pip install -e .``).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEED = 42
+
+
+def gpu_visible() -> bool:
+    """True when an NVIDIA GPU's device file exists (no framework is imported to find out)."""
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def run_mode() -> str:
+    """``'fast'`` or ``'full'``, from ``SRLIB_MODE`` (``fast``/``full``/``auto``; default auto)."""
+    mode = os.environ.get("SRLIB_MODE", "auto").strip().lower()
+    if mode == "auto":
+        return "full" if gpu_visible() else "fast"
+    if mode not in ("fast", "full"):
+        raise ValueError(f"SRLIB_MODE must be 'fast', 'full' or 'auto', not {mode!r}")
+    return mode
+
+
+def fast_mode() -> bool:
+    """True for the small CPU run of a tutorial; see the module docstring for the rule."""
+    return run_mode() == "fast"
+
+
+def set_seed(seed: int = DEFAULT_SEED) -> int:
+    """Seed Python, NumPy and, when already imported, PyTorch, TensorFlow and Keras.
+
+    Frameworks are seeded only if the caller imported them: seeding must not import them.
+    Returns the seed so a notebook can print it.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.manual_seed(seed)
+    if "keras" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(seed)  # also seeds TensorFlow's and the backend's generators
+    elif "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)
+    return seed
+
+
+def data_dir() -> Path:
+    """Where prepared data lives: ``SRLIB_DATA`` if set, else ``<repo>/data``."""
+    return Path(os.environ.get("SRLIB_DATA", PROJECT_ROOT / "data"))

@@ -1,0 +1,75 @@
+"""PyTorch and fastai access to :class:`srlib.patches.PairedPatches` (imports torch).
+
+Tensors are NCHW float32 in [0, 1]: ``(lowres, highres)`` batches for a fastai ``Learner``.
+Taught in ``notebooks/02_unet_pixel_loss.ipynb``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from srlib.patches import PairedPatches
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """HWC (or NHWC) float array in [0, 1] -> CHW (or NCHW) float32 tensor."""
+    array = np.ascontiguousarray(image, dtype=np.float32)
+    if array.ndim == 3:
+        return torch.from_numpy(array.transpose(2, 0, 1).copy())
+    if array.ndim == 4:
+        return torch.from_numpy(array.transpose(0, 3, 1, 2).copy())
+    raise ValueError(f"expected an HWC or NHWC array, got shape {array.shape}")
+
+
+def to_image(tensor: torch.Tensor) -> np.ndarray:
+    """CHW (or NCHW) tensor -> HWC (or NHWC) float32 array, clipped to [0, 1]."""
+    array = tensor.detach().float().cpu().clamp(0, 1).numpy()
+    if array.ndim == 3:
+        return array.transpose(1, 2, 0)
+    if array.ndim == 4:
+        return array.transpose(0, 2, 3, 1)
+    raise ValueError(f"expected a CHW or NCHW tensor, got shape {tuple(tensor.shape)}")
+
+
+class TorchPairs(torch.utils.data.Dataset):
+    """A ``torch.utils.data.Dataset`` of ``(lowres, highres)`` CHW tensors from ``PairedPatches``.
+
+    Each pass over the data (each ``__iter__`` of the loader built by :func:`dataloaders`)
+    moves to a new epoch, so crops differ between epochs but are the same for a given seed.
+    """
+
+    def __init__(self, pairs: PairedPatches):
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index):
+        lowres, highres = self.pairs[index]
+        return to_tensor(lowres), to_tensor(highres)
+
+
+def dataloaders(train: PairedPatches, valid: PairedPatches, batch_size: int = 16, device=None, seed: int = 0):
+    """fastai ``DataLoaders`` over the two pair sets; training batches are shuffled.
+
+    ``device`` defaults to the GPU when there is one. fastai's DataLoader calls
+    ``before_iter`` at each epoch; we move the training pairs to the next epoch's crops there.
+    """
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai.torch_core import default_device
+
+    class EpochDataLoader(DataLoader):
+        epoch = -1
+
+        def before_iter(self):
+            super().before_iter()
+            self.epoch += 1
+            self.dataset.pairs.set_epoch(self.epoch)
+
+    device = device if device is not None else default_device()
+    train_loader = EpochDataLoader(TorchPairs(train), bs=batch_size, shuffle=True, drop_last=True,
+                                   num_workers=0, device=device)
+    train_loader.rng.seed(seed)  # fastai shuffles with this random.Random
+    valid_loader = DataLoader(TorchPairs(valid), bs=batch_size, shuffle=False, num_workers=0, device=device)
+    return DataLoaders(train_loader, valid_loader, device=device)

@@ -1,0 +1,139 @@
+"""Score predictions against originals: per image, per method, with bicubic as the baseline.
+
+:func:`evaluate` returns a :class:`ResultsTable` (Markdown and JSON output). Every tutorial
+ends with one; ``srlib baseline`` prints the bicubic rows on their own.
+Taught in ``notebooks/01_autoencoder_keras.ipynb`` (Evaluate section).
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from srlib.arrays import mod_crop, to_float
+from srlib.degrade import bicubic, upscale_bicubic
+from srlib.io import load_image
+from srlib.metrics import HIGHER_IS_BETTER, METRICS, score
+from srlib.samples import load_folder
+
+
+def as_images(source, what: str = "images") -> dict[str, np.ndarray]:
+    """``{name: image}`` from a folder, a list of file paths, or a mapping (returned as is)."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    if isinstance(source, (str, Path)):
+        return load_folder(source)
+    if isinstance(source, (list, tuple)):
+        return {Path(path).stem: load_image(path) for path in source}
+    raise ValueError(f"{what}: expected a folder, a list of image files or a {{name: image}} mapping, "
+                     f"got {type(source).__name__}")
+
+
+@dataclass
+class ResultsTable:
+    """Rows of ``{'method', 'image', 'psnr', 'ssim', 'hfen'}`` and their per-method means."""
+
+    rows: list[dict] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(row["method"] for row in self.rows))
+
+    def mean(self) -> dict[str, dict[str, float]]:
+        """``{method: {metric: mean over images}}`` (PSNR averaged in dB, as SR papers do)."""
+        return {method: {name: float(np.mean([row[name] for row in self.rows if row["method"] == method]))
+                         for name in METRICS}
+                for method in self.methods()}
+
+    def to_markdown(self, per_image: bool = False, baseline: str | None = "bicubic") -> str:
+        """A Markdown table of the means (and every image with ``per_image``).
+
+        With a ``baseline`` method present, a column gives each method's PSNR gain over it.
+        """
+        means = self.mean()
+        gain = baseline in means
+        arrows = {name: "↑" if HIGHER_IS_BETTER[name] else "↓" for name in METRICS}
+        header = ["method"] + (["image"] if per_image else []) + [
+            f"PSNR (dB) {arrows['psnr']}", f"SSIM {arrows['ssim']}", f"HFEN {arrows['hfen']}"]
+        if gain:
+            header.append(f"PSNR gain over {baseline} (dB)")
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+        def cells(values, reference):
+            out = [_format(values["psnr"], 2), _format(values["ssim"], 4), _format(values["hfen"], 4)]
+            if gain:
+                out.append(f"{values['psnr'] - reference:+.2f}")
+            return out
+
+        for method, values in means.items():
+            if per_image:
+                for row in (r for r in self.rows if r["method"] == method):
+                    reference = next((r["psnr"] for r in self.rows
+                                      if r["method"] == baseline and r["image"] == row["image"]), math.nan)
+                    lines.append("| " + " | ".join([method, row["image"]] + cells(row, reference)) + " |")
+            label = [method, "**mean**"] if per_image else [method]
+            lines.append("| " + " | ".join(label + cells(values, means.get(baseline, {}).get("psnr", math.nan))) + " |")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"settings": self.settings, "mean": self.mean(), "rows": self.rows}
+
+    def save_json(self, path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=True) + "\n")
+        return path
+
+
+def _format(value: float, digits: int) -> str:
+    return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+def evaluate(highres, predictions=None, scale: int | None = None, crop_border: int | None = None,
+             y_channel: bool = True, progress: bool = False) -> ResultsTable:
+    """Score each method's predictions against the high-resolution originals.
+
+    Args:
+        highres: the originals: a folder, a list of image files, or ``{name: HWC image}``.
+        predictions: ``{method: folder | list | {name: image}}``; images are matched by name
+            (file stem). A single folder or mapping counts as one method called "prediction".
+        scale: the SR factor. When given, originals are cropped to a multiple of it, a
+            ``bicubic`` row is added (MATLAB bicubic down, then up), and ``crop_border``
+            defaults to ``scale`` (the usual convention).
+        y_channel: score the luma only (SR papers' convention) or all three RGB channels.
+
+    Raises ``ValueError`` naming the image when a prediction is missing or has the wrong size.
+    """
+    originals = as_images(highres, "highres")
+    if not originals:
+        raise ValueError("no high-resolution images to evaluate against")
+    if scale is not None:
+        originals = {name: mod_crop(to_float(image, name), scale) for name, image in originals.items()}
+    crop_border = (scale or 0) if crop_border is None else crop_border
+    methods: dict[str, dict[str, np.ndarray]] = {}
+    if scale is not None:
+        methods["bicubic"] = {name: upscale_bicubic(bicubic(image, scale), scale) for name, image in originals.items()}
+    if predictions is not None:
+        if isinstance(predictions, (str, Path, list, tuple)) or (
+                isinstance(predictions, Mapping) and predictions and
+                all(isinstance(value, np.ndarray) for value in predictions.values())):
+            predictions = {"prediction": predictions}
+        for method, source in predictions.items():
+            methods[method] = as_images(source, f"predictions of {method}")
+    table = ResultsTable(settings={"scale": scale, "crop_border": crop_border, "y_channel": y_channel})
+    jobs = [(method, name) for method in methods for name in originals]
+    for method, name in tqdm(jobs, desc="scoring", disable=not progress):
+        if name not in methods[method]:
+            raise ValueError(f"{method}: no prediction for image {name!r}")
+        prediction = methods[method][name]
+        if prediction.shape != originals[name].shape:
+            raise ValueError(f"{method}: prediction for {name!r} is {prediction.shape}, "
+                             f"the original is {originals[name].shape}")
+        table.rows.append({"method": method, "image": name,
+                           **score(originals[name], prediction, crop_border=crop_border, y_channel=y_channel)})
+    return table

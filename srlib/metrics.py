@@ -1,0 +1,112 @@
+"""Image quality metrics as SR papers report them: PSNR, SSIM and HFEN.
+
+All take ``(highres, prediction)``: HWC RGB arrays of equal shape, uint8 in [0, 255] or float in
+[0, 1] (each is checked; a float image in [0, 255] raises ``ValueError``). Computation is in
+float64 on the [0, 255] scale without rounding, following BasicSR's ``calculate_psnr`` and
+``calculate_ssim`` (XPixelGroup/BasicSR, ``basicsr/metrics``):
+
+- ``crop_border`` pixels are removed from every side first (SR papers crop ``scale`` pixels);
+- ``y_channel=True`` scores only the luma Y of BT.601 as MATLAB's ``rgb2ycbcr`` (values 16-235),
+  the "Y channel" convention of SR tables (:func:`srlib.arrays.rgb_to_y`).
+
+Taught in ``notebooks/01_autoencoder_keras.ipynb`` (Evaluate section).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from srlib.arrays import check_image, rgb_to_y, to_255
+from srlib.kernels import gaussian_window, laplacian_of_gaussian
+
+
+def _prepare(highres, prediction, crop_border: int, y_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Checked, cropped float64 [0, 255] arrays, HxWxC (C = 1 for the Y channel)."""
+    highres = check_image(highres, "highres")
+    prediction = check_image(prediction, "prediction")
+    if highres.shape != prediction.shape:
+        raise ValueError(f"highres and prediction differ in shape: {highres.shape} vs {prediction.shape}")
+    if crop_border < 0:
+        raise ValueError(f"crop_border must be >= 0, got {crop_border}")
+    height, width = highres.shape[:2]
+    if 2 * crop_border >= min(height, width):
+        raise ValueError(f"crop_border={crop_border} leaves nothing of a {height}x{width} image")
+    a, b = to_255(highres, "highres"), to_255(prediction, "prediction")
+    if crop_border:
+        a = a[crop_border:-crop_border, crop_border:-crop_border]
+        b = b[crop_border:-crop_border, crop_border:-crop_border]
+    if y_channel:
+        a, b = rgb_to_y(a)[..., None], rgb_to_y(b)[..., None]
+    return a, b
+
+
+def psnr(highres, prediction, crop_border: int = 0, y_channel: bool = False) -> float:
+    """Peak signal-to-noise ratio in dB: ``10 log10(255^2 / MSE)``; ``inf`` for identical images."""
+    a, b = _prepare(highres, prediction, crop_border, y_channel)
+    mse = np.mean((a - b) ** 2)
+    if mse == 0:
+        return float("inf")
+    return float(10.0 * np.log10(255.0**2 / mse))
+
+
+def _ssim_channel(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM of one [0, 255] channel: Gaussian 11x11 sigma 1.5 window, valid region only."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    window = gaussian_window(11, 1.5)
+
+    def filtered(x):
+        return signal.correlate(x, window, mode="valid", method="direct" if x.size < 4096 else "fft")
+
+    mu_a, mu_b = filtered(a), filtered(b)
+    var_a = filtered(a * a) - mu_a**2
+    var_b = filtered(b * b) - mu_b**2
+    covariance = filtered(a * b) - mu_a * mu_b
+    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * covariance + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return float(ssim_map.mean())
+
+
+def ssim(highres, prediction, crop_border: int = 0, y_channel: bool = False) -> float:
+    """Structural similarity (Wang et al., 2004), averaged over channels; 1 for identical images.
+
+    K1 = 0.01, K2 = 0.03, data range 255, Gaussian window 11x11 with sigma 1.5, only positions
+    where the window fits (so images must be at least 11x11 after cropping).
+    """
+    a, b = _prepare(highres, prediction, crop_border, y_channel)
+    if min(a.shape[:2]) < 11:
+        raise ValueError(f"SSIM needs at least 11x11 pixels after cropping, got {a.shape[0]}x{a.shape[1]}")
+    return float(np.mean([_ssim_channel(a[..., c], b[..., c]) for c in range(a.shape[2])]))
+
+
+def hfen(highres, prediction, crop_border: int = 0, y_channel: bool = False, kernel_size: int = 15,
+         sigma: float = 1.5) -> float:
+    """High-frequency error norm (Ravishankar and Bresler, 2011), relative; 0 for identical images.
+
+    ``HFEN = ||LoG * (prediction - highres)||_2 / ||LoG * highres||_2``: the Frobenius norm of the
+    Laplacian-of-Gaussian-filtered error (15x15, sigma 1.5, MATLAB ``fspecial('log')``), over all
+    channels, divided by that of the filtered original so it does not depend on the image's
+    contrast or size. Only positions where the kernel fits are used (valid filtering). Lower is
+    better; a blurry prediction loses edges and scores high.
+    """
+    a, b = _prepare(highres, prediction, crop_border, y_channel)
+    if min(a.shape[:2]) < kernel_size:
+        raise ValueError(f"HFEN needs at least {kernel_size}x{kernel_size} pixels, got {a.shape[0]}x{a.shape[1]}")
+    kernel = laplacian_of_gaussian(kernel_size, sigma)
+    error = np.stack([signal.correlate(b[..., c] - a[..., c], kernel, mode="valid") for c in range(a.shape[2])])
+    reference = np.stack([signal.correlate(a[..., c], kernel, mode="valid") for c in range(a.shape[2])])
+    reference_norm = np.linalg.norm(reference)
+    if reference_norm == 0:
+        raise ValueError("HFEN is undefined for a flat highres image (no high frequencies)")
+    return float(np.linalg.norm(error) / reference_norm)
+
+
+METRICS = {"psnr": psnr, "ssim": ssim, "hfen": hfen}
+#: Whether a larger value is better, for tables and plots.
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "hfen": False}
+
+
+def score(highres, prediction, crop_border: int = 0, y_channel: bool = True) -> dict[str, float]:
+    """All of :data:`METRICS` for one image pair, as ``{'psnr': ..., 'ssim': ..., 'hfen': ...}``."""
+    return {name: metric(highres, prediction, crop_border=crop_border, y_channel=y_channel)
+            for name, metric in METRICS.items()}
+

@@ -1,0 +1,59 @@
+"""The `srlib` command line: data, baseline, degrade; errors are messages, not tracebacks."""
+import numpy as np
+
+from srlib.cli import main
+from srlib.io import load_image, save_image
+from tests.conftest import synthetic_photo
+
+
+def test_degrade_a_folder_reports_bad_files_and_keeps_going(tmp_path, capsys):
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    save_image(inputs / "good.png", synthetic_photo(40, 60))
+    (inputs / "broken.jpg").write_text("not a jpeg")
+    status = main(["degrade", str(inputs), "-o", str(output), "--degradation", "bicubic", "--scale", "4"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "1 of 2 images written" in captured.out and "broken.jpg" in captured.err
+    assert load_image(output / "good.png").shape == (10, 15, 3)
+
+
+def test_degrade_never_overwrites_without_the_flag(tmp_path, capsys):
+    source = save_image(tmp_path / "photo.png", synthetic_photo(40, 40))
+    output = tmp_path / "out"
+    output.mkdir()
+    save_image(output / "photo.png", np.zeros((5, 5, 3), np.uint8))
+    before = (output / "photo.png").read_bytes()
+    assert main(["degrade", str(source), "-o", str(output)]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert (output / "photo.png").read_bytes() == before
+    assert main(["degrade", str(source), "-o", str(output), "--overwrite"]) == 0
+    assert load_image(output / "photo.png").shape == (20, 20, 3)
+
+
+def test_degrade_refuses_output_into_the_input_folder(tmp_path, capsys):
+    source = save_image(tmp_path / "photo.png", synthetic_photo(40, 40))
+    assert main(["degrade", str(source), "-o", str(tmp_path)]) == 2
+    assert "holds input images" in capsys.readouterr().err
+
+
+def test_degrade_missing_input(tmp_path, capsys):
+    assert main(["degrade", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o")]) == 2
+    assert "nope.png" in capsys.readouterr().err
+
+
+def test_baseline_on_a_user_folder(tmp_path, capsys):
+    (tmp_path / "valid").mkdir()
+    for seed in range(2):
+        save_image(tmp_path / "valid" / f"p{seed}.png", synthetic_photo(64, 64, seed=seed))
+    assert main(["baseline", "--folder", str(tmp_path), "--scales", "2", "4", "--output",
+                 str(tmp_path / "out" / "bicubic")]) == 0
+    out = capsys.readouterr().out
+    assert "| bicubic x2 |" in out and "| bicubic x4 |" in out
+    assert (tmp_path / "out" / "bicubic.json").exists()
+
+
+def test_baseline_on_an_empty_folder_is_an_error(tmp_path, capsys):
+    (tmp_path / "valid").mkdir()
+    assert main(["baseline", "--folder", str(tmp_path)]) == 2
+    assert "no image files" in capsys.readouterr().err

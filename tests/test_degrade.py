@@ -1,0 +1,66 @@
+"""srlib.degrade: shapes, seeds and the properties each degradation promises."""
+import numpy as np
+import pytest
+
+from srlib.degrade import (DEGRADATIONS, add_gaussian_noise, crappify, degrade, downup, gaussian_blur, jpeg,
+                           realistic)
+from srlib.metrics import psnr
+from tests.conftest import synthetic_photo
+
+
+def test_downup_keeps_the_size_and_blurs():
+    image = synthetic_photo(50, 66)
+    out = downup(image, 2)
+    assert out.shape == image.shape
+    assert 20 < psnr(image, out) < 60
+
+
+def test_crappify_follows_the_fastai_recipe():
+    image = synthetic_photo(200, 300)
+    small, quality = crappify(image, seed=3, return_quality=True)
+    assert small.shape == (96, 144, 3)  # shorter side to 96, aspect kept
+    assert 10 <= quality <= 70
+    again, quality_again = crappify(image, seed=3, return_quality=True)
+    np.testing.assert_array_equal(small, again)
+    assert quality == quality_again
+    qualities = {crappify(image, seed=s, return_quality=True)[1] for s in range(30)}
+    assert len(qualities) > 10 and min(qualities) >= 10 and max(qualities) <= 70
+
+
+def test_crappify_writes_the_quality_on_the_image():
+    flat = np.full((192, 192, 3), 0.2, np.float32)
+    small = crappify(flat, seed=0)
+    # White text on a dark flat image: some pixels in the top-left area become bright.
+    assert small[:60, :60].max() > 0.8 and small[60:, 60:].max() < 0.5
+
+
+def test_realistic_is_seeded_and_downscales():
+    image = synthetic_photo(64, 64)
+    a, b = realistic(image, 4, seed=1), realistic(image, 4, seed=1)
+    assert a.shape == (16, 16, 3)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, realistic(image, 4, seed=2))
+
+
+def test_building_blocks():
+    image = synthetic_photo()
+    np.testing.assert_array_equal(gaussian_blur(image, 0), image)
+    assert np.abs(gaussian_blur(image, 2) - image).mean() > 0.005
+    noisy = add_gaussian_noise(image, 0.05, seed=0)
+    np.testing.assert_array_equal(noisy, add_gaussian_noise(image, 0.05, seed=0))
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert psnr(image, jpeg(image, 90)) > psnr(image, jpeg(image, 10))
+    with pytest.raises(ValueError, match="quality"):
+        jpeg(image, 0)
+
+
+@pytest.mark.parametrize("name", sorted(DEGRADATIONS))
+def test_every_named_degradation_runs_on_uint8(name):
+    image = np.round(synthetic_photo(100, 120) * 255).astype(np.uint8)
+    out = degrade(image, name, scale=2, seed=0)
+    assert out.dtype == np.float32 and out.ndim == 3 and 0 <= out.min() and out.max() <= 1
+
+
+def test_unknown_degradation():
+    with pytest.raises(ValueError, match="unknown degradation 'blurry'"):
+        degrade(synthetic_photo(), "blurry")

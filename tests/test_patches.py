@@ -1,0 +1,62 @@
+"""srlib.patches: aligned, seeded, augmented pairs."""
+import numpy as np
+import pytest
+
+from srlib.patches import PairedPatches, degrade_pair, make_pairs
+from srlib.resize import imresize
+from tests.conftest import synthetic_photo
+
+
+@pytest.fixture
+def images():
+    return {"a": synthetic_photo(80, 96, seed=1), "b": synthetic_photo(72, 100, seed=2)}
+
+
+def test_shapes(images):
+    pairs = PairedPatches(images, "bicubic", scale=2, patch_size=32, length=10)
+    lowres, highres = pairs[0]
+    assert lowres.shape == (16, 16, 3) and highres.shape == (32, 32, 3) and len(pairs) == 10
+    assert lowres.dtype == highres.dtype == np.float32
+    batch_lowres, batch_highres = pairs.batch([0, 1, 2])
+    assert batch_lowres.shape == (3, 16, 16, 3) and batch_highres.shape == (3, 32, 32, 3)
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_patches_are_aligned(images, augment):
+    # The interior of a lowres patch must equal the bicubic downscale of its highres patch.
+    pairs = PairedPatches(images, "bicubic", scale=2, patch_size=48, length=6, augment=augment)
+    for index in range(6):
+        lowres, highres = pairs[index]
+        np.testing.assert_allclose(imresize(highres, scale=0.5)[4:-4, 4:-4], lowres[4:-4, 4:-4], atol=1e-5)
+
+
+def test_seeded_and_changing_with_the_epoch(images):
+    pairs = PairedPatches(images, "bicubic", scale=2, patch_size=32, length=4, seed=7)
+    same = PairedPatches(images, "bicubic", scale=2, patch_size=32, length=4, seed=7)
+    np.testing.assert_array_equal(pairs[1][1], same[1][1])
+    first = pairs[1][1]
+    pairs.set_epoch(1)
+    assert not np.array_equal(first, pairs[1][1])
+
+
+def test_upsampled_input_and_same_size_degradations(images):
+    lowres, highres = PairedPatches(images, "bicubic", scale=4, patch_size=32, upsample_input=True)[0]
+    assert lowres.shape == highres.shape == (32, 32, 3)
+    lowres, highres = PairedPatches(images, "downup", scale=2, patch_size=32)[0]
+    assert lowres.shape == highres.shape
+    lowres, highres = PairedPatches(images, "crappify", scale=1, patch_size=32)[0]
+    assert lowres.shape == highres.shape  # crappify's small output is resized back
+
+
+def test_image_smaller_than_the_patch(images):
+    with pytest.raises(ValueError, match="tiny: 20x20 is smaller than the patch size 32"):
+        PairedPatches({**images, "tiny": synthetic_photo(20, 20)}, "bicubic", scale=2, patch_size=32)
+    with pytest.raises(ValueError, match="multiple of scale"):
+        PairedPatches(images, "bicubic", scale=3, patch_size=32)
+
+
+def test_whole_image_pairs(images):
+    pairs = make_pairs(images, "bicubic", scale=2)
+    assert pairs["b"][1].shape == (72, 100, 3) and pairs["b"][0].shape == (36, 50, 3)
+    lowres, highres = degrade_pair(images["a"], "bicubic", 4, upsample_input=True)
+    assert lowres.shape == highres.shape == (80, 96, 3)

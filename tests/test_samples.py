@@ -1,0 +1,56 @@
+"""srlib.samples: the offline photo registry, its fixed split and the data/ writer."""
+import json
+
+import numpy as np
+import pytest
+
+from srlib.io import save_image
+from srlib.samples import SAMPLE_PHOTOS, SAMPLES, load_folder, load_split, sample_names, write_samples
+
+
+def test_split_is_fixed_and_disjoint():
+    train, valid = sample_names("train"), sample_names("valid")
+    assert valid == ["chelsea", "coffee", "kodim23", "monarch", "flower"]
+    assert len(train) == 9 and not set(train) & set(valid)
+    assert len(SAMPLES) == len(SAMPLE_PHOTOS)  # names are unique
+    for photo in SAMPLE_PHOTOS:
+        assert photo.licence and photo.credit and photo.package
+
+
+def test_every_registered_photo_loads_offline():
+    for photo in SAMPLE_PHOTOS:
+        image = photo.load()
+        assert image.ndim == 3 and image.shape[2] == 3 and min(image.shape[:2]) >= 300, photo.name
+
+
+def test_write_samples_is_idempotent_and_protects_edits(tmp_path):
+    destination = write_samples(tmp_path / "samples", splits=("valid",), progress=False)
+    manifest = json.loads((destination / "manifest.json").read_text())
+    assert [r["name"] for r in manifest["photos"]] == sample_names("valid")
+    record = manifest["photos"][0]
+    assert record["licence"] == "CC0 1.0" and record["package"] == "scikit-image"
+    assert (record["height"], record["width"]) == (300, 451)
+    write_samples(destination, splits=("valid",), progress=False)  # second run: nothing to do
+    edited = destination / "valid" / "chelsea.png"
+    save_image(edited, np.zeros((300, 451, 3), np.uint8), overwrite=True)
+    with pytest.raises(FileExistsError, match="chelsea.png"):
+        write_samples(destination, splits=("valid",), progress=False)
+
+
+def test_load_split_from_packages_or_from_a_user_folder(tmp_path, photo):
+    valid = load_split("valid")
+    assert list(valid) == sample_names("valid")
+    (tmp_path / "valid").mkdir()
+    save_image(tmp_path / "valid" / "mine.png", photo)
+    mine = load_split("valid", tmp_path)
+    assert list(mine) == ["mine"] and mine["mine"].shape == photo.shape
+    with pytest.raises(ValueError, match="unknown split"):
+        load_split("test")
+
+
+def test_load_folder_errors(tmp_path):
+    with pytest.raises(ValueError, match="no image files"):
+        load_folder(tmp_path)
+    (tmp_path / "bad.png").write_text("not an image")
+    with pytest.raises(ValueError, match="bad.png"):
+        load_folder(tmp_path)
