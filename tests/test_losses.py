@@ -1,0 +1,164 @@
+"""Losses in PyTorch and Keras: same values, right minima, sane rankings, finite gradients."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+keras = pytest.importorskip("keras")
+
+from srlib import losses_keras as lk  # noqa: E402
+from srlib import losses_torch as lt  # noqa: E402
+from srlib.degrade import add_gaussian_noise, gaussian_blur  # noqa: E402
+from srlib.metrics import psnr, ssim  # noqa: E402
+from tests.conftest import synthetic_photo  # noqa: E402
+
+# float32 through the same arithmetic in two frameworks: a few ulps per operation.
+PARITY_RTOL = 1e-5
+# The feature loss goes through 10 VGG convolutions (different kernels: oneDNN vs PyTorch).
+FEATURE_PARITY_RTOL = 1e-4
+
+PIXEL_LOSSES = ["mse", "l1", "charbonnier", "psnr", "ssim", "ms_ssim_l1", "hfen", "mse_hfen"]
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """A target batch of photos and a prediction: the target plus noise (NHWC float32 in [0, 1])."""
+    target = np.stack([synthetic_photo(64, 64, seed=s) for s in range(2)])
+    rng = np.random.default_rng(0)
+    prediction = np.clip(target + rng.normal(0, 0.05, target.shape), 0, 1).astype(np.float32)
+    return prediction, target
+
+
+def torch_value(loss, prediction, target):
+    nchw = lambda a: torch.from_numpy(a.transpose(0, 3, 1, 2).copy())  # noqa: E731
+    return loss(nchw(prediction), nchw(target)).item()
+
+
+def keras_value(loss, prediction, target):
+    return float(keras.ops.convert_to_numpy(loss(keras.ops.convert_to_tensor(target),
+                                                 keras.ops.convert_to_tensor(prediction))))
+
+
+@pytest.fixture(scope="module")
+def feature_losses():
+    return lt.FeatureLoss(), lk.FeatureLoss()
+
+
+def make(name, framework):
+    return (lt if framework == "torch" else lk).LOSSES[name]()
+
+
+@pytest.mark.parametrize("name", PIXEL_LOSSES)
+def test_parity_pixel_losses(batch, name):
+    theirs, ours = torch_value(make(name, "torch"), *batch), keras_value(make(name, "keras"), *batch)
+    assert ours == pytest.approx(theirs, rel=PARITY_RTOL)
+
+
+def test_parity_feature_loss(batch, feature_losses):
+    torch_loss, keras_loss = feature_losses
+    theirs, ours = torch_value(torch_loss, *batch), keras_value(keras_loss, *batch)
+    assert ours == pytest.approx(theirs, rel=FEATURE_PARITY_RTOL)
+    # Every term agrees too, and the Gram term is not negligible.
+    keras_terms = {k: float(np.mean(keras.ops.convert_to_numpy(v))) for k, v in keras_loss.term_values(
+        keras.ops.convert_to_tensor(batch[1]), keras.ops.convert_to_tensor(batch[0])).items()}
+    assert keras_terms.keys() == torch_loss.terms.keys()
+    for key, value in torch_loss.terms.items():
+        assert keras_terms[key] == pytest.approx(value, rel=FEATURE_PARITY_RTOL), key
+    assert torch_loss.terms["gram_relu3_3"] > 1e-4 * theirs
+
+
+def test_parity_gan_losses():
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(4, 1)).astype(np.float32), rng.normal(size=(4, 1)).astype(np.float32)
+    output, target = rng.random((4, 8, 8, 3), dtype=np.float32), rng.random((4, 8, 8, 3), dtype=np.float32)
+    t = torch.from_numpy
+    critic_torch = lt.critic_loss(t(real), t(fake)).item()
+    critic_keras = float(keras.ops.convert_to_numpy(lk.critic_loss(keras.ops.convert_to_tensor(real),
+                                                                   keras.ops.convert_to_tensor(fake))))
+    assert critic_keras == pytest.approx(critic_torch, rel=PARITY_RTOL)
+    generator_torch = lt.GeneratorLoss()(t(fake), t(output.transpose(0, 3, 1, 2).copy()),
+                                         t(target.transpose(0, 3, 1, 2).copy())).item()
+    generator_keras = float(keras.ops.convert_to_numpy(lk.generator_loss(
+        keras.ops.convert_to_tensor(fake), keras.ops.convert_to_tensor(output), keras.ops.convert_to_tensor(target))))
+    assert generator_keras == pytest.approx(generator_torch, rel=PARITY_RTOL)
+    # A critic that is sure and right has a small loss; sure and wrong, a large one.
+    assert lt.critic_loss(t(np.full((4, 1), 9.0, np.float32)), t(np.full((4, 1), -9.0, np.float32))) < 1e-3
+    assert lt.critic_loss(t(np.full((4, 1), -9.0, np.float32)), t(np.full((4, 1), 9.0, np.float32))) > 8
+
+
+@pytest.mark.parametrize("name", PIXEL_LOSSES)
+def test_minimum_at_identical_inputs(batch, name):
+    prediction, target = batch
+    loss = make(name, "torch")
+    same, different = torch_value(loss, target, target), torch_value(loss, prediction, target)
+    if name == "psnr":
+        assert same == pytest.approx(-100.0, abs=1e-3)  # 10 log10(eps), the floor
+    elif name == "charbonnier":
+        assert same == pytest.approx(1e-3, rel=1e-4)  # sqrt(eps^2)
+    else:
+        assert same == pytest.approx(0.0, abs=1e-6)
+    assert different > same
+
+
+def test_feature_loss_minimum(batch, feature_losses):
+    prediction, target = batch
+    torch_loss, _ = feature_losses
+    assert torch_value(torch_loss, target, target) == pytest.approx(0.0, abs=1e-6)
+    assert torch_value(torch_loss, prediction, target) > 0.01
+
+
+@pytest.mark.parametrize("name", PIXEL_LOSSES + ["feature"])
+def test_finite_gradients(batch, name, feature_losses):
+    prediction, target = (torch.from_numpy(a.transpose(0, 3, 1, 2).copy()) for a in batch)
+    prediction.requires_grad_(True)
+    loss = feature_losses[0] if name == "feature" else make(name, "torch")
+    loss(prediction, target).backward()
+    assert torch.isfinite(prediction.grad).all() and prediction.grad.abs().sum() > 0
+
+
+def test_hfen_and_ssim_rank_blur_worse_than_slight_noise():
+    target = synthetic_photo(64, 64, seed=5)
+    blurred = gaussian_blur(target, 1.5)
+    noisy = add_gaussian_noise(target, 0.02, seed=0)
+    for name in ("hfen", "ssim", "ms_ssim_l1"):
+        loss = make(name, "torch")
+        blur_value = torch_value(loss, blurred[None], target[None])
+        noise_value = torch_value(loss, noisy[None], target[None])
+        assert blur_value > noise_value, name
+
+
+def test_ssim_and_psnr_losses_agree_with_the_metrics(batch):
+    prediction, target = batch
+    for index in range(2):
+        p, t = prediction[index: index + 1], target[index: index + 1]
+        assert 1 - torch_value(lt.SSIMLoss(), p, t) == pytest.approx(ssim(t[0], p[0]), abs=1e-5)
+        assert -torch_value(lt.PSNRLoss(), p, t) == pytest.approx(psnr(t[0], p[0]), abs=1e-4)
+
+
+def test_gradient_check_of_hand_written_losses():
+    torch.manual_seed(0)
+    target = torch.rand(1, 2, 24, 24, dtype=torch.float64)
+    prediction = (target + 0.1 * torch.randn_like(target)).clamp(0, 1).requires_grad_(True)
+    for loss in (lt.CharbonnierLoss(), lt.PSNRLoss(), lt.SSIMLoss().double(), lt.HFENLoss().double(),
+                 lt.MSSSIML1Loss(num_scales=2, window_size=7).double()):
+        assert torch.autograd.gradcheck(lambda p: loss(p, target), (prediction,), eps=1e-6, atol=1e-5), loss
+    features = torch.rand(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lt.gram_matrix, (features,))
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="differ"):
+        lt.SSIMLoss()(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 17))
+    with pytest.raises(ValueError, match="at least 44x44"):
+        lt.MSSSIML1Loss()(torch.zeros(1, 3, 32, 32), torch.zeros(1, 3, 32, 32))
+    with pytest.raises(ValueError, match="layers must be among"):
+        lt.FeatureLoss(layers=("relu9_9",), layer_weights=(1.0,), weights=None)
+
+
+def test_weighted_sum_reports_its_terms(batch):
+    loss = lt.mse_hfen_loss()
+    total = torch_value(loss, *batch)
+    assert set(loss.terms) == {"mse", "hfen"}
+    assert total == pytest.approx(sum(loss.terms.values()), rel=1e-6)
+    mse = torch_value(torch.nn.MSELoss(), *batch)
+    assert loss.terms["mse"] == pytest.approx(mse, rel=1e-6)
+    assert loss.terms["hfen"] == pytest.approx(10 * torch_value(lt.HFENLoss(), *batch), rel=1e-6)
