@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: env data results test clean
+.PHONY: env data results test benchmark clean
 
 env:
 	@bash scripts/ensure_env.sh >/dev/null
@@ -21,6 +21,10 @@ results: data
 # Unit tests of srlib, then every notebook executed by nbval in fast mode.
 test: env
 	.venv/bin/python -m pytest tests $$(ls notebooks/*.ipynb >/dev/null 2>&1 && echo "--nbval-lax notebooks") -p no:cacheprovider
+
+# Speed and parity measurements; each writes its results under results/benchmarks/.
+benchmark: env
+	.venv/bin/python benchmarks/losses.py --output results/benchmarks/losses
 
 clean:
 	rm -rf .venv results

@@ -14,7 +14,7 @@ import numpy as np
 from keras import ops
 
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
-from srlib.pretrained import VGG_FEATURE_SCALE
+from srlib.pretrained import VGG16_ACTIVATION_MEAN
 from srlib.pretrained_keras import caffe_preprocess, vgg16_features
 
 #: srlib/PyTorch layer names -> the Keras VGG16 layer whose output is that ReLU activation.
@@ -168,7 +168,7 @@ class FeatureLoss(keras.losses.Loss):
     """The perceptual loss of ``srlib.losses_torch.FeatureLoss`` on Keras's VGG16."""
 
     def __init__(self, layers=("relu3_3", "relu4_3", "relu5_3"), layer_weights=(5.0, 15.0, 2.0),
-                 gram_weight: float = 5e3, pixel_weight: float = 1.0, feature_scale: float = VGG_FEATURE_SCALE,
+                 gram_weight: float = 5e3, pixel_weight: float = 1.0, layer_scales: dict | None = None,
                  weights: str | None = "offline", name="feature_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         unknown = [layer for layer in layers if layer not in VGG16_KERAS_LAYER]
@@ -176,13 +176,18 @@ class FeatureLoss(keras.losses.Loss):
             raise ValueError(f"layers must be among {sorted(VGG16_KERAS_LAYER)} with one weight each; "
                              f"got {list(layers)} and {list(layer_weights)}")
         self.layers, self.layer_weights = list(layers), [float(w) for w in layer_weights]
-        self.gram_weight, self.pixel_weight, self.feature_scale = gram_weight, pixel_weight, feature_scale
+        self.gram_weight, self.pixel_weight = gram_weight, pixel_weight
+        if layer_scales is None:
+            layer_scales = {layer: 1.0 / VGG16_ACTIVATION_MEAN[layer] for layer in self.layers}
+        self.layer_scales = [float(layer_scales[layer]) for layer in self.layers]
         vgg = vgg16_features(weights)
         self.network = keras.Model(vgg.input, [vgg.get_layer(VGG16_KERAS_LAYER[layer]).output for layer in layers])
         self.network.trainable = False
 
     def features(self, images):
-        return [output * self.feature_scale for output in self.network(caffe_preprocess(images))]
+        outputs = self.network(caffe_preprocess(images))
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        return [output * scale for output, scale in zip(outputs, self.layer_scales)]
 
     def term_values(self, y_true, y_pred) -> dict:
         """Each weighted term, per image: ``pixel``, ``feature_relu3_3``, ..., ``gram_relu3_3``, ..."""

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
-from srlib.pretrained import VGG_FEATURE_SCALE
+from srlib.pretrained import VGG16_ACTIVATION_MEAN
 from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
 
 
@@ -194,17 +194,16 @@ class FeatureLoss(nn.Module):
     where ``phi_i`` are VGG-16 ReLU activations (default ``relu3_3, relu4_3, relu5_3``, the
     outputs before the last three max-pools, weights ``[5, 15, 2]``) and ``G`` the Gram matrix.
     Images (NCHW RGB in [0, 1]) are converted to the weights' Caffe form (BGR, 0-255, mean
-    removed) and the activations multiplied by ``feature_scale`` before comparison.
-    ``feature_scale`` defaults to ``VGG_FEATURE_SCALE`` = 1 / (255 * 0.226), about 1/57.6: Caffe
-    inputs span about 57.6 times the range of the ImageNet-normalised inputs that lesson 7's
-    weights were tuned for, and ReLU networks scale (nearly) linearly with their input, so this
-    keeps the lesson's layer and Gram weights in balance with the pixel term.
+    removed), and each layer's activations are multiplied by ``layer_scales[layer]`` before
+    comparison: by default ``1 / srlib.pretrained.VGG16_ACTIVATION_MEAN[layer]``, so that every
+    layer averages 1 on natural photos (raw activations of this un-normalised VGG differ 200-fold
+    between layers; lesson 7 used a batch-normalised VGG, whose layers are on one scale).
     ``.terms`` holds the weighted terms of the last batch (``pixel``, ``feature_relu3_3``, ...,
     ``gram_relu3_3``, ...).
     """
 
     def __init__(self, layers=("relu3_3", "relu4_3", "relu5_3"), layer_weights=(5.0, 15.0, 2.0),
-                 gram_weight: float = 5e3, pixel_weight: float = 1.0, feature_scale: float = VGG_FEATURE_SCALE,
+                 gram_weight: float = 5e3, pixel_weight: float = 1.0, layer_scales: dict | None = None,
                  weights: str | None = "offline", network: nn.Module | None = None):
         super().__init__()
         unknown = [layer for layer in layers if layer not in VGG16_RELU_INDEX]
@@ -212,19 +211,22 @@ class FeatureLoss(nn.Module):
             raise ValueError(f"layers must be among {sorted(VGG16_RELU_INDEX)} with one weight each; "
                              f"got {list(layers)} and {list(layer_weights)}")
         self.layers, self.layer_weights = list(layers), [float(w) for w in layer_weights]
-        self.gram_weight, self.pixel_weight, self.feature_scale = gram_weight, pixel_weight, feature_scale
+        self.gram_weight, self.pixel_weight = gram_weight, pixel_weight
+        if layer_scales is None:
+            layer_scales = {layer: 1.0 / VGG16_ACTIVATION_MEAN[layer] for layer in self.layers}
+        self.layer_scales = [float(layer_scales[layer]) for layer in self.layers]
         network = network if network is not None else vgg16_features(weights)
         self.network = network[: max(VGG16_RELU_INDEX[layer] for layer in layers) + 1]
         self.indices = [VGG16_RELU_INDEX[layer] for layer in layers]
         self.terms: dict[str, float] = {}
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """The chosen activations (times ``feature_scale``) for NCHW RGB images in [0, 1]."""
+        """The chosen activations (times their ``layer_scales``) for NCHW RGB images in [0, 1]."""
         outputs, x = [], caffe_preprocess(images)
         for index, layer in enumerate(self.network):
             x = layer(x)
             if index in self.indices:
-                outputs.append(x * self.feature_scale)
+                outputs.append(x * self.layer_scales[self.indices.index(index)])
         return outputs
 
     def forward(self, prediction, target):

@@ -23,10 +23,13 @@ from pathlib import Path
 import numpy as np
 
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
-#: Caffe-style VGG inputs span 0-255, about 255 * 0.226 = 57.6 times the ImageNet-normalised
-#: inputs that fast.ai lesson 7 tuned its feature-loss weights for: the feature losses multiply
-#: activations by this to keep those weights meaningful.
-VGG_FEATURE_SCALE = 1.0 / (255.0 * 0.226)
+#: Mean activation of each VGG-16 ReLU layer over the nine training photographs (whole images,
+#: Caffe inputs), measured by ``srlib.pretrained_torch.vgg16_activation_means`` (a test checks
+#: them). Raw activations differ 200-fold between layers; the feature losses divide by these so
+#: every layer's activations average 1 on natural photos, as the batch-normalised VGG of fast.ai
+#: lesson 7 roughly did, and layer weights mean the same at every depth.
+VGG16_ACTIVATION_MEAN = {"relu1_2": 117.45, "relu2_2": 188.07, "relu3_3": 161.66, "relu4_3": 16.985,
+                         "relu5_3": 0.8579}
 #: (block, index) of VGG-16's 13 convolutions, in order; Keras names them ``block{b}_conv{i}``.
 VGG16_CONVOLUTIONS = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3),
                       (4, 1), (4, 2), (4, 3), (5, 1), (5, 2), (5, 3)]

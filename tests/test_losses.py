@@ -162,3 +162,42 @@ def test_weighted_sum_reports_its_terms(batch):
     mse = torch_value(torch.nn.MSELoss(), *batch)
     assert loss.terms["mse"] == pytest.approx(mse, rel=1e-6)
     assert loss.terms["hfen"] == pytest.approx(10 * torch_value(lt.HFENLoss(), *batch), rel=1e-6)
+
+
+def test_vgg_activation_means_are_what_we_measured():
+    from srlib.pretrained import VGG16_ACTIVATION_MEAN
+    from srlib.pretrained_torch import vgg16_activation_means
+    from srlib.samples import load_split
+
+    measured = vgg16_activation_means(load_split("train").values())
+    for layer, value in VGG16_ACTIVATION_MEAN.items():
+        assert measured[layer] == pytest.approx(value, rel=1e-3), layer
+
+
+def test_offline_vgg_is_identical_in_both_frameworks():
+    from srlib import pretrained_keras, pretrained_torch
+
+    image = synthetic_photo(64, 64, seed=9)[None]
+    with torch.no_grad():
+        theirs = pretrained_torch.vgg16_features()(pretrained_torch.caffe_preprocess(
+            torch.from_numpy(image.transpose(0, 3, 1, 2).copy()))).numpy().transpose(0, 2, 3, 1)
+    ours = keras.ops.convert_to_numpy(pretrained_keras.vgg16_features()(pretrained_keras.caffe_preprocess(
+        keras.ops.convert_to_tensor(image))))
+    assert theirs.shape == ours.shape == (1, 2, 2, 512)
+    assert np.abs(theirs - ours).max() <= 1e-5 * np.abs(theirs).max()
+    # The published ImageNet value of block1_conv1's first kernel weight (Keras/Caffe VGG-16).
+    first = pretrained_torch.vgg16_features()[0].weight
+    assert first[0, 0, 0, 0].item() == pytest.approx(0.42947057, abs=1e-7)
+
+
+def test_offline_mobilenet_v2_knows_a_cat():
+    from srlib.pretrained_torch import mobilenet_v2, mobilenet_v2_encoder
+    from srlib.samples import SAMPLES
+
+    image = torch.from_numpy(SAMPLES["chelsea"].load().transpose(2, 0, 1).copy())[None]
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        logits = mobilenet_v2().eval()((image - mean) / std)
+    assert 281 <= int(logits.argmax()) <= 285  # ImageNet's domestic cats (tabby, tiger cat, ...)
+    assert len(mobilenet_v2_encoder(weights=None)) == 20
