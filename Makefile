@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: env data results test benchmark clean
+.PHONY: env data results test benchmark notebooks clean
 
 env:
 	@bash scripts/ensure_env.sh >/dev/null
@@ -20,7 +20,7 @@ results: data
 
 # Unit tests of srlib, then every notebook executed by nbval in fast mode.
 test: env
-	.venv/bin/python -m pytest tests $$(ls notebooks/*.ipynb >/dev/null 2>&1 && echo "--nbval-lax notebooks") -p no:cacheprovider
+	SRLIB_MODE=fast .venv/bin/python -m pytest tests $$(ls notebooks/*.ipynb >/dev/null 2>&1 && echo "--nbval-lax --nbval-current-env notebooks")
 
 # Speed and parity measurements; each writes its results under results/benchmarks/.
 benchmark: env
@@ -28,3 +28,7 @@ benchmark: env
 
 clean:
 	rm -rf .venv results
+
+# Regenerate notebooks/*.ipynb from notebooks/src/*.py and execute them in fast mode (outputs kept).
+notebooks: env
+	.venv/bin/python scripts/build_notebooks.py --execute

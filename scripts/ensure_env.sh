@@ -60,6 +60,15 @@ if [ ! -f "$overlay/.srlib-shared" ] || [ "$(cat "$overlay/.srlib-shared")" != "
     echo "import site; site.addsitedir('$shared_site')" >"$overlay_site/srlib-shared-env.pth"
     "$overlay/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 \
         | { grep -v -e "is ignored: it is neither" -e "BuildBackendWarning" -e "^ " -e "^$" || true; } >&2
+    # A Jupyter kernel that runs the overlay's interpreter (so notebooks import this clone's srlib),
+    # and wrappers so that `.venv/bin/jupyter lab`, `... nbconvert` and `.venv/bin/pytest` use it.
+    mkdir -p "$overlay/share/jupyter/kernels/python3"
+    printf '{"argv": ["%s", "-m", "ipykernel_launcher", "-f", "{connection_file}"],\n "display_name": "Python 3 (srlib)", "language": "python"}\n' \
+        "$overlay/bin/python" >"$overlay/share/jupyter/kernels/python3/kernel.json"
+    printf '#!/bin/sh\nexport JUPYTER_PATH="%s${JUPYTER_PATH:+:$JUPYTER_PATH}"\nexport PATH="%s:%s:$PATH"\nexec "%s" "$@"\n' \
+        "$overlay/share/jupyter" "$overlay/bin" "$shared/bin" "$shared/bin/jupyter" >"$overlay/bin/jupyter"
+    printf '#!/bin/sh\nexec "%s" -m pytest "$@"\n' "$overlay/bin/python" >"$overlay/bin/pytest"
+    chmod +x "$overlay/bin/jupyter" "$overlay/bin/pytest"
     echo "$shared" >"$overlay/.srlib-shared"
 fi
 echo "$overlay/bin/python"

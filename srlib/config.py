@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+# TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in notebooks and logs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 #: The repository root when srlib is used from a clone (``pip install -e .``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 42
@@ -66,6 +69,16 @@ def set_seed(seed: int = DEFAULT_SEED) -> int:
 
         tf.random.set_seed(seed)
     return seed
+
+
+def figure_path(name: str) -> Path | None:
+    """Where to save the README figure ``name``: ``$SRLIB_FIGURES/name``, or None (don't save).
+
+    The main job (``make results``) sets ``SRLIB_FIGURES=img``; tests and readers' runs leave it
+    unset, so executing a notebook never rewrites the committed figures.
+    """
+    folder = os.environ.get("SRLIB_FIGURES")
+    return Path(folder) / name if folder else None
 
 
 def data_dir() -> Path:

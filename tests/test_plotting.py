@@ -1,0 +1,58 @@
+"""srlib.plotting draws what it is given and saves only when asked; notebook tooling."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+from srlib import config, plotting  # noqa: E402
+from tests.conftest import synthetic_photo  # noqa: E402
+
+
+def test_figures_and_saving(tmp_path):
+    image = synthetic_photo(40, 40)
+    figure = plotting.show_images({"a": image, "b": 1 - image}, path=tmp_path / "grid.png")
+    assert len([axis for axis in figure.axes if axis.images]) == 2 and (tmp_path / "grid.png").exists()
+    figure = plotting.compare_crops({"x": {"m1": image, "m2": image}}, {"x": (5, 5, 10)})
+    assert figure.axes[0].images[0].get_array().shape[:2] == (10, 10)
+    figure = plotting.plot_histories({"run": {"step_loss": [2.0, 1.0, 0.5]}, "psnr": {"step_loss": [-20.0, -30.0]}})
+    lines = figure.axes[0].get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), [1.0, 0.5, 0.25])
+    np.testing.assert_allclose(lines[1].get_ydata(), [1.0, 0.5])  # a falling negative loss falls too
+    plotting.bar_chart({"a": 30.0, "b": 31.0}, "PSNR", baseline=29.0, path=tmp_path / "bars.png")
+    assert (tmp_path / "bars.png").stat().st_size > 0
+
+
+def test_figure_path_only_when_the_main_job_asks(monkeypatch, tmp_path):
+    monkeypatch.delenv("SRLIB_FIGURES", raising=False)
+    assert config.figure_path("x.png") is None
+    monkeypatch.setenv("SRLIB_FIGURES", str(tmp_path))
+    assert config.figure_path("x.png") == tmp_path / "x.png"
+
+
+def test_run_mode(monkeypatch):
+    monkeypatch.setenv("SRLIB_MODE", "full")
+    assert config.run_mode() == "full" and not config.fast_mode()
+    monkeypatch.setenv("SRLIB_MODE", "fast")
+    assert config.fast_mode()
+    monkeypatch.setenv("SRLIB_MODE", "quick")
+    try:
+        config.run_mode()
+    except ValueError as error:
+        assert "quick" in str(error)
+    else:
+        raise AssertionError("an unknown mode must be refused")
+
+
+def test_notebook_sources_parse_and_outputs_clean():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_notebooks", config.PROJECT_ROOT / "scripts" / "build_notebooks.py")
+    build_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_notebooks)
+    cells = build_notebooks.parse('# %% [markdown]\n# # Title\n# text\n\n# %% tags=["parameters"]\nx = 1\n\n# %%\nprint(x)\n')
+    assert [c.cell_type for c in cells] == ["markdown", "code", "code"]
+    assert cells[0].source == "# Title\ntext" and cells[1].metadata["tags"] == ["parameters"]
+    noisy = ("I0000 00:00:1795.1 123 port.cc:153] oneDNN custom operations are on.\n"
+             " step:  10%|#| 1/10\r step: 100%|#| 10/10\nkept\n")
+    assert build_notebooks.clean_stream(noisy) == " step: 100%|#| 10/10\nkept\n"
