@@ -204,6 +204,15 @@ class FeatureLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         return sum(self.term_values(y_true, y_pred).values())
 
+    def metrics(self) -> list:
+        """One Keras metric per weighted term (each recomputes the features: a cost to know about)."""
+        def term(key):
+            function = lambda y_true, y_pred: self.term_values(y_true, y_pred)[key]  # noqa: E731
+            return keras.metrics.MeanMetricWrapper(function, name=key)
+
+        keys = ["pixel"] + [f"{kind}_{layer}" for kind in ("feature", "gram") for layer in self.layers]
+        return [term(key) for key in keys]
+
 
 def critic_loss(real_logits, fake_logits):
     """Binary cross-entropy on logits, real -> 1, generated -> 0, averaged (a scalar)."""

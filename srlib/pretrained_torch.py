@@ -86,11 +86,13 @@ def mobilenet_v2(weights: str | None = "offline") -> nn.Module:
 
 
 def mobilenet_v2_encoder(weights: str | None = "offline") -> nn.Sequential:
-    """MobileNetV2's feature extractor as a U-Net encoder: ``nn.Sequential(*features, Identity())``.
+    """MobileNetV2 as a U-Net encoder: ``nn.Sequential(*features[:-1], nn.Identity())``.
 
-    Flattening the 19 feature blocks (plus a trailing Identity, which fastai's ``cut=-1`` drops)
-    lets fastai's ``DynamicUnet`` find the intermediate feature maps and build its skip
-    connections; the stock model gives it a single child and no skips. ``weights`` as
-    :func:`mobilenet_v2`.
+    Its 18 inverted-residual blocks (down to 1/32 resolution, 320 channels) as separate
+    children, so fastai's ``DynamicUnet`` finds the intermediate feature maps for its skip
+    connections. The final 1x1 convolution to 1,280 channels is left out: DynamicUnet doubles
+    the encoder's last width in its middle block, and with it the U-Net has 80 M parameters
+    instead of 7.8 M. The trailing ``Identity`` is what fastai's ``cut=-1`` removes, as
+    ``unet_learner(..., cut=-1)`` expects. ``weights`` as :func:`mobilenet_v2`.
     """
-    return nn.Sequential(*mobilenet_v2(weights).features, nn.Identity())
+    return nn.Sequential(*list(mobilenet_v2(weights).features)[:-1], nn.Identity())

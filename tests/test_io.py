@@ -170,3 +170,10 @@ def test_list_images_filters_by_suffix(tmp_path, photo):
     assert [p.name for p in list_images(tmp_path)] == ["a.JPG", "b.png"]
     with pytest.raises(FileNotFoundError):
         list_images(tmp_path / "missing")
+
+
+def test_one_pixel_image(tmp_path):
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(tmp_path / "dot.png")
+    loaded = load_image(tmp_path / "dot.png")
+    assert loaded.shape == (1, 1, 3)
+    np.testing.assert_allclose(loaded[0, 0] * 255, [10, 20, 30], atol=1e-4)

@@ -200,4 +200,17 @@ def test_offline_mobilenet_v2_knows_a_cat():
     with torch.no_grad():
         logits = mobilenet_v2().eval()((image - mean) / std)
     assert 281 <= int(logits.argmax()) <= 285  # ImageNet's domestic cats (tabby, tiger cat, ...)
-    assert len(mobilenet_v2_encoder(weights=None)) == 20
+    assert len(mobilenet_v2_encoder(weights=None)) == 19
+
+
+def test_mobilenet_v2_encoder_gives_fastai_a_unet_with_skips():
+    from fastai.vision.models.unet import DynamicUnet
+
+    from srlib.pretrained_torch import mobilenet_v2_encoder
+
+    encoder = torch.nn.Sequential(*list(mobilenet_v2_encoder(weights=None).children())[:-1])
+    unet = DynamicUnet(encoder, n_out=3, img_size=(64, 64))
+    parameters = sum(p.numel() for p in unet.parameters())
+    assert 7e6 < parameters < 9e6  # about 7.8 M with skips; without them fastai builds ~100 M
+    with torch.no_grad():
+        assert unet(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
