@@ -14,9 +14,12 @@ env:
 data: env
 	.venv/bin/srlib data
 
-# The main job: sample data, then the bicubic baseline table (later: every tutorial and figure).
+# The main job: sample data, the bicubic baseline table, then every tutorial in order (fast mode
+# on a CPU, full on a GPU or with SRLIB_MODE=full) into results/notebooks/, figures into img/.
+# Interrupted, it resumes: notebooks already run since the last change are skipped.
 results: data
 	.venv/bin/srlib baseline --scales 2 3 4 --output results/bicubic
+	.venv/bin/python -m srlib.notebooks --output results/notebooks --figures img
 
 # Unit tests of srlib, then every notebook executed by nbval in fast mode.
 test: env

@@ -11,13 +11,13 @@ the committed notebooks show their outputs.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-import time
 from pathlib import Path
 
 import nbformat
+
+from srlib.notebooks import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
@@ -60,50 +60,6 @@ def build(source_path: Path) -> Path:
     return target
 
 
-# TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it.
-NOISE = re.compile(r"^(?:[IWE]\d{4} [\d:. ]+\d+ \S+:\d+\]|WARNING: All log messages before absl::InitializeLog)")
-
-
-def clean_stream(text: str) -> str:
-    """What a terminal would show: carriage returns resolved, framework log noise dropped."""
-    lines = [line.rsplit("\r", 1)[-1] if line.strip("\r") else "" for line in text.split("\n")]
-    return "\n".join(line for line in lines if not NOISE.match(line))
-
-
-def clean(notebook) -> None:
-    """Merge consecutive stream outputs, resolve progress-bar redraws, strip timing metadata."""
-    for cell in notebook.cells:
-        cell.metadata.pop("execution", None)
-        if cell.cell_type != "code":
-            continue
-        merged = []
-        for output in cell.outputs:
-            if output.output_type == "stream" and merged and merged[-1].output_type == "stream" \
-                    and merged[-1].name == output.name:
-                merged[-1].text += output.text
-            else:
-                merged.append(output)
-        for output in merged:
-            if output.output_type == "stream":
-                output.text = clean_stream(output.text).strip("\n") + "\n"
-        cell.outputs = [o for o in merged if o.output_type != "stream" or o.text.strip()]
-
-
-def execute(path: Path, mode: str = "fast") -> float:
-    """Run a notebook in place with SRLIB_MODE=mode; returns the seconds it took."""
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(path, as_version=4)
-    os.environ["SRLIB_MODE"] = mode
-    started = time.perf_counter()
-    NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    seconds = time.perf_counter() - started
-    clean(notebook)
-    nbformat.write(notebook, path)
-    return seconds
-
-
 if __name__ == "__main__":
     arguments = sys.argv[1:]
     run = "--execute" in arguments
@@ -112,6 +68,6 @@ if __name__ == "__main__":
         if not names or source.stem in names:
             target = build(source)
             if run:
-                print(f"{target}: executed in fast mode in {execute(target):.0f} s")
+                print(f"{target}: executed in fast mode in {execute(target, mode='fast'):.0f} s")
             else:
                 print(target)

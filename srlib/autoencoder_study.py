@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 
 from srlib import losses_keras
-from srlib.config import PROJECT_ROOT, run_mode, set_seed
+from srlib.config import PROJECT_ROOT, machine_description, run_mode, set_seed
 from srlib.evaluation import ResultsTable, evaluate
 from srlib.models_keras import build_autoencoder
 from srlib.patches import PairedPatches, degrade_pair
@@ -134,18 +134,6 @@ def run_study(config: StudyConfig, losses=STUDY_LOSSES, progress: bool = True, f
     table = ResultsTable(rows=result["rows"], settings={"scale": config.scale, "y_channel": True})
     result["markdown"] = table.to_markdown()
     return result
-
-
-def machine_description() -> str:
-    """A short description of where this ran: the GPU's name, or the CPU and its thread count."""
-    if keras.backend.backend() == "torch":
-        import torch
-
-        if torch.cuda.is_available():
-            return f"GPU: {torch.cuda.get_device_name(0)}"
-    import os
-
-    return f"CPU: {platform.machine()}, {os.cpu_count()} threads"
 
 
 def main(argv=None) -> int:

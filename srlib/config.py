@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import glob
 import os
+import platform
 import random
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in notebooks and logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# fastai 2.8 calls two PyTorch APIs that PyTorch 2.14 deprecates; the warnings are about fastai's
+# code, not ours, and would fill every notebook. Only these two messages are silenced.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
+warnings.filterwarnings("ignore", message=r"`torch\.nn\.utils\.weight_norm` is deprecated", category=FutureWarning)
 
 #: The repository root when srlib is used from a clone (``pip install -e .``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +75,14 @@ def set_seed(seed: int = DEFAULT_SEED) -> int:
 
         tf.random.set_seed(seed)
     return seed
+
+
+def machine_description() -> str:
+    """Where this runs, for results files: the GPU's name when PyTorch (already imported) sees
+    one, else the CPU's architecture and thread count."""
+    if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
+        return f"GPU: {sys.modules['torch'].cuda.get_device_name(0)}"
+    return f"CPU: {platform.machine()}, {os.cpu_count()} threads"
 
 
 def figure_path(name: str) -> Path | None:

@@ -44,10 +44,15 @@ class ResultsTable:
     def methods(self) -> list[str]:
         return list(dict.fromkeys(row["method"] for row in self.rows))
 
+    def metric_names(self) -> list[str]:
+        """The metrics the rows hold: PSNR, SSIM, HFEN, then any extra ones, in order."""
+        names = list(dict.fromkeys(key for row in self.rows for key in row if key not in ("method", "image")))
+        return [n for n in METRICS if n in names] + [n for n in names if n not in METRICS]
+
     def mean(self) -> dict[str, dict[str, float]]:
         """``{method: {metric: mean over images}}`` (PSNR averaged in dB, as SR papers do)."""
         return {method: {name: float(np.mean([row[name] for row in self.rows if row["method"] == method]))
-                         for name in METRICS}
+                         for name in self.metric_names()}
                 for method in self.methods()}
 
     def to_markdown(self, per_image: bool = False, baseline: str | None = "bicubic") -> str:
@@ -56,16 +61,16 @@ class ResultsTable:
         With a ``baseline`` method present, a column gives each method's PSNR gain over it.
         """
         means = self.mean()
-        gain = baseline in means
-        arrows = {name: "↑" if HIGHER_IS_BETTER[name] else "↓" for name in METRICS}
+        names = self.metric_names()
+        gain = baseline in means and "psnr" in names
         header = ["method"] + (["image"] if per_image else []) + [
-            f"PSNR (dB) {arrows['psnr']}", f"SSIM {arrows['ssim']}", f"HFEN {arrows['hfen']}"]
+            f"{COLUMN_TITLES.get(name, name)} {'↑' if HIGHER_IS_BETTER.get(name, False) else '↓'}" for name in names]
         if gain:
             header.append(f"PSNR gain over {baseline} (dB)")
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
         def cells(values, reference):
-            out = [_format(values["psnr"], 2), _format(values["ssim"], 4), _format(values["hfen"], 4)]
+            out = [_format(values[name], 2 if name == "psnr" else 4) for name in names]
             if gain:
                 out.append(f"{values['psnr'] - reference:+.2f}")
             return out
@@ -90,12 +95,15 @@ class ResultsTable:
         return path
 
 
+COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "hfen": "HFEN", "vgg": "VGG distance"}
+
+
 def _format(value: float, digits: int) -> str:
     return "inf" if math.isinf(value) else f"{value:.{digits}f}"
 
 
 def evaluate(highres, predictions=None, scale: int | None = None, crop_border: int | None = None,
-             y_channel: bool = True, progress: bool = False) -> ResultsTable:
+             y_channel: bool = True, progress: bool = False, extra_metrics: dict | None = None) -> ResultsTable:
     """Score each method's predictions against the high-resolution originals.
 
     Args:
@@ -106,6 +114,8 @@ def evaluate(highres, predictions=None, scale: int | None = None, crop_border: i
             ``bicubic`` row is added (MATLAB bicubic down, then up), and ``crop_border``
             defaults to ``scale`` (the usual convention).
         y_channel: score the luma only (SR papers' convention) or all three RGB channels.
+        extra_metrics: more columns, ``{name: f(highres, prediction, crop_border=...)}`` on the
+            RGB images, e.g. ``{"vgg": srlib.perceptual.vgg_distance}`` (lower is better).
 
     Raises ``ValueError`` naming the image when a prediction is missing or has the wrong size.
     """
@@ -134,6 +144,9 @@ def evaluate(highres, predictions=None, scale: int | None = None, crop_border: i
         if prediction.shape != originals[name].shape:
             raise ValueError(f"{method}: prediction for {name!r} is {prediction.shape}, "
                              f"the original is {originals[name].shape}")
+        extra = {key: function(originals[name], prediction, crop_border=crop_border)
+                 for key, function in (extra_metrics or {}).items()}
         table.rows.append({"method": method, "image": name,
-                           **score(originals[name], prediction, crop_border=crop_border, y_channel=y_channel)})
+                           **score(originals[name], prediction, crop_border=crop_border, y_channel=y_channel),
+                           **extra})
     return table

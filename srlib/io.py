@@ -135,6 +135,18 @@ def list_images(folder) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def publish_temporary(temporary, path) -> None:
+    """Give a ``mkstemp`` file the usual permissions (it is created 0600) and move it to ``path``."""
+    os.chmod(temporary, 0o666 & ~_umask())
+    os.replace(temporary, path)
+
+
 def save_image(path, image, overwrite: bool = False, bits: int = 8, quality: int = 95) -> Path:
     """Write an HWC RGB image (float in [0, 1] or uint8) to ``path``; returns the path.
 
@@ -182,7 +194,7 @@ def save_image(path, image, overwrite: bool = False, bits: int = 8, quality: int
             writer(handle)
         if not overwrite and path.exists():
             raise FileExistsError(f"{path}: appeared while writing (pass overwrite=True to replace it)")
-        os.replace(temporary, path)
+        publish_temporary(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -14,7 +14,7 @@ import numpy as np
 from keras import ops
 
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
-from srlib.pretrained import VGG16_ACTIVATION_MEAN
+from srlib.pretrained import feature_loss_settings
 from srlib.pretrained_keras import caffe_preprocess, vgg16_features
 
 #: srlib/PyTorch layer names -> the Keras VGG16 layer whose output is that ReLU activation.
@@ -171,15 +171,8 @@ class FeatureLoss(keras.losses.Loss):
                  gram_weight: float = 5e3, pixel_weight: float = 1.0, layer_scales: dict | None = None,
                  weights: str | None = "offline", name="feature_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        unknown = [layer for layer in layers if layer not in VGG16_KERAS_LAYER]
-        if unknown or len(layers) != len(layer_weights):
-            raise ValueError(f"layers must be among {sorted(VGG16_KERAS_LAYER)} with one weight each; "
-                             f"got {list(layers)} and {list(layer_weights)}")
-        self.layers, self.layer_weights = list(layers), [float(w) for w in layer_weights]
+        self.layers, self.layer_weights, self.layer_scales = feature_loss_settings(layers, layer_weights, layer_scales)
         self.gram_weight, self.pixel_weight = gram_weight, pixel_weight
-        if layer_scales is None:
-            layer_scales = {layer: 1.0 / VGG16_ACTIVATION_MEAN[layer] for layer in self.layers}
-        self.layer_scales = [float(layer_scales[layer]) for layer in self.layers]
         vgg = vgg16_features(weights)
         self.network = keras.Model(vgg.input, [vgg.get_layer(VGG16_KERAS_LAYER[layer]).output for layer in layers])
         self.network.trainable = False

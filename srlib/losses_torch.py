@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
-from srlib.pretrained import VGG16_ACTIVATION_MEAN
+from srlib.pretrained import feature_loss_settings
 from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
 
 
@@ -195,9 +195,10 @@ class FeatureLoss(nn.Module):
     outputs before the last three max-pools, weights ``[5, 15, 2]``) and ``G`` the Gram matrix.
     Images (NCHW RGB in [0, 1]) are converted to the weights' Caffe form (BGR, 0-255, mean
     removed), and each layer's activations are multiplied by ``layer_scales[layer]`` before
-    comparison: by default ``1 / srlib.pretrained.VGG16_ACTIVATION_MEAN[layer]``, so that every
-    layer averages 1 on natural photos (raw activations of this un-normalised VGG differ 200-fold
-    between layers; lesson 7 used a batch-normalised VGG, whose layers are on one scale).
+    comparison: by default ``srlib.pretrained.VGG16_LAYER_SCALE``, calibrated so that each
+    layer's feature L1 equals the pixel L1 on crappified photos (raw activations of this
+    un-normalised VGG differ by orders of magnitude between layers; lesson 7 used a
+    batch-normalised VGG, whose layers are on one scale).
     ``.terms`` holds the weighted terms of the last batch (``pixel``, ``feature_relu3_3``, ...,
     ``gram_relu3_3``, ...).
     """
@@ -206,15 +207,8 @@ class FeatureLoss(nn.Module):
                  gram_weight: float = 5e3, pixel_weight: float = 1.0, layer_scales: dict | None = None,
                  weights: str | None = "offline", network: nn.Module | None = None):
         super().__init__()
-        unknown = [layer for layer in layers if layer not in VGG16_RELU_INDEX]
-        if unknown or len(layers) != len(layer_weights):
-            raise ValueError(f"layers must be among {sorted(VGG16_RELU_INDEX)} with one weight each; "
-                             f"got {list(layers)} and {list(layer_weights)}")
-        self.layers, self.layer_weights = list(layers), [float(w) for w in layer_weights]
+        self.layers, self.layer_weights, self.layer_scales = feature_loss_settings(layers, layer_weights, layer_scales)
         self.gram_weight, self.pixel_weight = gram_weight, pixel_weight
-        if layer_scales is None:
-            layer_scales = {layer: 1.0 / VGG16_ACTIVATION_MEAN[layer] for layer in self.layers}
-        self.layer_scales = [float(layer_scales[layer]) for layer in self.layers]
         network = network if network is not None else vgg16_features(weights)
         self.network = network[: max(VGG16_RELU_INDEX[layer] for layer in layers) + 1]
         self.indices = [VGG16_RELU_INDEX[layer] for layer in layers]

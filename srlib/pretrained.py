@@ -23,13 +23,33 @@ from pathlib import Path
 import numpy as np
 
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
-#: Mean activation of each VGG-16 ReLU layer over the nine training photographs (whole images,
-#: Caffe inputs), measured by ``srlib.pretrained_torch.vgg16_activation_means`` (a test checks
-#: them). Raw activations differ 200-fold between layers; the feature losses divide by these so
-#: every layer's activations average 1 on natural photos, as the batch-normalised VGG of fast.ai
-#: lesson 7 roughly did, and layer weights mean the same at every depth.
-VGG16_ACTIVATION_MEAN = {"relu1_2": 117.45, "relu2_2": 188.07, "relu3_3": 161.66, "relu4_3": 16.985,
-                         "relu5_3": 0.8579}
+#: Multiplier for each VGG-16 ReLU layer's activations in the feature losses, calibrated by
+#: ``srlib.pretrained_torch.vgg16_layer_scales`` on the nine training photographs (crappified
+#: versus original; a test re-runs it). Raw activations of this un-normalised VGG differ by
+#: orders of magnitude between layers; with these scales each layer's feature L1 equals the
+#: pixel L1 on such pairs, so fast.ai lesson 7's layer weights [5, 15, 2] keep their meaning
+#: ("this layer counts 5 times the pixels"), as they did on lesson 7's batch-normalised VGG.
+VGG16_LAYER_SCALE = {"relu1_2": 1.0571e-3, "relu2_2": 3.3409e-4, "relu3_3": 3.1482e-4, "relu4_3": 2.6387e-3,
+                     "relu5_3": 4.0648e-2}
+#: The ReLU layers the feature losses and the perceptual distance can use, shallow to deep.
+VGG16_LAYERS = tuple(VGG16_LAYER_SCALE)
+
+
+def feature_loss_settings(layers, layer_weights, layer_scales=None) -> tuple[list, list, list]:
+    """Validated ``(layers, weights, scales)`` for the Keras and PyTorch feature losses.
+
+    ``layer_scales`` defaults to :data:`VGG16_LAYER_SCALE`; raises ``ValueError`` for an unknown
+    layer or a weight count that does not match.
+    """
+    layers = list(layers)
+    unknown = [layer for layer in layers if layer not in VGG16_LAYERS]
+    if unknown or len(layers) != len(layer_weights):
+        raise ValueError(f"layers must be among {list(VGG16_LAYERS)} with one weight each; "
+                         f"got {layers} and {list(layer_weights)}")
+    scales = layer_scales if layer_scales is not None else VGG16_LAYER_SCALE
+    return layers, [float(w) for w in layer_weights], [float(scales[layer]) for layer in layers]
+
+
 #: (block, index) of VGG-16's 13 convolutions, in order; Keras names them ``block{b}_conv{i}``.
 VGG16_CONVOLUTIONS = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3),
                       (4, 1), (4, 2), (4, 3), (5, 1), (5, 2), (5, 3)]
@@ -90,7 +110,9 @@ def vgg16_conv_weights() -> list[tuple[str, np.ndarray, np.ndarray]]:
         descriptor, temporary = tempfile.mkstemp(dir=cache.parent, suffix=".npz.part")
         with os.fdopen(descriptor, "wb") as handle:
             np.savez(handle, **arrays)
-        os.replace(temporary, cache)
+        from srlib.io import publish_temporary
+
+        publish_temporary(temporary, cache)
     with np.load(cache, allow_pickle=False) as data:
         weights = [(f"block{b}_conv{i}", data[f"block{b}_conv{i}_kernel"], data[f"block{b}_conv{i}_bias"])
                    for b, i in VGG16_CONVOLUTIONS]

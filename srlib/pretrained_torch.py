@@ -5,6 +5,7 @@ Taught in ``notebooks/03_unet_perceptual_loss.ipynb`` (VGG-16) and
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torchvision
 from torch import nn
@@ -45,23 +46,31 @@ def vgg16_features(weights: str | None = "offline") -> nn.Sequential:
 VGG16_RELU_INDEX = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
 
 
-def vgg16_activation_means(images, network: nn.Sequential | None = None) -> dict[str, float]:
-    """Mean activation of each layer of ``VGG16_RELU_INDEX`` over HWC RGB images in [0, 1].
+def vgg16_layer_scales(highres_images, degradation: str = "crappify", network: nn.Sequential | None = None) -> dict:
+    """Calibrate ``srlib.pretrained.VGG16_LAYER_SCALE`` on HWC RGB photos in [0, 1].
 
-    Each image counts equally (its own spatial mean, then the mean over images). This is how
-    ``srlib.pretrained.VGG16_ACTIVATION_MEAN`` was measured on the training photographs.
+    Each photo is degraded (seed = its index), bicubic-upsampled back to full size, and compared
+    with the original: ``scale[layer] = mean pixel L1 / mean L1 between the layer's activations``.
+    Multiplying a layer's activations by its scale makes its feature L1 equal the pixel L1 on
+    such pairs, so the feature loss's layer weights say how much each layer counts *relative to
+    the pixels*, whatever the raw magnitudes of this (un-normalised, Caffe-input) VGG.
     """
+    from srlib.patches import degrade_pair
+
     network = network if network is not None else vgg16_features()
-    per_image = {layer: [] for layer in VGG16_RELU_INDEX}
+    pixel, features = [], {layer: [] for layer in VGG16_RELU_INDEX}
     with torch.no_grad():
-        for image in images:
-            x = caffe_preprocess(torch.from_numpy(image.transpose(2, 0, 1).copy())[None])
-            for index, layer in enumerate(network[: max(VGG16_RELU_INDEX.values()) + 1]):
+        for index, image in enumerate(highres_images):
+            lowres, highres = degrade_pair(image, degradation, 1, upsample_input=True, seed=[0, index])
+            pair = torch.from_numpy(np.stack([lowres, highres]).transpose(0, 3, 1, 2).copy())
+            pixel.append((pair[0] - pair[1]).abs().mean().item())
+            x = caffe_preprocess(pair)
+            for layer_index, layer in enumerate(network[: max(VGG16_RELU_INDEX.values()) + 1]):
                 x = layer(x)
                 for name, relu_index in VGG16_RELU_INDEX.items():
-                    if relu_index == index:
-                        per_image[name].append(x.mean().item())
-    return {name: float(sum(values) / len(values)) for name, values in per_image.items()}
+                    if relu_index == layer_index:
+                        features[name].append((x[0] - x[1]).abs().mean().item())
+    return {name: float(np.mean(pixel) / np.mean(values)) for name, values in features.items()}
 
 
 def mobilenet_v2(weights: str | None = "offline") -> nn.Module:

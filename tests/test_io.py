@@ -177,3 +177,13 @@ def test_one_pixel_image(tmp_path):
     loaded = load_image(tmp_path / "dot.png")
     assert loaded.shape == (1, 1, 3)
     np.testing.assert_allclose(loaded[0, 0] * 255, [10, 20, 30], atol=1e-4)
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path, photo):
+    import os
+    import stat
+
+    path = save_image(tmp_path / "a.png", photo)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600

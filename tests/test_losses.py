@@ -164,13 +164,13 @@ def test_weighted_sum_reports_its_terms(batch):
     assert loss.terms["hfen"] == pytest.approx(10 * torch_value(lt.HFENLoss(), *batch), rel=1e-6)
 
 
-def test_vgg_activation_means_are_what_we_measured():
-    from srlib.pretrained import VGG16_ACTIVATION_MEAN
-    from srlib.pretrained_torch import vgg16_activation_means
+def test_vgg_layer_scales_are_what_we_calibrated():
+    from srlib.pretrained import VGG16_LAYER_SCALE
+    from srlib.pretrained_torch import vgg16_layer_scales
     from srlib.samples import load_split
 
-    measured = vgg16_activation_means(load_split("train").values())
-    for layer, value in VGG16_ACTIVATION_MEAN.items():
+    measured = vgg16_layer_scales(load_split("train").values())
+    for layer, value in VGG16_LAYER_SCALE.items():
         assert measured[layer] == pytest.approx(value, rel=1e-3), layer
 
 

@@ -53,6 +53,8 @@ def test_notebook_sources_parse_and_outputs_clean():
     cells = build_notebooks.parse('# %% [markdown]\n# # Title\n# text\n\n# %% tags=["parameters"]\nx = 1\n\n# %%\nprint(x)\n')
     assert [c.cell_type for c in cells] == ["markdown", "code", "code"]
     assert cells[0].source == "# Title\ntext" and cells[1].metadata["tags"] == ["parameters"]
+    from srlib.notebooks import clean_stream
+
     noisy = ("I0000 00:00:1795.1 123 port.cc:153] oneDNN custom operations are on.\n"
              " step:  10%|#| 1/10\r step: 100%|#| 10/10\nkept\n")
-    assert build_notebooks.clean_stream(noisy) == " step: 100%|#| 10/10\nkept\n"
+    assert clean_stream(noisy) == " step: 100%|#| 10/10\nkept\n"

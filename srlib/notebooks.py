@@ -1,0 +1,112 @@
+"""Running the tutorial notebooks from Python: execute, clean the outputs, save.
+
+Used by ``scripts/build_notebooks.py`` (the committed notebooks) and the main job,
+``python -m srlib.notebooks`` (``make results``), which runs every tutorial in order into
+``results/notebooks/`` and writes the README's figures to ``img/``. Needs nbformat and nbclient
+(the project environment has them).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from srlib.config import PROJECT_ROOT
+
+# TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it.
+NOISE = re.compile(r"^(?:[IWE]\d{4} [\d:. ]+\d+ \S+:\d+\]|WARNING: All log messages before absl::InitializeLog)")
+
+
+def clean_stream(text: str) -> str:
+    """What a terminal would show: carriage returns resolved, framework log noise dropped."""
+    lines = [line.rsplit("\r", 1)[-1] if line.strip("\r") else "" for line in text.split("\n")]
+    return "\n".join(line for line in lines if not NOISE.match(line))
+
+
+def clean(notebook) -> None:
+    """Merge consecutive stream outputs, resolve progress-bar redraws, strip timing metadata."""
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and merged and merged[-1].output_type == "stream" \
+                    and merged[-1].name == output.name:
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
+            if output.output_type == "stream":
+                output.text = clean_stream(output.text).strip("\n") + "\n"
+        cell.outputs = [o for o in merged if o.output_type != "stream" or o.text.strip()]
+
+
+def execute(path: Path, output: Path | None = None, mode: str | None = None) -> float:
+    """Run the notebook ``path`` and write it, outputs cleaned, to ``output`` (default: in place).
+
+    ``mode`` sets ``SRLIB_MODE`` for the kernel (None: leave the environment as it is). The file
+    is written only when every cell ran; returns the seconds it took.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    if mode is not None:
+        os.environ["SRLIB_MODE"] = mode
+    started = time.perf_counter()
+    NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    seconds = time.perf_counter() - started
+    clean(notebook)
+    output = Path(output or path)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.part")
+    nbformat.write(notebook, temporary)
+    os.replace(temporary, output)
+    return seconds
+
+
+def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = False) -> dict:
+    """Execute ``notebooks/*.ipynb`` in order into ``output_dir``; returns ``{name: seconds}``.
+
+    A notebook whose executed copy is newer than both it and the srlib sources is skipped, so
+    an interrupted run resumes where it stopped (``redo`` runs everything again).
+    """
+    if figures is not None:
+        os.environ["SRLIB_FIGURES"] = str(figures)
+    newest_source = max(p.stat().st_mtime for p in (PROJECT_ROOT / "srlib").glob("*.py"))
+    timings = {}
+    for notebook in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
+        if names and notebook.stem not in names:
+            continue
+        target = Path(output_dir) / notebook.name
+        if not redo and target.exists() and target.stat().st_mtime > max(notebook.stat().st_mtime, newest_source):
+            print(f"{notebook.name}: up to date in {output_dir}, skipped")
+            continue
+        print(f"{notebook.name}: running ...", flush=True)
+        timings[notebook.stem] = execute(notebook, target)
+        print(f"{notebook.name}: done in {timings[notebook.stem]:.0f} s", flush=True)
+    return timings
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Run every tutorial notebook in order (the main job).",
+                                     epilog="example: python -m srlib.notebooks --output results/notebooks --figures img")
+    parser.add_argument("names", nargs="*", help="only these notebooks (stems), default all")
+    parser.add_argument("--output", default=str(PROJECT_ROOT / "results" / "notebooks"))
+    parser.add_argument("--figures", default=None, help="folder for the README figures (e.g. img)")
+    parser.add_argument("--redo", action="store_true", help="run notebooks that are already up to date too")
+    args = parser.parse_args(argv)
+    run_all(Path(args.output), Path(args.figures) if args.figures else None, args.names, args.redo)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+
