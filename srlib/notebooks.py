@@ -77,7 +77,7 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
     an interrupted run resumes where it stopped (``redo`` runs everything again).
     """
     if figures is not None:
-        os.environ["SRLIB_FIGURES"] = str(figures)
+        os.environ["SRLIB_FIGURES"] = str(Path(figures).resolve())  # kernels run in notebooks/
     newest_source = max(p.stat().st_mtime for p in (PROJECT_ROOT / "srlib").glob("*.py"))
     timings = {}
     for notebook in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):

@@ -58,3 +58,22 @@ def test_notebook_sources_parse_and_outputs_clean():
     noisy = ("I0000 00:00:1795.1 123 port.cc:153] oneDNN custom operations are on.\n"
              " step:  10%|#| 1/10\r step: 100%|#| 10/10\nkept\n")
     assert clean_stream(noisy) == " step: 100%|#| 10/10\nkept\n"
+
+
+def test_main_job_gives_kernels_an_absolute_figure_folder(monkeypatch, tmp_path):
+    import os
+
+    from srlib import notebooks
+
+    seen = {}
+
+    def fake_execute(path, output=None, mode=None):
+        seen[path.stem] = os.environ["SRLIB_FIGURES"]
+        return 0.0
+
+    monkeypatch.setattr(notebooks, "execute", fake_execute)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SRLIB_FIGURES", raising=False)
+    notebooks.run_all(tmp_path / "out", figures=config.Path("img"), names=["01_autoencoder_keras"], redo=True)
+    # Kernels start in notebooks/, so a relative folder would land in notebooks/img.
+    assert seen == {"01_autoencoder_keras": str(tmp_path / "img")}
