@@ -1,0 +1,115 @@
+"""A conditional variational auto-encoder for super-resolution (imports torch).
+
+Super-resolution is ill-posed: one low-resolution image fits many high-resolution ones. A
+conditional VAE (Kingma and Welling, 2014; Sohn et al., 2015, "Learning Structured Output
+Representation using Deep Conditional Generative Models") models that spread explicitly:
+
+- an encoder ``q(z | highres, lowres)`` that sees the answer during training and summarises
+  what the low-resolution input does not tell (a small spatial latent map ``z``);
+- a decoder ``p(highres | z, lowres)`` that draws the detail for a given ``z``;
+- the *reparameterisation trick*, ``z = mu + sigma * eps`` with ``eps ~ N(0, I)``, so gradients
+  flow through the sampling;
+- the loss ``reconstruction + kl_weight * KL(q || N(0, I))``. A small ``kl_weight`` lets ``z``
+  carry much (sharp reconstructions, but samples from the prior look unlike training); a large
+  one squeezes ``z`` towards the prior (samples are plausible, reconstructions blurrier).
+  :class:`KLAnnealing` raises it gradually, which keeps the latent from collapsing early.
+
+At test time ``z`` comes from the prior ``N(0, I)``: :meth:`ConditionalVAE.sample` gives several
+different plausible high-resolution images for one input, and their mean approaches the
+single prediction of an MSE-trained model. Inputs: NCHW RGB in [0, 1], the low-resolution image
+already bicubic-upsampled to the output size; sides must be multiples of ``2 ** num_downsamples``.
+Intended for the VAE tutorial (issue 6).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.LeakyReLU(0.2))
+
+
+class ConditionalVAE(nn.Module):
+    """Conditional VAE with a spatial latent of ``latent_channels`` at 1/``2**num_downsamples``."""
+
+    def __init__(self, channels: int = 32, latent_channels: int = 4, num_downsamples: int = 2):
+        super().__init__()
+        self.latent_channels, self.factor = latent_channels, 2 ** num_downsamples
+        layers, width = [_block(6, channels)], channels
+        for _ in range(num_downsamples):
+            layers.append(_block(width, width * 2, stride=2))
+            width *= 2
+        self.encoder = nn.Sequential(*layers, nn.Conv2d(width, 2 * latent_channels, 3, padding=1))
+        self.condition = nn.Sequential(_block(3, channels), _block(channels, channels))
+        self.decoder = nn.Sequential(_block(channels + latent_channels, channels), _block(channels, channels),
+                                     _block(channels, channels), nn.Conv2d(channels, 3, 3, padding=1))
+
+    def _check(self, lowres: torch.Tensor) -> None:
+        height, width = lowres.shape[-2:]
+        if height % self.factor or width % self.factor:
+            raise ValueError(f"image sides must be multiples of {self.factor}, got {height}x{width}")
+
+    def encode(self, lowres: torch.Tensor, highres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mu, logvar)`` of ``q(z | highres, lowres)``, each (N, latent_channels, H/f, W/f)."""
+        self._check(lowres)
+        statistics = self.encoder(torch.cat([highres, lowres], dim=1))
+        mu, logvar = statistics.chunk(2, dim=1)
+        return mu, logvar.clamp(-10.0, 10.0)
+
+    def decode(self, lowres: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """A high-resolution image for latent ``z``: the input plus the decoded detail."""
+        self._check(lowres)
+        upsampled = F.interpolate(z, size=lowres.shape[-2:], mode="nearest")
+        return lowres + self.decoder(torch.cat([self.condition(lowres), upsampled], dim=1))
+
+    def forward(self, lowres: torch.Tensor, highres: torch.Tensor):
+        """Training pass: ``(prediction, mu, logvar)`` with ``z`` sampled by reparameterisation."""
+        mu, logvar = self.encode(lowres, highres)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        return self.decode(lowres, z), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, lowres: torch.Tensor, num_samples: int = 8, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """``num_samples`` plausible outputs per input from the prior: (num_samples, N, 3, H, W)."""
+        self._check(lowres)
+        batch, _, height, width = lowres.shape
+        shape = (batch, self.latent_channels, height // self.factor, width // self.factor)
+        samples = []
+        for _ in range(num_samples):
+            z = temperature * torch.randn(shape, generator=generator).to(lowres.device)  # CPU generator
+            samples.append(self.decode(lowres, z))
+        return torch.stack(samples)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mu, exp(logvar)) || N(0, I))`` summed over latent elements, averaged over the batch."""
+    return (0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)).flatten(1).sum(dim=1).mean()
+
+
+def vae_loss(prediction: torch.Tensor, highres: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+             kl_weight: float) -> tuple[torch.Tensor, dict]:
+    """``MSE(prediction, highres) * pixels + kl_weight * KL``, per image, averaged over the batch.
+
+    The reconstruction is summed over pixels (the Gaussian log-likelihood up to constants) so
+    that ``kl_weight`` = 1 is the true evidence lower bound. Returns ``(loss, terms)``.
+    """
+    reconstruction = ((prediction - highres) ** 2).flatten(1).sum(dim=1).mean()
+    kl = kl_divergence(mu, logvar)
+    return reconstruction + kl_weight * kl, {"reconstruction": reconstruction.item(), "kl": kl.item()}
+
+
+class KLAnnealing:
+    """``kl_weight`` rising linearly from 0 to ``final`` over ``warmup_steps``, then constant."""
+
+    def __init__(self, final: float = 1.0, warmup_steps: int = 1000):
+        if final < 0 or warmup_steps < 0:
+            raise ValueError(f"final ({final}) and warmup_steps ({warmup_steps}) must be non-negative")
+        self.final, self.warmup_steps = final, warmup_steps
+
+    def __call__(self, step: int) -> float:
+        if self.warmup_steps == 0:
+            return self.final
+        return self.final * min(1.0, step / self.warmup_steps)
