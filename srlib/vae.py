@@ -18,7 +18,7 @@ At test time ``z`` comes from the prior ``N(0, I)``: :meth:`ConditionalVAE.sampl
 different plausible high-resolution images for one input, and their mean approaches the
 single prediction of an MSE-trained model. Inputs: NCHW RGB in [0, 1], the low-resolution image
 already bicubic-upsampled to the output size; sides must be multiples of ``2 ** num_downsamples``.
-Intended for the VAE tutorial (issue 6).
+Taught in ``notebooks/05_vae.ipynb``.
 """
 from __future__ import annotations
 

@@ -71,3 +71,24 @@ def test_sizes_must_fit_the_latent_grid(batch):
     lowres, highres = batch
     with pytest.raises(ValueError, match="multiples of 4"):
         ConditionalVAE(channels=8)(lowres[..., :15, :], highres[..., :15, :])
+
+
+def test_study_steps_on_tiny_data():
+    from srlib import vae_study
+    from tests.conftest import synthetic_photo
+
+    images = {f"p{s}": synthetic_photo(64, 80, seed=s) for s in range(2)}
+    config = vae_study.VAEConfig(patch_size=32, batch_size=2, num_steps=3, channels=4, latent_channels=2,
+                                 kl_warmup_steps=2, num_samples=2)
+    pairs, inputs, targets = vae_study.make_data(config, images, images)
+    assert targets["p0"].shape == (64, 80, 3)  # cropped to multiples of 4 x scale = 16
+    mse_model, mse_history = vae_study.train(config, pairs, "mse", progress=False)
+    vae_model, vae_history = vae_study.train(config, pairs, "vae", progress=False)
+    assert len(vae_history["kl"]) == 3 and mse_history["kl"] == [0.0] * 3
+    mse = vae_study.predict(mse_model, inputs, "mse")
+    drawn = vae_study.predict(vae_model, inputs, "vae", num_samples=2)
+    assert mse["p1"].shape == (64, 80, 3) and drawn["p1"].shape == (2, 64, 80, 3)
+    table = vae_study.score(targets, inputs, mse, drawn, config)
+    assert table.methods() == ["bicubic", "MSE model", "VAE, mean of samples", "VAE, one sample (average)"]
+    with pytest.raises(ValueError, match="kind"):
+        vae_study.train(config, pairs, "gan", progress=False)
