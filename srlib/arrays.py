@@ -92,3 +92,11 @@ def mod_crop(image: np.ndarray, scale: int) -> np.ndarray:
     if height < scale or width < scale:
         raise ValueError(f"an image of {height}x{width} is smaller than the scale {scale}")
     return image[: height - height % scale, : width - width % scale]
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
+    """Pad an HWC image at the bottom and right by reflection so both sides are multiples of
+    ``multiple`` (a fully convolutional model's total downsampling); crop outputs back with
+    ``[:height, :width]``. Returns the image itself when no padding is needed."""
+    pad_h, pad_w = -image.shape[0] % multiple, -image.shape[1] % multiple
+    return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect") if pad_h or pad_w else image

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
+from srlib.arrays import pad_to_multiple
 from srlib.data_keras import KerasPairs
 from srlib.patches import PairedPatches
 
@@ -75,8 +76,7 @@ def predict_image(model: keras.Model, image: np.ndarray, multiple: int = 4) -> n
     downsampling) and the output cropped back, so any size works.
     """
     height, width = image.shape[:2]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect") if pad_h or pad_w else image
+    padded = pad_to_multiple(image, multiple)
     output = keras.ops.convert_to_numpy(model(padded[None].astype(np.float32), training=False))[0]
     return np.clip(output[:height, :width], 0.0, 1.0)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from srlib.arrays import pad_to_multiple
 from srlib.data_torch import to_image, to_tensor
 
 
@@ -21,8 +22,7 @@ def predict_image(model: torch.nn.Module, image: np.ndarray, multiple: int = 32)
     downsampling, 32 for MobileNetV2) and the output cropped back, in eval mode, without gradients.
     """
     height, width = image.shape[:2]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect") if pad_h or pad_w else image
+    padded = pad_to_multiple(image, multiple)
     was_training = model.training
     model.eval()
     with torch.no_grad():

@@ -58,8 +58,17 @@ class ConditionalVAE(nn.Module):
         mu, logvar = statistics.chunk(2, dim=1)
         return mu, logvar.clamp(-10.0, 10.0)
 
-    def decode(self, lowres: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """A high-resolution image for latent ``z``: the input plus the decoded detail."""
+    def latent_shape(self, lowres: torch.Tensor) -> tuple[int, int, int, int]:
+        """The shape of ``z`` for a batch of (N, 3, H, W) inputs: (N, latent_channels, H/f, W/f)."""
+        self._check(lowres)
+        batch, _, height, width = lowres.shape
+        return batch, self.latent_channels, height // self.factor, width // self.factor
+
+    def decode(self, lowres: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        """A high-resolution image for latent ``z`` (None: the zero latent, the prior's mean):
+        the input plus the decoded detail."""
+        if z is None:
+            z = torch.zeros(self.latent_shape(lowres), device=lowres.device)
         self._check(lowres)
         upsampled = F.interpolate(z, size=lowres.shape[-2:], mode="nearest")
         return lowres + self.decoder(torch.cat([self.condition(lowres), upsampled], dim=1))
@@ -74,9 +83,7 @@ class ConditionalVAE(nn.Module):
     def sample(self, lowres: torch.Tensor, num_samples: int = 8, temperature: float = 1.0,
                generator: torch.Generator | None = None) -> torch.Tensor:
         """``num_samples`` plausible outputs per input from the prior: (num_samples, N, 3, H, W)."""
-        self._check(lowres)
-        batch, _, height, width = lowres.shape
-        shape = (batch, self.latent_channels, height // self.factor, width // self.factor)
+        shape = self.latent_shape(lowres)
         samples = []
         for _ in range(num_samples):
             z = temperature * torch.randn(shape, generator=generator).to(lowres.device)  # CPU generator

@@ -89,8 +89,7 @@ def train(config: VAEConfig, pairs: PairedPatches, kind: str = "vae", progress: 
             prediction, mu, logvar = model(lowres, highres)
             loss, terms = vae_loss(prediction, highres, mu, logvar, schedule(step))
         else:
-            prediction = model.decode(lowres, torch.zeros(lowres.shape[0], config.latent_channels,
-                                                         *(s // model.factor for s in lowres.shape[-2:])))
+            prediction = model.decode(lowres)  # z = 0: a deterministic network
             loss = ((prediction - highres) ** 2).flatten(1).sum(dim=1).mean()
             terms = {"reconstruction": loss.item(), "kl": 0.0}
         optimiser.zero_grad()
@@ -112,9 +111,8 @@ def predict(model: ConditionalVAE, inputs: dict, kind: str, num_samples: int = 8
     for name, image in inputs.items():
         lowres = to_tensor(image)[None]
         if kind == "mse":
-            z = torch.zeros(1, model.latent_channels, *(s // model.factor for s in lowres.shape[-2:]))
             with torch.no_grad():
-                outputs[name] = to_image(model.decode(lowres, z)[0])
+                outputs[name] = to_image(model.decode(lowres)[0])
         else:
             samples = model.sample(lowres, num_samples=num_samples, generator=generator)[:, 0]
             outputs[name] = to_image(samples)

@@ -60,3 +60,14 @@ def test_whole_image_pairs(images):
     assert pairs["b"][1].shape == (72, 100, 3) and pairs["b"][0].shape == (36, 50, 3)
     lowres, highres = degrade_pair(images["a"], "bicubic", 4, upsample_input=True)
     assert lowres.shape == highres.shape == (80, 96, 3)
+
+
+def test_pad_to_multiple_reflects_and_keeps_the_original():
+    from srlib.arrays import pad_to_multiple
+
+    image = synthetic_photo(30, 45)
+    padded = pad_to_multiple(image, 8)
+    assert padded.shape == (32, 48, 3)
+    np.testing.assert_array_equal(padded[:30, :45], image)
+    np.testing.assert_array_equal(padded[30, :45], image[28])  # reflection, not zeros
+    assert pad_to_multiple(padded, 8) is padded

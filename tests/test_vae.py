@@ -92,3 +92,11 @@ def test_study_steps_on_tiny_data():
     assert table.methods() == ["bicubic", "MSE model", "VAE, mean of samples", "VAE, one sample (average)"]
     with pytest.raises(ValueError, match="kind"):
         vae_study.train(config, pairs, "gan", progress=False)
+
+
+def test_decode_without_a_latent_uses_the_zero_latent(batch):
+    lowres, _ = batch
+    model = ConditionalVAE(channels=8, latent_channels=2).eval()
+    with torch.no_grad():
+        assert torch.equal(model.decode(lowres), model.decode(lowres, torch.zeros(model.latent_shape(lowres))))
+    assert model.latent_shape(lowres) == (2, 2, 4, 6)
