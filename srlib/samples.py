@@ -172,3 +172,31 @@ def load_split(split: str, folder=None) -> dict[str, np.ndarray]:
     if prepared.is_dir() and all((prepared / f"{name}.png").exists() for name in names):
         return {name: load_image(prepared / f"{name}.png") for name in names}
     return {name: SAMPLES[name].load() for name in names}
+
+
+#: Photographs in Debian's ``plasma-workspace-wallpapers`` (``apt-get install plasma-workspace-wallpapers``,
+#: 94 MB; the package's copyright file gives each picture's licence). Optional extra training data
+#: for the model zoo's classic models; never shipped, never needed by the tutorials.
+WALLPAPERS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
+              "Kite", "OneStandsOut", "Path", "summer_1am")
+
+
+def write_wallpapers(destination=None, source="/usr/share/wallpapers", reduce: int = 2) -> Path:
+    """Write the largest version of each of :data:`WALLPAPERS`, reduced ``reduce`` times with
+    MATLAB bicubic (which also removes most JPEG artefacts), as PNG to ``data/wallpapers``.
+
+    Raises ``FileNotFoundError`` naming the package when the wallpapers are not installed.
+    """
+    from srlib.resize import imresize
+
+    destination = Path(destination) if destination else data_dir() / "wallpapers"
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in tqdm(WALLPAPERS, desc="wallpapers"):
+        images = sorted(Path(source, name, "contents", "images").glob("*.jpg"),
+                        key=lambda path: int(path.stem.split("x")[0]) * int(path.stem.split("x")[1]))
+        if not images:
+            raise FileNotFoundError(f"{Path(source, name)}: missing; run `apt-get install plasma-workspace-wallpapers`")
+        target = destination / f"{name}.png"
+        if not target.exists():
+            save_image(target, imresize(load_image(images[-1]), scale=1.0 / reduce))
+    return destination

@@ -1,0 +1,291 @@
+"""Train a classic super-resolution network (EDSR) on aligned random crops, resumably (imports torch).
+
+The zoo's bicubic x2/x4 models come from here. Pairs are the photos cropped to a multiple of the
+scale and their MATLAB-bicubic reductions, computed once; each step draws ``batch_size`` aligned
+crops (``patch_size`` low-resolution pixels square) with random flips and rotations, from images
+chosen in proportion to their area, using a seeded ``torch.Generator``. The loss is L1 (EDSR's),
+Adam with a cosine learning-rate decay.
+
+Interruptions: every ``checkpoint_every`` steps the model, the optimizer, the step, the history
+and the crop generator's state go to ``<output>/checkpoint.pt`` (written atomically; loaded with
+``weights_only=True``, so no code runs). Running again with the same output folder resumes and,
+on the CPU, ends with exactly the weights of an uninterrupted run (tested).
+
+    python -m srlib.train_sr --scale 4 --steps 20000 --output models/train/edsr_x4
+    python -m srlib.train_sr --scale 2 --seconds 600 --output models/train/edsr_x2   # steps from a timing
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from srlib.degrade import bicubic
+from srlib.arrays import mod_crop, to_float
+from srlib.edsr import EDSR, count_parameters
+
+
+@dataclass
+class SRTrainConfig:
+    """Everything that fixes a training run (saved in the checkpoint and in the zoo metadata)."""
+
+    scale: int = 2
+    features: int = 64
+    blocks: int = 16
+    patch_size: int = 48  # low-resolution pixels; the high-resolution crop is scale times larger
+    batch_size: int = 16
+    steps: int = 1000
+    learning_rate: float = 2e-4
+    final_learning_rate: float = 1e-6
+    seed: int = 0
+    checkpoint_every: int = 500
+    mixed_precision: bool = False  # bfloat16 autocast (CUDA only)
+    data: list = field(default_factory=lambda: ["srlib samples: train split"])
+    init: str | None = None  # weights.pt to start from (tensors of matching shape)
+
+    def model(self) -> EDSR:
+        model = EDSR(scale=self.scale, features=self.features, blocks=self.blocks)
+        if self.init:
+            state = torch.load(self.init, map_location="cpu", weights_only=True)
+            own = model.state_dict()
+            own.update({name: tensor for name, tensor in state.items()
+                        if name in own and own[name].shape == tensor.shape})
+            model.load_state_dict(own)
+        return model
+
+
+def make_pairs(images: dict, scale: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``[(lowres CHW, highres CHW)]``: each photo cropped to a multiple of ``scale`` and its MATLAB
+    bicubic reduction. Photos smaller than one crop are refused by :class:`CropSampler`."""
+    pairs = []
+    for name, image in images.items():
+        highres = mod_crop(to_float(image, name), scale)
+        lowres = bicubic(highres, scale)
+        pairs.append((torch.from_numpy(lowres.transpose(2, 0, 1).copy()),
+                      torch.from_numpy(highres.transpose(2, 0, 1).copy())))
+    return pairs
+
+
+class CropSampler:
+    """Aligned random crops with the 8 dihedral transforms, drawn from a seeded generator."""
+
+    def __init__(self, pairs, scale: int, patch_size: int, seed: int, device="cpu", names=None):
+        self.scale, self.patch_size = scale, patch_size
+        for index, (lowres, _) in enumerate(pairs):
+            if min(lowres.shape[1:]) < patch_size:
+                name = names[index] if names else f"image {index}"
+                raise ValueError(f"{name}: {lowres.shape[1]}x{lowres.shape[2]} low-resolution pixels is smaller "
+                                 f"than the patch size {patch_size}")
+        self.pairs = [(lowres.to(device), highres.to(device)) for lowres, highres in pairs]
+        areas = torch.tensor([float(lowres.shape[1] * lowres.shape[2]) for lowres, _ in pairs])
+        self.weights = areas / areas.sum()
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(lowres, highres)``: NCHW, ``patch_size`` and ``scale * patch_size`` square."""
+        chosen = torch.multinomial(self.weights, batch_size, replacement=True, generator=self.generator)
+        lowres_crops, highres_crops = [], []
+        size, scale = self.patch_size, self.scale
+        for index in chosen.tolist():
+            lowres, highres = self.pairs[index]
+            top = int(torch.randint(lowres.shape[1] - size + 1, (1,), generator=self.generator))
+            left = int(torch.randint(lowres.shape[2] - size + 1, (1,), generator=self.generator))
+            flip, turns = torch.randint(2, (1,), generator=self.generator), torch.randint(4, (1,), generator=self.generator)
+            low = lowres[:, top:top + size, left:left + size]
+            high = highres[:, top * scale:(top + size) * scale, left * scale:(left + size) * scale]
+            if int(flip):
+                low, high = low.flip(-1), high.flip(-1)
+            low, high = low.rot90(int(turns), (1, 2)), high.rot90(int(turns), (1, 2))
+            lowres_crops.append(low)
+            highres_crops.append(high)
+        return torch.stack(lowres_crops), torch.stack(highres_crops)
+
+
+def learning_rate_at(config: SRTrainConfig, step: int, total_steps: int) -> float:
+    """Cosine decay from ``learning_rate`` to ``final_learning_rate`` over ``total_steps``."""
+    progress = min(step / max(total_steps, 1), 1.0)
+    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
+        1 + math.cos(math.pi * progress))
+
+
+def _save_atomic(state: dict, path: Path) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(descriptor)
+    try:
+        torch.save(state, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _step(model, optimizer, lowres, highres, mixed_precision: bool) -> float:
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=mixed_precision):
+        loss = F.l1_loss(model(lowres).float(), highres)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int = 20) -> float:
+    """Median seconds per training step, measured on a throwaway copy of the model."""
+    torch.manual_seed(config.seed)
+    model = config.model().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    state = sampler.generator.get_state()
+    times = []
+    for _ in range(repeats + 3):
+        start = time.perf_counter()
+        lowres, highres = sampler.batch(config.batch_size)
+        float(_step(model, optimizer, lowres.to(device), highres.to(device), config.mixed_precision))
+        times.append(time.perf_counter() - start)
+    sampler.generator.set_state(state)
+    return float(np.median(times[3:]))
+
+
+def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool = True,
+          stop_after: int | None = None, progress: bool = True) -> tuple[EDSR, dict]:
+    """Train (or resume) an EDSR on ``images`` ({name: HWC [0, 1]}); returns ``(model, record)``.
+
+    ``output`` is a folder for ``checkpoint.pt``. With ``resume`` and a checkpoint of the same
+    config there, training continues from it; a checkpoint of another config is refused (pass a
+    new folder or ``resume=False``). ``stop_after`` ends the call after that many steps in total
+    (what an interruption does; used by the tests). The record holds the config, the history
+    (step, loss) every 50 steps, the training seconds and the machine.
+    """
+    from tqdm.auto import tqdm
+
+    from srlib.config import machine_description
+
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = output / "checkpoint.pt"
+    torch.manual_seed(config.seed)
+    model = config.model().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    sampler = CropSampler(make_pairs(images, config.scale), config.scale, config.patch_size, config.seed,
+                          device=device, names=list(images))
+    record = {"config": asdict(config), "history": [], "step": 0, "seconds": 0.0,
+              "parameters": count_parameters(model), "machine": machine_description(), "images": list(images)}
+    if resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        if state["record"]["config"] != record["config"]:
+            raise ValueError(f"{checkpoint_path}: a checkpoint of another configuration; use another output "
+                             "folder or resume=False")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        sampler.generator.set_state(state["generator"])
+        record = state["record"]
+    last = config.steps if stop_after is None else min(stop_after, config.steps)
+    bar = tqdm(total=config.steps, initial=record["step"], desc=f"EDSR x{config.scale}", disable=not progress)
+    start, running = time.perf_counter() - record["seconds"], []
+    model.train()
+
+    def save():
+        record["seconds"] = time.perf_counter() - start
+        _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "generator": sampler.generator.get_state(), "record": record}, checkpoint_path)
+
+    while record["step"] < last:
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(config, record["step"], config.steps)
+        lowres, highres = sampler.batch(config.batch_size)
+        running.append(_step(model, optimizer, lowres, highres, config.mixed_precision))
+        record["step"] += 1
+        bar.update(1)
+        if record["step"] % 50 == 0 or record["step"] == config.steps:
+            loss = float(torch.stack(running).mean())
+            running = []
+            record["history"].append([record["step"], loss])
+            bar.set_postfix(l1=f"{loss:.4f}")
+        if record["step"] % config.checkpoint_every == 0 or record["step"] == last:
+            save()
+    bar.close()
+    record["seconds"] = time.perf_counter() - start
+    model.eval()
+    return model, record
+
+
+def main(argv=None) -> int:
+    from srlib.samples import load_split
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="example: python -m srlib.train_sr --scale 4 --steps 20000 "
+                                            "--output models/train/edsr_x4")
+    parser.add_argument("--scale", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default 1000)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="choose the number of steps to fill this many seconds (from a timing)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--patch-size", type=int, default=48)
+    parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--blocks", type=int, default=16)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--mixed-precision", action="store_true", help="bfloat16 autocast on a GPU")
+    parser.add_argument("--data", nargs="+", default=["samples"],
+                        help="folders of training photos; 'samples' is the sample photos' train split (default)")
+    parser.add_argument("--init", default=None,
+                        help="start from these weights (weights.pt of a run at another scale: every tensor of "
+                             "matching shape is copied, as EDSR initialises x4 from x2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", required=True,
+                        help="folder for checkpoint.pt, weights.pt (the model alone) and record.json")
+    parser.add_argument("--evaluate", action="store_true", help="then print PSNR/SSIM on the validation photos")
+    args = parser.parse_args(argv)
+    from srlib.samples import load_folder
+
+    images = {}
+    for folder in args.data:
+        images.update(load_split("train") if folder == "samples" else load_folder(folder))
+    config = SRTrainConfig(scale=args.scale, features=args.features, blocks=args.blocks, patch_size=args.patch_size,
+                           batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+                           mixed_precision=args.mixed_precision,
+                           data=["srlib samples: train split" if folder == "samples" else folder for folder in args.data],
+                           init=args.init)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = device.type == "cuda"
+    if args.seconds:
+        sampler = CropSampler(make_pairs(images, config.scale), config.scale, config.patch_size, config.seed, device)
+        per_step = time_steps(config, sampler, device)
+        config.steps = max(1, int(args.seconds / per_step))
+        print(f"{per_step * 1000:.1f} ms per step on {device}: {config.steps} steps for {args.seconds:.0f} s")
+    elif args.steps:
+        config.steps = args.steps
+    config.checkpoint_every = max(100, config.steps // 10)
+    model, record = train(config, images, args.output, device=device, progress=sys.stderr.isatty())
+    torch.save(model.state_dict(), Path(args.output) / "weights.pt")
+    (Path(args.output) / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"trained {record['step']} steps in {record['seconds']:.0f} s; checkpoint in {args.output}")
+    if args.evaluate:
+        print(validation_table(model, config.scale).to_markdown())
+    return 0
+
+
+def validation_table(model, scale: int, images=None):
+    """Bicubic and ``model`` on the validation photos (or ``images``): a ResultsTable."""
+    from srlib.degrade import bicubic
+    from srlib.evaluation import evaluate
+    from srlib.samples import load_split
+    from srlib.upscale import upscale_array
+
+    images = load_split("valid") if images is None else images
+    predictions = {name: upscale_array(model, bicubic(image, scale), scale, tile=None)
+                   for name, image in images.items()}
+    return evaluate(images, {f"EDSR x{scale}": predictions}, scale=scale)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

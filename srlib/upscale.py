@@ -1,0 +1,74 @@
+"""Apply an image-to-image PyTorch model to a whole image of any size, tile by tile (imports torch).
+
+Large images are cut into ``tile``-pixel squares; each is run with ``overlap`` extra pixels of
+real context on every side (reflection only at the image border), and only its centre is kept, so
+memory is bounded by the tile, not the image. With an overlap at least the model's receptive
+radius (EDSR-baseline: 35 low-resolution pixels) the tiled result equals the untiled one up to
+float rounding; for U-Nets, whose receptive field is larger than any tile, the difference is small
+and measured in ``results/benchmarks/speed.md``.
+
+Shapes: input HWC float32 RGB in [0, 1]; output HWC float32 in [0, 1], ``scale`` times larger
+(``scale=1`` for models that take a bicubic-upsampled input, such as the U-Nets).
+Used by ``srlib upscale`` and :mod:`srlib.zoo`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from srlib.arrays import check_image
+from srlib.data_torch import to_image, to_tensor
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _run(model, window: np.ndarray, multiple: int, device) -> torch.Tensor:
+    """The model on one HWC window, reflection-padded at the bottom/right to a multiple."""
+    tensor = to_tensor(window)[None].to(device)
+    height, width = tensor.shape[-2:]
+    pad_bottom, pad_right = (-height) % multiple, (-width) % multiple
+    if pad_bottom or pad_right:
+        mode = "reflect" if pad_bottom < height and pad_right < width else "replicate"
+        tensor = F.pad(tensor, (0, pad_right, 0, pad_bottom), mode=mode)
+    return model(tensor)[0]
+
+
+def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: int | None = 256,
+                  overlap: int | None = None, multiple: int = 1, device=None, progress: bool = False) -> np.ndarray:
+    """``model`` applied to ``image``; see the module docstring for shapes and tiling.
+
+    Args:
+        scale: the model's output/input size ratio (1 for same-size models).
+        tile: side of the input squares processed at once (``None``: the whole image at once).
+        overlap: context pixels around each tile; default the model's ``receptive_radius()`` if
+            it has one, else 32.
+        multiple: inputs are padded to a multiple of this (32 for the MobileNetV2 U-Net).
+    """
+    image = check_image(image, "image")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    if overlap is None:
+        overlap = model.receptive_radius() if hasattr(model, "receptive_radius") else 32
+    height, width = image.shape[:2]
+    was_training = model.training
+    model.eval()
+    output = np.empty((height * scale, width * scale, 3), dtype=np.float32)
+    tile = max(height, width) if tile is None else int(tile)
+    if tile < 1 or overlap < 0:
+        raise ValueError(f"tile must be positive and overlap non-negative (got {tile}, {overlap})")
+    boxes = [(top, left) for top in range(0, height, tile) for left in range(0, width, tile)]
+    from tqdm.auto import tqdm
+
+    with torch.no_grad():
+        for top, left in tqdm(boxes, desc="tiles", leave=False, disable=not progress or len(boxes) < 2):
+            bottom, right = min(top + tile, height), min(left + tile, width)
+            outer_top, outer_left = max(top - overlap, 0), max(left - overlap, 0)
+            outer_bottom, outer_right = min(bottom + overlap, height), min(right + overlap, width)
+            result = _run(model, image[outer_top:outer_bottom, outer_left:outer_right], multiple, device)
+            y0, x0 = (top - outer_top) * scale, (left - outer_left) * scale
+            core = result[:, y0:y0 + (bottom - top) * scale, x0:x0 + (right - left) * scale]
+            output[top * scale:bottom * scale, left * scale:right * scale] = to_image(core)
+    model.train(was_training)
+    return output
