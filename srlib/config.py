@@ -27,6 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # code, not ours, and would fill every notebook. Only these two messages are silenced.
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
 warnings.filterwarnings("ignore", message=r"`torch\.nn\.utils\.weight_norm` is deprecated", category=FutureWarning)
+# fastai's own GANTrainer sets attributes named like the Learner's (generator, critic, gen_mode).
+warnings.filterwarnings("ignore", message=r"You are shadowing an attribute \((generator|critic|gen_mode)\)")
 
 #: The repository root when srlib is used from a clone (``pip install -e .``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
