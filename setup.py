@@ -15,6 +15,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["srlib", "srlib.*"]),
+    package_data={"srlib": ["zoo/*.safetensors", "zoo/*.json"]},  # the model zoo (float16, ~50 MB)
     install_requires=["numpy>=1.24", "pillow>=10", "scipy>=1.10", "scikit-image>=0.22", "tqdm>=4.60"],
     extras_require={
         "torch": ["torch>=2.1", "torchvision>=0.16", "fastai>=2.8.7", "safetensors>=0.4"],

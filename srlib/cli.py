@@ -3,6 +3,9 @@
     srlib data                      write the sample photographs to data/samples with a manifest
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
     srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic)
+    srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present)
+    srlib models                    the model zoo
+    srlib evaluate FOLDER --model M score a zoo model on your own high-resolution photos
 
 Each subcommand's ``--help`` gives an example. Errors name the file and the reason, and end the
 command with a non-zero status instead of a traceback.
@@ -18,6 +21,10 @@ EXAMPLES = {
     "data": "example: srlib data --dest data/samples",
     "baseline": "example: srlib baseline --scales 2 3 4 --output results/bicubic",
     "degrade": "example: srlib degrade photos/ -o photos_x4 --degradation bicubic --scale 4",
+    "upscale": "examples:\n  srlib upscale photo.jpg -o enlarged --model edsr-x4\n"
+               "  srlib upscale photos/ -o enlarged --model edsr-x2 --skip-existing",
+    "models": "example: srlib models",
+    "evaluate": "example: srlib evaluate data/samples/valid --model edsr-x2",
 }
 
 
@@ -51,39 +58,144 @@ def _command_baseline(args) -> int:
     return 0
 
 
-def _command_degrade(args) -> int:
-    from tqdm.auto import tqdm
+class BatchPlan:
+    """Input files and their outputs ``OUTDIR/<stem>.png``, checked before any work starts.
 
-    from srlib.degrade import degrade
-    from srlib.io import list_images, load_image, save_image
+    Refuses (``ValueError`` naming the path): a missing input, an output folder that cannot be
+    created or written, an output that would replace one of the inputs, two inputs with the same
+    stem. Existing outputs are skipped with ``skip_existing`` (resume after an interruption),
+    replaced with ``overwrite``, and otherwise reported as failures without touching them.
+    """
 
-    inputs: list[Path] = []
-    for item in map(Path, args.inputs):
-        if item.is_dir():
-            inputs.extend(list_images(item))
-        elif item.exists():
-            inputs.append(item)
-        else:
-            print(f"error: {item}: no such file or folder", file=sys.stderr)
-            return 2
-    output = Path(args.output)
-    if any(path.parent.resolve() == output.resolve() for path in inputs) and not args.overwrite:
-        print(f"error: the output folder {output} holds input images; choose another folder", file=sys.stderr)
-        return 2
-    output.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for index, path in enumerate(tqdm(inputs, desc="degrading", disable=len(inputs) < 2)):
-        target = output / f"{path.stem}.png"
+    def __init__(self, inputs, output, overwrite: bool = False, skip_existing: bool = False):
+        from srlib.io import list_images
+
+        self.sources: list[Path] = []
+        for item in map(Path, inputs):
+            if item.is_dir():
+                self.sources.extend(list_images(item))
+            elif item.is_file():
+                self.sources.append(item)
+            else:
+                raise ValueError(f"{item}: no such file or folder")
+        if not self.sources:
+            raise ValueError(f"no image files in {', '.join(map(str, inputs))}")
+        self.output = Path(output)
+        self.targets = [self.output / f"{path.stem}.png" for path in self.sources]
+        resolved_inputs = {path.resolve() for path in self.sources}
+        for source, target in zip(self.sources, self.targets):
+            if target.resolve() in resolved_inputs:
+                raise ValueError(f"{target}: the output would replace the input {source}; choose another output "
+                                 "folder (outputs are named <stem>.png)")
+        seen = {}
+        for source, target in zip(self.sources, self.targets):
+            if target in seen:
+                raise ValueError(f"{source} and {seen[target]} would both be written to {target}; "
+                                 "rename one or process them separately")
+            seen[target] = source
+        self._check_writable()
+        self.overwrite, self.skip_existing = overwrite, skip_existing
+        self.failures: list[str] = []
+        self.skipped = 0
+
+    def _check_writable(self):
+        import tempfile
+
         try:
-            image = load_image(path)
+            self.output.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.output):
+                pass
+        except OSError as error:
+            raise ValueError(f"{self.output}: cannot write to the output folder ({error.strerror or error})") from None
+
+    def jobs(self, description: str):
+        """``(index, source, target)`` for each file to do, with a progress bar over many files."""
+        from tqdm.auto import tqdm
+
+        for index, (source, target) in enumerate(tqdm(list(zip(self.sources, self.targets)), desc=description,
+                                                      disable=len(self.sources) < 2, unit="image")):
+            if target.exists() and not self.overwrite:
+                if self.skip_existing:
+                    self.skipped += 1
+                else:
+                    self.failures.append(f"{target}: exists already (use --overwrite to replace it, "
+                                         "--skip-existing to keep it)")
+                continue
+            yield index, source, target
+
+    def fail(self, source: Path, error: Exception) -> None:
+        message = str(error)
+        self.failures.append(message if str(source) in message else f"{source}: {message}")
+
+    def report(self, verb: str) -> int:
+        """Print the summary and the failures; the exit status (1 if any file failed)."""
+        done = len(self.sources) - len(self.failures) - self.skipped
+        skipped = f", {self.skipped} skipped (exist already)" if self.skipped else ""
+        print(f"{done} of {len(self.sources)} images {verb} to {self.output}{skipped}")
+        for message in self.failures:
+            print(f"failed: {message}", file=sys.stderr)
+        return 1 if self.failures else 0
+
+
+#: What a bad input file may raise; anything else is a bug and keeps its traceback.
+FILE_ERRORS = (ValueError, FileExistsError, FileNotFoundError, PermissionError, IsADirectoryError)
+
+
+def _command_degrade(args) -> int:
+    from srlib.degrade import degrade
+    from srlib.io import load_image, save_image
+
+    plan = BatchPlan(args.inputs, args.output, args.overwrite, args.skip_existing)
+    for index, source, target in plan.jobs("degrading"):
+        try:
+            image = load_image(source, max_pixels=args.max_pixels or None)
             save_image(target, degrade(image, args.degradation, scale=args.scale, seed=[args.seed, index]),
                        overwrite=args.overwrite)
-        except (ValueError, FileExistsError, FileNotFoundError) as error:
-            failures.append(str(error))
-    print(f"{len(inputs) - len(failures)} of {len(inputs)} images written to {output}")
-    for message in failures:
-        print(f"failed: {message}", file=sys.stderr)
-    return 1 if failures else 0
+        except FILE_ERRORS as error:
+            plan.fail(source, error)
+    return plan.report("written")
+
+
+def _command_upscale(args) -> int:
+    from srlib import zoo
+    from srlib.io import load_image, save_image
+
+    plan = BatchPlan(args.inputs, args.output, args.overwrite, args.skip_existing)
+    model, metadata = zoo.load_model(args.model, device=args.device)
+    device = next(model.parameters()).device
+    print(f"{metadata['name']}: x{metadata['scale']} on {device}, tiles of {args.tile} px")
+    for _, source, target in plan.jobs(f"upscaling x{metadata['scale']}"):
+        try:
+            image = load_image(source, max_pixels=args.max_pixels or None)
+            result = zoo.upscale(model, metadata, image, tile=args.tile or None, self_ensemble=args.self_ensemble,
+                                 progress=len(plan.sources) < 2)
+            save_image(target, result, overwrite=args.overwrite)
+        except FILE_ERRORS as error:
+            plan.fail(source, error)
+    return plan.report("upscaled")
+
+
+def _command_models(args) -> int:
+    from srlib import zoo
+
+    print(zoo.describe())
+    return 0
+
+
+def _command_evaluate(args) -> int:
+    from srlib import zoo
+    from srlib.samples import load_folder
+
+    images = load_folder(args.folder, progress=True)
+    model, metadata = zoo.load_model(args.model, device=args.device)
+    table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True)
+    print(f"{metadata['name']} on {len(images)} images of {args.folder} (degraded as in training: "
+          f"{metadata['degradation']['name']} x{metadata['scale']}; Y channel, {metadata['scale']}-pixel border)\n")
+    print(table.to_markdown(per_image=True))
+    if args.output:
+        table.save_json(Path(args.output).with_suffix(".json"))
+        Path(args.output).with_suffix(".md").write_text(table.to_markdown(per_image=True) + "\n")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,9 +229,51 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("--degradation", default="bicubic", choices=["bicubic", "downup", "crappify", "realistic"])
     degrade.add_argument("--scale", type=int, default=2)
     degrade.add_argument("--seed", type=int, default=0)
-    degrade.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _batch_arguments(degrade)
     degrade.set_defaults(run=_command_degrade)
+
+    upscale = commands.add_parser("upscale", help="enlarge images with a model from the zoo",
+                                  description="Enlarge image files or folders with a zoo model; writes "
+                                              "OUTDIR/<stem>.png, exactly `scale` times the input size. Large "
+                                              "images go through in overlapping tiles (bounded memory); a GPU "
+                                              "is used when there is one. `srlib models` lists the models.",
+                                  epilog=EXAMPLES["upscale"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    upscale.add_argument("inputs", nargs="+", help="image files or folders")
+    upscale.add_argument("-o", "--output", required=True, help="output folder")
+    upscale.add_argument("--model", default="edsr-x4", help="zoo model name or a .safetensors file (default edsr-x4)")
+    upscale.add_argument("--tile", type=int, default=256, help="tile side in input pixels; 0 for no tiling")
+    upscale.add_argument("--self-ensemble", action="store_true",
+                         help="average the 8 flips and rotations (EDSR+): 8x slower, slightly more accurate")
+    upscale.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: a GPU if there is one)")
+    _batch_arguments(upscale)
+    upscale.set_defaults(run=_command_upscale)
+
+    models = commands.add_parser("models", help="list the model zoo", description="The trained models shipped "
+                                 "with srlib: scale, degradation, parameters, validation PSNR.",
+                                 epilog=EXAMPLES["models"])
+    models.set_defaults(run=_command_models)
+
+    evaluate = commands.add_parser("evaluate", help="score a zoo model on your own high-resolution photos",
+                                   description="Degrade the originals in FOLDER the way the model was trained, "
+                                               "upscale them, and print PSNR/SSIM/HFEN against bicubic per image "
+                                               "and on average (Y channel, border of `scale` pixels cropped).",
+                                   epilog=EXAMPLES["evaluate"])
+    evaluate.add_argument("folder", help="a folder of high-resolution images")
+    evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
+    evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
+    evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: a GPU if there is one)")
+    evaluate.add_argument("--output", default=None, help="also write OUTPUT.md and OUTPUT.json")
+    evaluate.set_defaults(run=_command_evaluate)
     return parser
+
+
+def _batch_arguments(parser) -> None:
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    existing.add_argument("--skip-existing", action="store_true",
+                          help="leave existing outputs alone and do the rest (resume an interrupted batch)")
+    parser.add_argument("--max-pixels", type=int, default=100_000_000,
+                        help="refuse larger inputs (decompression bombs); default 100 million, 0 for no limit")
 
 
 def main(argv=None) -> int:

@@ -105,7 +105,7 @@ def load_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                         raise ValueError(
                             f"{path}: declares {width}x{height} = {width * height / 1e6:.0f} megapixels, "
                             f"over the limit of {max_pixels / 1e6:.0f} MP (a decompression bomb, or "
-                            "a huge photo: pass max_pixels=None to load it anyway)"
+                            "a huge photo: pass max_pixels=None, or --max-pixels 0 on the command line, to load it anyway)"
                         )
                     image.seek(0)
                     image.load()

@@ -89,3 +89,20 @@ def unet_learner(dls, loss_func, metrics=None, encoder_weights: str | None = "of
         learn.model = ResidualUnet(learn.model)
         learn.splitter = _residual_split
     return learn
+
+
+def build_unet(self_attention: bool = False, blur: bool = True, weight_norm: bool = True, residual: bool = True,
+               encoder_weights: str | None = None, img_size: tuple[int, int] = (64, 64)) -> nn.Module:
+    """The model of :func:`unet_learner` without data or a Learner (to load saved weights into).
+
+    Same architecture and parameter names as ``unet_learner(...).model`` with the same options;
+    the encoder starts random unless ``encoder_weights`` says otherwise (load weights after).
+    """
+    from fastai.layers import NormType
+    from fastai.vision.learner import create_unet_model
+
+    model = create_unet_model(mobilenet_v2_arch(encoder_weights), 3, img_size, pretrained=encoder_weights is not None,
+                              cut=-1, blur=blur, self_attention=self_attention,
+                              norm_type=NormType.Weight if weight_norm else NormType.Batch,
+                              y_range=None if residual else (-0.05, 1.05))
+    return ResidualUnet(model) if residual else model

@@ -34,7 +34,7 @@ def test_degrade_never_overwrites_without_the_flag(tmp_path, capsys):
 def test_degrade_refuses_output_into_the_input_folder(tmp_path, capsys):
     source = save_image(tmp_path / "photo.png", synthetic_photo(40, 40))
     assert main(["degrade", str(source), "-o", str(tmp_path)]) == 2
-    assert "holds input images" in capsys.readouterr().err
+    assert "would replace the input" in capsys.readouterr().err
 
 
 def test_degrade_missing_input(tmp_path, capsys):

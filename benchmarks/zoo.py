@@ -1,0 +1,144 @@
+"""Benchmark of the model zoo: quality on the validation photos, speed and memory on this machine.
+
+Writes ``<output>.json`` and ``<output>.md`` (``make benchmark`` uses results/benchmarks/zoo):
+
+- quality: each zoo model on the 5 validation photos, degraded as in its training, against
+  bicubic (Y channel, ``scale`` pixels of border), plus the x2/x4 models with self-ensemble;
+- speed: seconds per output megapixel (median of ``--repeats``) for each model and for bicubic,
+  on one validation photo (kodim23, 768x512 output);
+- tiling: the largest difference between tiled (256-pixel tiles) and whole-image output;
+- memory: peak resident memory of ``srlib upscale`` making a 3840x2160 image with edsr-x4 (tiled),
+  measured in a fresh process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from srlib import zoo
+from srlib.config import machine_description
+from srlib.degrade import upscale_bicubic
+from srlib.io import save_image
+from srlib.samples import load_split
+
+
+def seconds_per_megapixel(function, image, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        output = function(image)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)) / (output.shape[0] * output.shape[1] / 1e6)
+
+
+def peak_memory_4k(folder: Path, name: str = "edsr-x4", tile: int = 256) -> dict:
+    """Peak RSS (MiB) and seconds of ``srlib upscale`` producing a 3840x2160 image, fresh process."""
+    metadata = zoo.list_models()[name]
+    scale = metadata["scale"]
+    photo = load_split("valid")["kodim23"]
+    lowres = np.tile(photo, (8, 8, 1))[: 2160 // scale, : 3840 // scale]
+    source = save_image(folder / "big.png", lowres)
+    # VmHWM (peak resident set of this process image), not ru_maxrss, which keeps the forking
+    # parent's peak across exec.
+    script = ("import re, sys, time, torch; torch.set_num_threads(2); from srlib.cli import main; "
+              "started = time.perf_counter(); status = main(sys.argv[1:]); "
+              "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+              "print('RESULT', peak, time.perf_counter() - started); sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", script, "upscale", str(source), "-o", str(folder / "out"),
+                             "--model", name, "--tile", str(tile), "--device", "cpu"], capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(result.stderr)
+    _, peak, seconds = next(line for line in result.stdout.splitlines() if line.startswith("RESULT")).split()
+    return {"model": name, "tile": tile, "input": f"{lowres.shape[1]}x{lowres.shape[0]}", "output": "3840x2160",
+            "peak_rss_mib": int(peak) / 1024, "seconds": float(seconds)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", default="results/benchmarks/zoo")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    valid = load_split("valid")
+    models = zoo.list_models()
+    result = {"machine": machine_description(), "torch_threads": torch.get_num_threads(),
+              "date": time.strftime("%Y-%m-%d"), "quality": {}, "speed": {}, "tiling": {}}
+    photo = valid["kodim23"]
+    for name, metadata in models.items():
+        model, metadata = zoo.load_model(name, device="cpu")
+        scale = metadata["scale"]
+        print(f"{name}: quality", flush=True)
+        variants = [False, True] if metadata["architecture"]["class"] == "EDSR" else [False]
+        for ensemble in variants:
+            table = zoo.evaluate_model(model, valid, metadata, self_ensemble=ensemble)
+            means = table.mean()
+            label = name + (" + self-ensemble" if ensemble else "")
+            model_means = means[metadata["name"] + (" (self-ensemble)" if ensemble else "")]
+            result["quality"][label] = {"scale": scale, "degradation": metadata["degradation"]["name"],
+                                        "psnr": model_means["psnr"], "ssim": model_means["ssim"],
+                                        "bicubic_psnr": means["bicubic"]["psnr"],
+                                        "gain": model_means["psnr"] - means["bicubic"]["psnr"]}
+        lowres, _ = zoo.degrade_like(metadata, photo)
+        print(f"{name}: speed and tiling", flush=True)
+        result["speed"][name] = {
+            "parameters": metadata["parameters"],
+            "seconds_per_megapixel": seconds_per_megapixel(lambda image: zoo.upscale(model, metadata, image, tile=None),
+                                                           lowres, args.repeats),
+            "tiled_seconds_per_megapixel": seconds_per_megapixel(
+                lambda image: zoo.upscale(model, metadata, image, tile=256), lowres, args.repeats)}
+        small_tiles = zoo.upscale(model, metadata, lowres, tile=128)
+        whole = zoo.upscale(model, metadata, lowres, tile=None)
+        result["tiling"][name] = {"tile": 128, "max_abs_difference": float(np.abs(small_tiles - whole).max()),
+                                  "mean_abs_difference": float(np.abs(small_tiles - whole).mean())}
+        if scale not in result["speed"].setdefault("bicubic", {}):
+            result["speed"]["bicubic"][scale] = seconds_per_megapixel(lambda image: upscale_bicubic(image, scale),
+                                                                      lowres, args.repeats)
+    print("peak memory of a 3840x2160 output", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        result["memory"] = peak_memory_4k(Path(folder))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    output.with_suffix(".md").write_text(to_markdown(result) + "\n")
+    print(to_markdown(result))
+    return 0
+
+
+def to_markdown(result: dict) -> str:
+    lines = [f"Model zoo benchmark, {result['machine']} ({result['torch_threads']} PyTorch threads), {result['date']}.",
+             "", "Quality on the 5 validation photos (degraded as in training; Y channel, `scale`-pixel border):", "",
+             "| model | scale | degradation | PSNR (dB) | SSIM | bicubic PSNR (dB) | gain (dB) |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in result["quality"].items():
+        lines.append(f"| {name} | x{row['scale']} | {row['degradation']} | {row['psnr']:.2f} | {row['ssim']:.4f} | "
+                     f"{row['bicubic_psnr']:.2f} | {row['gain']:+.2f} |")
+    lines += ["", "Inference time per output megapixel (median of repeats; kodim23, 768x512 output; U-Nets "
+                  "include their bicubic pre-upsampling):", "",
+              "| model | parameters | whole image (s/MP) | 256-px tiles (s/MP) | tiled vs whole, 128-px tiles: max / mean abs difference |",
+              "|---|---|---|---|---|"]
+    for name, row in result["speed"].items():
+        if name == "bicubic":
+            continue
+        tiling = result["tiling"][name]
+        lines.append(f"| {name} | {row['parameters'] / 1e6:.2f} M | {row['seconds_per_megapixel']:.2f} | "
+                     f"{row['tiled_seconds_per_megapixel']:.2f} | {tiling['max_abs_difference']:.2e} / "
+                     f"{tiling['mean_abs_difference']:.2e} |")
+    for scale, value in result["speed"]["bicubic"].items():
+        lines.append(f"| bicubic x{scale} (MATLAB imresize, NumPy) | 0 | {value:.3f} | - | - |")
+    memory = result["memory"]
+    lines += ["", f"Peak resident memory of `srlib upscale --model {memory['model']} --tile {memory['tile']}` making a "
+                  f"{memory['output']} image from {memory['input']}: **{memory['peak_rss_mib']:.0f} MiB** "
+                  f"({memory['seconds']:.0f} s, fresh process, CPU)."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Build srlib/zoo/ from trained weights: score each model on the validation photos, write float16
+safetensors with metadata. A maintainer's tool, run once after training:
+
+    python scripts/build_zoo.py --edsr-x2 results/zoo_gpu/edsr_x2 --edsr-x4 results/zoo_gpu/edsr_x4 \
+        --unet-pixel models/unet_pixel_full.safetensors --unet-perceptual models/unet_perceptual_full.safetensors \
+        --gan models/gan_generator_full.safetensors
+
+EDSR folders hold ``weights.pt`` (a state dict) and ``record.json`` from ``python -m srlib.train_sr``
+(the x2/x4 models were trained on a lent H200 with ``scripts/train_zoo_gpu.sh``); the U-Nets are
+the full runs of tutorials 2-4.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from srlib import zoo
+from srlib.checkpoints import load_weights
+from srlib.edsr import EDSR
+from srlib.samples import load_split
+
+
+def validation(model, metadata: dict) -> dict:
+    """Means and per-image numbers on the validation photos, with the bicubic baseline's PSNR."""
+    table = zoo.evaluate_model(model, load_split("valid"), metadata, progress=True)
+    means = table.mean()
+    name = metadata["name"]
+    return {**means[name], "bicubic_psnr": means["bicubic"]["psnr"], "bicubic_ssim": means["bicubic"]["ssim"],
+            "per_image": {row["image"]: {k: row[k] for k in ("psnr", "ssim", "hfen")}
+                          for row in table.rows if row["method"] == name},
+            "settings": "srlib.samples valid split (5 photos), degraded as in training; Y channel, "
+                        "border of `scale` pixels cropped"}
+
+
+def add(model, metadata: dict) -> None:
+    torch.manual_seed(0)
+    model = model.float().eval()
+    half = model.half().float()  # score the weights as shipped (float16)
+    metadata["validation"] = validation(half, metadata)
+    path = zoo.export(half, metadata["name"], metadata)
+    gain = metadata["validation"]["psnr"] - metadata["validation"]["bicubic_psnr"]
+    print(f"{path}: {metadata['validation']['psnr']:.2f} dB ({gain:+.2f} over bicubic)")
+
+
+def add_edsr(folder: Path, name: str) -> None:
+    record = json.loads((folder / "record.json").read_text())
+    config = record["config"]
+    model = EDSR(scale=config["scale"], features=config["features"], blocks=config["blocks"])
+    model.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))
+    previous = record.get("previous")
+    add(model, {"name": name, "architecture": {"class": "EDSR", "arguments": model.arguments()},
+                "scale": config["scale"], "input": "lowres", "degradation": {"name": "bicubic"},
+                "data": config["data"], "loss": "L1",
+                "training": {"steps": record["step"], "seconds": record["seconds"] + (previous or {}).get("seconds", 0),
+                             "machine": record["machine"] + (f"; before that {previous['machine']}" if previous else ""),
+                             "config": config, "previous": previous,
+                             "command": "scripts/train_zoo_gpu.sh (python -m srlib.train_sr)"}})
+
+
+def add_unet(path: Path, name: str, description: str) -> None:
+    from srlib.models_torch import build_unet
+
+    model = build_unet()
+    saved = load_weights(model, path)
+    config = saved["config"].get("unet", saved["config"])
+    add(model, {"name": name, "architecture": {"class": "ResidualUnet", "arguments": {}},
+                "scale": 2, "input": "bicubic-upsampled",
+                "degradation": {"name": "crappify", "highres_size": config["highres_size"]},
+                "data": saved["data"], "loss": saved["loss"], "description": description,
+                "training": {"seconds": saved["training_seconds"], "machine": saved["machine"],
+                             "mode": saved["mode"], "config": saved["config"]}})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--edsr-x2", type=Path)
+    parser.add_argument("--edsr-x4", type=Path)
+    parser.add_argument("--unet-pixel", type=Path)
+    parser.add_argument("--unet-perceptual", type=Path)
+    parser.add_argument("--gan", type=Path)
+    args = parser.parse_args()
+    zoo.ZOO_DIR.mkdir(exist_ok=True)
+    torch.set_num_threads(2)
+    if args.edsr_x2:
+        add_edsr(args.edsr_x2, "edsr-x2")
+    if args.edsr_x4:
+        add_edsr(args.edsr_x4, "edsr-x4")
+    restoration = "enlarges x2 and removes JPEG damage (crappify: 96-pixel shorter side, JPEG quality 10-70)"
+    if args.unet_pixel:
+        add_unet(args.unet_pixel, "unet-pixel", f"tutorial 2's U-Net, pixel (MSE) loss: {restoration}")
+    if args.unet_perceptual:
+        add_unet(args.unet_perceptual, "unet-perceptual", f"tutorial 3's U-Net, VGG-16 feature loss: {restoration}")
+    if args.gan:
+        add_unet(args.gan, "gan", f"tutorial 4's GAN generator (NoGAN): {restoration}")
+    print(zoo.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

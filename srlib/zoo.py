@@ -1,0 +1,207 @@
+"""The model zoo: trained weights shipped with srlib, loaded safely, applied to any image (imports torch).
+
+Each model is two files in ``srlib/zoo/``: ``<name>.safetensors`` (tensors only, float16 to keep
+the repository light; nothing executable) and ``<name>.json`` (architecture, scale, how its
+inputs were degraded, training data, time and machine, validation metrics). :func:`load_model`
+rebuilds the architecture from the metadata, checks the file against it and loads it in float32.
+
+| name | what it does |
+|---|---|
+| ``edsr-x2``, ``edsr-x4`` | classic super-resolution of clean photos (bicubic degradation), EDSR-baseline |
+| ``unet-pixel`` | x2 enlargement that also removes JPEG damage (tutorial 2's U-Net, crappify data) |
+| ``unet-perceptual`` | the same, fine-tuned with the VGG-16 feature loss (tutorial 3) |
+| ``gan`` | the same, fine-tuned against a critic (tutorial 4) |
+
+    from srlib import zoo
+    model, metadata = zoo.load_model("edsr-x4")
+    highres = zoo.upscale(model, metadata, lowres)        # HWC [0, 1] in, 4x larger out
+
+Same functions as ``srlib models``, ``srlib upscale`` and ``srlib evaluate``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from srlib.checkpoints import load_metadata, load_weights, save_weights
+
+ZOO_DIR = Path(__file__).resolve().parent / "zoo"
+REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
+ARCHITECTURES = ("EDSR", "ResidualUnet")
+
+
+def list_models(folder=ZOO_DIR) -> dict[str, dict]:
+    """``{name: metadata}`` of every model in the zoo folder, sorted by name."""
+    return {path.stem: _checked_metadata(path.with_suffix(".safetensors"))
+            for path in sorted(Path(folder).glob("*.json"))}
+
+
+def model_path(name: str, folder=ZOO_DIR) -> Path:
+    """The weights file of zoo model ``name`` (or ``name`` itself when it is a .safetensors path)."""
+    if str(name).endswith(".safetensors"):
+        return Path(name)
+    path = Path(folder) / f"{name}.safetensors"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in Path(folder).glob("*.safetensors"))) or "none"
+        raise ValueError(f"unknown model {name!r}; the zoo has: {known}")
+    return path
+
+
+def _checked_metadata(path: Path) -> dict:
+    metadata = load_metadata(path)
+    missing = [key for key in REQUIRED_KEYS if key not in metadata]
+    if missing:
+        raise ValueError(f"{path.with_suffix('.json')}: metadata lacks {', '.join(missing)}")
+    kind = metadata["architecture"].get("class") if isinstance(metadata["architecture"], dict) else None
+    if kind not in ARCHITECTURES:
+        raise ValueError(f"{path.with_suffix('.json')}: unknown architecture {kind!r} (expected one of {ARCHITECTURES})")
+    if metadata["input"] not in ("lowres", "bicubic-upsampled"):
+        raise ValueError(f"{path.with_suffix('.json')}: input must be 'lowres' or 'bicubic-upsampled'")
+    if not isinstance(metadata["scale"], int) or metadata["scale"] < 1:
+        raise ValueError(f"{path.with_suffix('.json')}: scale must be a positive integer")
+    return metadata
+
+
+def build_model(metadata: dict) -> torch.nn.Module:
+    """An untrained model of the architecture the metadata describes."""
+    architecture = metadata["architecture"]
+    if architecture["class"] == "EDSR":
+        from srlib.edsr import EDSR
+
+        return EDSR(**architecture["arguments"])
+    from srlib.models_torch import build_unet
+
+    return build_unet(**architecture["arguments"])
+
+
+def load_model(name: str, device=None, folder=ZOO_DIR) -> tuple[torch.nn.Module, dict]:
+    """``(model, metadata)`` for a zoo name or a .safetensors path with its .json; float32, eval mode.
+
+    Errors name the file: unknown model, missing or invalid metadata, corrupted weights, weights
+    of another architecture.
+    """
+    path = model_path(name, folder)
+    metadata = _checked_metadata(path)
+    model = build_model(metadata)
+    load_weights(model, path)
+    device = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return model.float().eval().to(device), metadata
+
+
+def export(model: torch.nn.Module, name: str, metadata: dict, folder=ZOO_DIR, dtype=torch.float16) -> Path:
+    """Write ``model`` into the zoo as ``name`` (weights cast to ``dtype``) with ``metadata``."""
+    metadata = {"name": name, **metadata, "dtype": str(dtype).replace("torch.", ""),
+                "parameters": sum(p.numel() for p in model.parameters())}
+    copy = {key: (value.to(dtype) if value.is_floating_point() else value)
+            for key, value in model.state_dict().items()}
+    holder = torch.nn.Module()
+    holder.state_dict = lambda: copy  # save_weights reads state_dict()
+    path = save_weights(holder, Path(folder) / f"{name}.safetensors", metadata)
+    _checked_metadata(path)
+    return path
+
+
+def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int | None = 256,
+            self_ensemble: bool = False, progress: bool = False) -> np.ndarray:
+    """``image`` (HWC RGB [0, 1]) enlarged ``metadata['scale']`` times by the model, tile by tile.
+
+    ``bicubic-upsampled`` models (the U-Nets) get the image enlarged by MATLAB bicubic first.
+    ``self_ensemble`` averages the 8 flips/rotations (EDSR+, Lim et al.): 8 times slower, a
+    little more accurate.
+    """
+    from srlib.degrade import upscale_bicubic
+    from srlib.upscale import upscale_array
+
+    scale = metadata["scale"]
+    if metadata["input"] == "bicubic-upsampled":
+        image, scale, multiple = upscale_bicubic(image, scale), 1, 32
+    else:
+        multiple = 1
+
+    def run(array):
+        return upscale_array(model, np.ascontiguousarray(array), scale, tile=tile, multiple=multiple,
+                             progress=progress)
+
+    if not self_ensemble:
+        return run(image)
+    total = np.zeros((image.shape[0] * scale, image.shape[1] * scale, 3), dtype=np.float64)
+    for flip in (False, True):
+        for turns in range(4):
+            variant = np.rot90(image[:, ::-1] if flip else image, turns)
+            result = np.rot90(run(variant), -turns)
+            total += result[:, ::-1] if flip else result
+    return (total / 8).astype(np.float32)
+
+
+def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """``(lowres, highres)`` degraded the way the model was trained (its metadata's recipe)."""
+    from srlib.arrays import mod_crop, to_float
+    from srlib.degrade import bicubic, crappify
+    from srlib.resize import imresize
+
+    recipe = metadata["degradation"]
+    scale = metadata["scale"]
+    if recipe["name"] == "bicubic":
+        highres = mod_crop(to_float(highres), scale)
+        return bicubic(highres, scale), highres
+    if recipe["name"] == "crappify":
+        from srlib.unet_study import shrink
+
+        highres = to_float(highres)
+        if recipe.get("highres_size"):
+            highres = shrink({"image": highres}, recipe["highres_size"])["image"]
+        highres = mod_crop(highres, scale)
+        lowres = crappify(highres, seed=seed)
+        return imresize(lowres, size=(highres.shape[0] // scale, highres.shape[1] // scale)), highres
+    raise ValueError(f"{metadata['name']}: unknown degradation recipe {recipe!r}")
+
+
+def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, self_ensemble: bool = False,
+                   progress: bool = False):
+    """Degrade ``images`` ({name: HR image}) the model's way, upscale them, score against bicubic.
+
+    Returns a :class:`srlib.evaluation.ResultsTable` (Y channel, border of ``scale`` pixels).
+    """
+    from tqdm.auto import tqdm
+
+    from srlib.degrade import upscale_bicubic
+    from srlib.evaluation import evaluate
+
+    if metadata is None:
+        model, metadata = load_model(name_or_model)
+    else:
+        model = name_or_model
+    scale = metadata["scale"]
+    originals, bicubics, predictions = {}, {}, {}
+    for index, (name, image) in enumerate(tqdm(images.items(), desc=metadata["name"], disable=not progress)):
+        lowres, highres = degrade_like(metadata, image, seed=[0, index])
+        originals[name] = highres
+        bicubics[name] = upscale_bicubic(lowres, scale)
+        predictions[name] = upscale(model, metadata, lowres, self_ensemble=self_ensemble)
+    label = metadata["name"] + (" (self-ensemble)" if self_ensemble else "")
+    return evaluate(originals, {"bicubic": bicubics, label: predictions}, crop_border=scale)
+
+
+def total_size(folder=ZOO_DIR) -> int:
+    """Bytes taken by the zoo's files."""
+    return sum(path.stat().st_size for path in Path(folder).iterdir() if path.suffix in (".safetensors", ".json"))
+
+
+def describe(folder=ZOO_DIR) -> str:
+    """A Markdown table of the zoo: name, scale, parameters, validation PSNR gain, size."""
+    lines = ["| model | scale | input degradation | parameters | validation PSNR (dB) | gain over bicubic (dB) | MB |",
+             "|---|---|---|---|---|---|---|"]
+    for name, metadata in list_models(folder).items():
+        validation = metadata["validation"]
+        size = (Path(folder) / f"{name}.safetensors").stat().st_size / 1e6
+        lines.append(f"| {name} | x{metadata['scale']} | {metadata['degradation']['name']} | "
+                     f"{metadata['parameters'] / 1e6:.2f} M | {validation['psnr']:.2f} | "
+                     f"{validation['psnr'] - validation['bicubic_psnr']:+.2f} | {size:.1f} |")
+    return "\n".join(lines) + f"\n\nTotal: {total_size(folder) / 1e6:.1f} MB in {folder}"
+
+
+if __name__ == "__main__":
+    print(json.dumps(list_models(), indent=2))

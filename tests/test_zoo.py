@@ -1,0 +1,248 @@
+"""The model zoo and `srlib upscale` / `srlib models` / `srlib evaluate`: safe loading, batches that
+go on past bad files, nothing overwritten or left half-written, bounded memory."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from srlib import zoo
+from srlib.cli import main
+from srlib.edsr import EDSR
+from srlib.io import load_image, save_image
+from tests.conftest import synthetic_photo
+
+TINY_METADATA = {"architecture": {"class": "EDSR", "arguments": {"scale": 2, "features": 4, "blocks": 1}},
+                 "scale": 2, "input": "lowres", "degradation": {"name": "bicubic"}, "data": "random weights",
+                 "training": {"seconds": 0}, "validation": {"psnr": 0.0, "bicubic_psnr": 0.0}}
+
+
+@pytest.fixture
+def tiny_model(tmp_path):
+    torch.manual_seed(0)
+    path = zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny", TINY_METADATA, folder=tmp_path / "zoo")
+    return path
+
+
+def test_export_and_load_round_trip(tiny_model):
+    model, metadata = zoo.load_model(str(tiny_model), device="cpu")
+    assert metadata["name"] == "tiny" and metadata["dtype"] == "float16"
+    assert next(model.parameters()).dtype == torch.float32
+    image = synthetic_photo(20, 30)
+    assert zoo.upscale(model, metadata, image).shape == (40, 60, 3)
+
+
+def test_unknown_model_lists_the_zoo():
+    with pytest.raises(ValueError, match="unknown model 'nope'.*edsr-x2"):
+        zoo.load_model("nope")
+
+
+def test_corrupted_weights_are_refused_with_the_file_name(tiny_model):
+    tiny_model.write_bytes(tiny_model.read_bytes()[:100])
+    with pytest.raises(ValueError, match="tiny.safetensors: not a readable safetensors file"):
+        zoo.load_model(str(tiny_model))
+
+
+def test_weights_of_another_architecture_are_refused(tiny_model):
+    sidecar = tiny_model.with_suffix(".json")
+    metadata = json.loads(sidecar.read_text())
+    metadata["architecture"]["arguments"]["features"] = 8
+    sidecar.write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="does not fit this architecture"):
+        zoo.load_model(str(tiny_model))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("scale"), "metadata lacks scale"),
+    (lambda m: m.update(architecture={"class": "os.system"}), "unknown architecture"),
+    (lambda m: m.update(input="anything"), "input must be"),
+    (lambda m: m.update(scale=-2), "scale must be a positive integer"),
+])
+def test_invalid_metadata_is_refused(tiny_model, change, message):
+    sidecar = tiny_model.with_suffix(".json")
+    metadata = json.loads(sidecar.read_text())
+    change(metadata)
+    sidecar.write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match=message):
+        zoo.load_model(str(tiny_model))
+
+
+def test_missing_metadata_is_refused(tiny_model):
+    tiny_model.with_suffix(".json").unlink()
+    with pytest.raises(FileNotFoundError, match="metadata file of tiny.safetensors is missing"):
+        zoo.load_model(str(tiny_model))
+
+
+def _folder_of_inputs(folder):
+    folder.mkdir()
+    save_image(folder / "good.png", synthetic_photo(21, 33))  # odd sizes
+    save_image(folder / "photo.jpg", synthetic_photo(40, 30, seed=1))
+    save_image(folder / "dot.png", np.full((1, 1, 3), 128, np.uint8))
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.png").write_text("this is not a PNG")
+    good = (folder / "good.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 2])
+    return folder
+
+
+def test_upscale_a_folder_goes_on_past_bad_files(tmp_path, tiny_model, capsys):
+    inputs = _folder_of_inputs(tmp_path / "in")
+    before = {path.name: path.read_bytes() for path in inputs.iterdir()}
+    status = main(["upscale", str(inputs), "-o", str(tmp_path / "out"), "--model", str(tiny_model), "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "3 of 6 images upscaled" in captured.out
+    for name in ("empty.png", "text.png", "truncated.png"):
+        assert f"{inputs / name}" in captured.err
+    assert load_image(tmp_path / "out" / "good.png").shape == (42, 66, 3)
+    assert load_image(tmp_path / "out" / "photo.png").shape == (80, 60, 3)
+    assert load_image(tmp_path / "out" / "dot.png").shape == (2, 2, 3)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dot.png", "good.png", "photo.png"]
+    assert {path.name: path.read_bytes() for path in inputs.iterdir()} == before  # inputs untouched
+
+
+def test_upscale_never_overwrites_and_can_resume(tmp_path, tiny_model, capsys):
+    source = save_image(tmp_path / "a.png", synthetic_photo(20, 20))
+    save_image(tmp_path / "b.png", synthetic_photo(20, 20, seed=2))
+    output = tmp_path / "out"
+    output.mkdir()
+    save_image(output / "a.png", np.zeros((3, 3, 3), np.uint8))
+    mine = (output / "a.png").read_bytes()
+    arguments = ["upscale", str(source), str(tmp_path / "b.png"), "-o", str(output), "--model", str(tiny_model)]
+    assert main(arguments) == 1
+    assert "a.png: exists already" in capsys.readouterr().err
+    assert (output / "a.png").read_bytes() == mine and (output / "b.png").exists()
+    assert main(arguments + ["--skip-existing"]) == 0
+    assert (output / "a.png").read_bytes() == mine
+    assert main(arguments + ["--overwrite"]) == 0
+    assert load_image(output / "a.png").shape == (40, 40, 3)
+
+
+def test_output_folder_equal_to_input_folder(tmp_path, tiny_model, capsys):
+    save_image(tmp_path / "photo.png", synthetic_photo(20, 20))
+    assert main(["upscale", str(tmp_path), "-o", str(tmp_path), "--model", str(tiny_model)]) == 2
+    assert "would replace the input" in capsys.readouterr().err
+    jpegs = tmp_path / "jpegs"
+    jpegs.mkdir()
+    save_image(jpegs / "photo.jpg", synthetic_photo(20, 20))
+    assert main(["upscale", str(jpegs), "-o", str(jpegs), "--model", str(tiny_model)]) == 0  # names cannot collide
+    assert load_image(jpegs / "photo.png").shape == (40, 40, 3)
+
+
+def test_unwritable_output_is_reported_before_any_work(tmp_path, tiny_model, capsys, monkeypatch):
+    save_image(tmp_path / "photo.png", synthetic_photo(20, 20))
+    (tmp_path / "file").write_text("a file, not a folder")
+    called = []
+    monkeypatch.setattr(zoo, "load_model", lambda *a, **k: called.append(1))
+    assert main(["upscale", str(tmp_path / "photo.png"), "-o", str(tmp_path / "file" / "out"),
+                 "--model", str(tiny_model)]) == 2
+    assert "cannot write to the output folder" in capsys.readouterr().err and not called
+
+
+def test_interrupting_leaves_no_partial_files(tmp_path, tiny_model, monkeypatch, capsys):
+    for index in range(3):
+        save_image(tmp_path / f"p{index}.png", synthetic_photo(20, 20, seed=index))
+    upscale, calls = zoo.upscale, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return upscale(*args, **kwargs)
+
+    monkeypatch.setattr(zoo, "upscale", interrupted)
+    output = tmp_path / "out"
+    assert main(["upscale", *(str(tmp_path / f"p{i}.png") for i in range(3)), "-o", str(output),
+                 "--model", str(tiny_model)]) == 130
+    assert [p.name for p in output.iterdir()] == ["p0.png"]  # complete, and nothing half-written
+
+
+def test_a_decompression_bomb_is_refused_with_an_override(tmp_path, tiny_model, capsys):
+    from PIL import Image
+
+    Image.new("1", (20000, 20000)).save(tmp_path / "bomb.png")  # 400 MP declared, tiny file
+    assert main(["upscale", str(tmp_path / "bomb.png"), "-o", str(tmp_path / "out"), "--model", str(tiny_model)]) == 1
+    err = capsys.readouterr().err
+    assert "bomb.png: declares 20000x20000" in err and "--max-pixels 0" in err
+
+
+def test_tiled_upscaling_bounds_memory(tmp_path, tiny_model):
+    """Peak resident memory of a 3840x2160 output, tiled against untiled (in fresh processes)."""
+    save_image(tmp_path / "big.png", synthetic_photo(1080, 1920))
+    # VmHWM, not ru_maxrss: getrusage keeps the forking parent's peak across exec.
+    script = ("import re, sys, torch; torch.set_num_threads(2); from srlib.cli import main; "
+              "status = main(sys.argv[1:]); "
+              "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(status)")
+    peaks = {}
+    for tile in (0, 128):
+        result = subprocess.run([sys.executable, "-c", script, "upscale", str(tmp_path / "big.png"), "-o",
+                                 str(tmp_path / f"out{tile}"), "--model", str(tiny_model), "--tile", str(tile),
+                                 "--device", "cpu"], capture_output=True, text=True, env={**os.environ})
+        assert result.returncode == 0, result.stderr
+        peaks[tile] = int(result.stdout.split()[-1]) / 1024  # MiB
+    assert load_image(tmp_path / "out128" / "big.png").shape == (2160, 3840, 3)
+    assert peaks[128] < peaks[0] - 200, peaks
+    whole, tiled = load_image(tmp_path / "out0" / "big.png"), load_image(tmp_path / "out128" / "big.png")
+    assert np.abs(whole - tiled).max() <= 1 / 255 + 1e-6  # equal up to rounding of the 8-bit output
+
+
+def test_models_command_lists_the_zoo(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in ("edsr-x2", "edsr-x4", "unet-pixel", "unet-perceptual", "gan"):
+        assert f"| {name} |" in out
+    assert "Total:" in out
+
+
+def test_evaluate_command_on_a_user_folder(tmp_path, tiny_model, capsys):
+    for seed in range(2):
+        save_image(tmp_path / f"p{seed}.png", synthetic_photo(40, 44, seed=seed))
+    assert main(["evaluate", str(tmp_path), "--model", str(tiny_model), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "| bicubic | p0 |" in out and "| tiny | **mean** |" in out
+
+
+def test_shipped_zoo_is_light_and_loads():
+    models = zoo.list_models()
+    assert set(models) >= {"edsr-x2", "edsr-x4", "unet-pixel", "unet-perceptual", "gan"}
+    assert zoo.total_size() < 60e6
+    for name, metadata in models.items():
+        assert {"seconds", "machine"} <= set(metadata["training"]), name
+
+
+@pytest.mark.parametrize("name", ["edsr-x2", "edsr-x4"])
+def test_shipped_classic_models_reproduce_their_validation_numbers(name):
+    """The shipped weights give the PSNR their metadata states, on one validation photo."""
+    from srlib.samples import load_split
+
+    model, metadata = zoo.load_model(name, device="cpu")
+    photo = "monarch"
+    table = zoo.evaluate_model(model, {photo: load_split("valid")[photo]}, metadata)
+    row = next(r for r in table.rows if r["method"] == name)
+    assert row["psnr"] == pytest.approx(metadata["validation"]["per_image"][photo]["psnr"], abs=0.01)
+    bicubic = next(r for r in table.rows if r["method"] == "bicubic")
+    assert row["psnr"] - bicubic["psnr"] > 2.0
+
+
+def test_same_command_same_seed_same_results(tmp_path, tiny_model, capsys):
+    save_image(tmp_path / "photo.png", synthetic_photo(48, 64))
+    for run in ("a", "b"):
+        assert main(["degrade", str(tmp_path / "photo.png"), "-o", str(tmp_path / run), "--degradation", "realistic",
+                     "--scale", "2", "--seed", "3"]) == 0
+    assert (tmp_path / "a" / "photo.png").read_bytes() == (tmp_path / "b" / "photo.png").read_bytes()
+    outputs = []
+    for _ in range(2):
+        capsys.readouterr()
+        assert main(["evaluate", str(tmp_path / "a"), "--model", str(tiny_model), "--device", "cpu"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and "| tiny | photo |" in outputs[0]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 7), (33, 47)])
+def test_shipped_unet_handles_images_smaller_than_its_receptive_field(size):
+    model, metadata = zoo.load_model("unet-pixel", device="cpu")
+    result = zoo.upscale(model, metadata, synthetic_photo(*size))
+    assert result.shape == (size[0] * 2, size[1] * 2, 3) and np.isfinite(result).all()
