@@ -15,11 +15,13 @@ data: env
 	.venv/bin/srlib data
 
 # The main job: sample data, the bicubic baseline table, then every tutorial in order (fast mode
-# on a CPU, full on a GPU or with SRLIB_MODE=full) into results/notebooks/, figures into img/.
-# Interrupted, it resumes: notebooks already run since the last change are skipped.
+# on a CPU, full on a GPU or with `SRLIB_MODE=full make results`) into results/notebooks/,
+# figures into img/, and the results table of every method into results/summary.{md,json}.
+# Interrupted, it resumes: notebooks already run (in this mode) since the last change are skipped.
 results: data
 	.venv/bin/srlib baseline --scales 2 3 4 --output results/bicubic
-	.venv/bin/python -m srlib.notebooks --output results/notebooks --figures img
+	.venv/bin/python -m srlib.notebooks --output results/notebooks --figures img --results results/summary
+	.venv/bin/python -m srlib.summary results/summary --output results/summary --figures img
 
 # Unit tests of srlib, then every notebook executed by nbval in fast mode.
 test: env
@@ -28,6 +30,7 @@ test: env
 # Speed and parity measurements; each writes its results under results/benchmarks/.
 benchmark: env
 	.venv/bin/python benchmarks/losses.py --output results/benchmarks/losses
+	.venv/bin/python benchmarks/zoo.py --output results/benchmarks/zoo
 
 clean:
 	rm -rf .venv results

@@ -70,14 +70,25 @@ def execute(path: Path, output: Path | None = None, mode: str | None = None) -> 
     return seconds
 
 
-def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = False) -> dict:
+def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = False, results: Path | None = None) -> dict:
     """Execute ``notebooks/*.ipynb`` in order into ``output_dir``; returns ``{name: seconds}``.
 
-    A notebook whose executed copy is newer than both it and the srlib sources is skipped, so
-    an interrupted run resumes where it stopped (``redo`` runs everything again).
+    A notebook whose executed copy is newer than both it and the srlib sources, and was run in
+    the same mode, is skipped, so an interrupted run resumes where it stopped (``redo`` runs
+    everything again). ``results``: folder for each notebook's rows of the results table
+    (``srlib.summary``).
     """
+    from srlib.config import run_mode
+
     if figures is not None:
         os.environ["SRLIB_FIGURES"] = str(Path(figures).resolve())  # kernels run in notebooks/
+    if results is not None:
+        os.environ["SRLIB_RESULTS"] = str(Path(results).resolve())
+    stamp = Path(output_dir) / ".mode"
+    if stamp.exists() and stamp.read_text().strip() != run_mode():
+        redo = True  # the executed copies are of the other mode
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    stamp.write_text(run_mode() + "\n")
     newest_source = max(p.stat().st_mtime for p in (PROJECT_ROOT / "srlib").glob("*.py"))
     timings = {}
     for notebook in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
@@ -99,9 +110,11 @@ def main(argv=None) -> int:
     parser.add_argument("names", nargs="*", help="only these notebooks (stems), default all")
     parser.add_argument("--output", default=str(PROJECT_ROOT / "results" / "notebooks"))
     parser.add_argument("--figures", default=None, help="folder for the README figures (e.g. img)")
+    parser.add_argument("--results", default=None, help="folder for the results table's rows (srlib.summary)")
     parser.add_argument("--redo", action="store_true", help="run notebooks that are already up to date too")
     args = parser.parse_args(argv)
-    run_all(Path(args.output), Path(args.figures) if args.figures else None, args.names, args.redo)
+    run_all(Path(args.output), Path(args.figures) if args.figures else None, args.names, args.redo,
+            Path(args.results) if args.results else None)
     return 0
 
 

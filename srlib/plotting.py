@@ -104,3 +104,83 @@ def bar_chart(values: dict, ylabel: str, baseline: float | None = None, path=Non
     axis.tick_params(axis="x", labelrotation=30, labelsize=8)
     figure.tight_layout()
     return _save(figure, path)
+
+
+def plot_gan_history(history, validation=None, path=None, smooth: int = 5):
+    """A GAN's two players: each one's loss on its own turns (left) and, per epoch, the
+    generator's validation PSNR and VGG distance (right, when ``validation`` is given).
+
+    ``history``: ``[(step, "generator" | "critic", loss)]`` as recorded by
+    ``srlib.gan_study.PlayerLosses``; losses are shown as running means of ``smooth`` turns.
+    """
+    panels = 2 if validation else 1
+    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.5), squeeze=False)
+    axis = axes[0, 0]
+    for player, colour in (("generator", "tab:blue"), ("critic", "tab:red")):
+        steps = np.array([step for step, who, _ in history if who == player])
+        losses = np.array([loss for _, who, loss in history if who == player])
+        if len(losses) == 0:
+            continue
+        width = max(1, min(smooth, len(losses)))
+        smoothed = np.convolve(losses, np.ones(width) / width, mode="valid")
+        axis.plot(steps[width - 1:], smoothed, color=colour, label=f"{player} ({len(losses)} turns)")
+    axis.set_xlabel("training step")
+    axis.set_ylabel("loss on its turns")
+    axis.set_title("the two players")
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    if validation:
+        epochs = [entry["epoch"] for entry in validation]
+        left = axes[0, 1]
+        left.plot(epochs, [entry["psnr"] for entry in validation], "o-", color="tab:blue")
+        left.set_xlabel("epoch")
+        left.set_ylabel("validation PSNR, RGB (dB)", color="tab:blue")
+        right = left.twinx()
+        right.plot(epochs, [entry["vgg"] for entry in validation], "s--", color="tab:green")
+        right.set_ylabel("VGG distance (lower is better)", color="tab:green")
+        left.set_title("the generator after each epoch")
+        left.grid(alpha=0.3)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+#: The approaches of the tutorials and the zoo, as pipelines of boxes and the loss that trains them.
+APPROACHES = {
+    "1. auto-encoder (Keras)": (["lowres,\nbicubic-upsampled", "encoder\nconv + pool", "decoder\nconv + upsample",
+                                 "+ input\n(residual)", "highres"], "MSE, L1, SSIM, PSNR, HFEN... against the original"),
+    "2. U-Net, pixel loss": (["crappified,\nupsampled", "MobileNetV2 encoder\n(ImageNet)", "decoder\n+ skip connections",
+                              "+ input\n(residual)", "restored"], "MSE against the original"),
+    "3. U-Net, perceptual loss": (["crappified,\nupsampled", "the same U-Net", "restored", "VGG-16\n(frozen, ImageNet)",
+                                   "features\n+ Gram matrices"], "L1 of features and Gram matrices + L1 of pixels"),
+    "4. GAN (NoGAN)": (["crappified,\nupsampled", "generator\n(the U-Net)", "restored", "critic\n(spectral norm)",
+                        "real or\nrestored?"], "generator: fool the critic + 50 L1;  critic: tell them apart"),
+    "5. conditional VAE": (["highres + lowres\n(training only)", "encoder\nq(z | highres, lowres)", "z ~ N(mu, sigma)\n"
+                            "(prior N(0, I) at test)", "decoder\np(highres | z, lowres)", "one of many\nplausible images"],
+                           "reconstruction + KL weight x KL(q || prior)"),
+    "zoo: EDSR-baseline": (["lowres", "head conv", "16 residual blocks\n(no batch norm)", "pixel shuffle\nx2 or x4",
+                            "highres"], "L1 against the original"),
+}
+
+
+def draw_approaches(approaches: dict | None = None, path=None):
+    """One row per approach: its pipeline as boxes and arrows, and the loss that trains it."""
+    from matplotlib.patches import FancyBboxPatch
+
+    approaches = approaches or APPROACHES
+    figure, axes = plt.subplots(len(approaches), 1, figsize=(11, 1.45 * len(approaches)))
+    for axis, (title, (boxes, loss)) in zip(np.atleast_1d(axes), approaches.items()):
+        axis.set_xlim(0, len(boxes))
+        axis.set_ylim(0, 1)
+        axis.axis("off")
+        axis.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        for index, label in enumerate(boxes):
+            axis.add_patch(FancyBboxPatch((index + 0.08, 0.32), 0.74, 0.58, boxstyle="round,pad=0.02",
+                                          facecolor="#dbe9f6" if 0 < index < len(boxes) - 1 else "#f2f2f2",
+                                          edgecolor="#4a6a8a"))
+            axis.text(index + 0.45, 0.61, label, ha="center", va="center", fontsize=8)
+            if index:
+                axis.annotate("", xy=(index + 0.08, 0.61), xytext=(index - 0.18, 0.61),
+                              arrowprops={"arrowstyle": "->", "color": "#4a6a8a"})
+        axis.text(0.08, 0.08, f"trained with: {loss}", fontsize=8, style="italic", color="#7a3b00")
+    figure.tight_layout()
+    return _save(figure, path)

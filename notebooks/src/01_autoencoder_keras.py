@@ -31,7 +31,7 @@ import json
 import numpy as np
 
 import srlib
-from srlib import autoencoder_study, config, degrade, metrics, plotting, samples
+from srlib import autoencoder_study, config, degrade, metrics, plotting, samples, summary
 from srlib.autoencoder_study import LOSS_LABELS, StudyConfig
 
 import keras
@@ -154,10 +154,11 @@ print(f"this run: filters {CONFIG.filters}, residual={CONFIG.residual}, {model.c
 # start from the same weights and see the same batches. Then it predicts every validation photo.
 
 # %%
-histories, predictions = {}, {}
+histories, predictions, inference = {}, {}, {}
 for name in LOSSES:
     model, histories[name] = autoencoder_study.train_with_loss(name, CONFIG, train_pairs)
-    predictions[name] = srlib.train_keras.predict_images(model, valid_inputs)
+    predictions[name], inference[name] = summary.timed_predictions(  # seconds per output megapixel
+        lambda image: srlib.train_keras.predict_image(model, image), valid_inputs)
 print(f"trained {len(LOSSES)} models in {sum(h['seconds'] for h in histories.values()):.0f} s")
 
 # %% [markdown]
@@ -178,6 +179,20 @@ plotting.plot_histories({LOSS_LABELS[name]: history for name, history in histori
 # %%
 table = autoencoder_study.score_study(valid_targets, valid_inputs, predictions, CONFIG)
 print(table.to_markdown())
+
+# %% [markdown]
+# `srlib.summary.record` adds these rows to the collection's results table when the main job
+# (`make results`) runs this notebook; otherwise it writes nothing.
+
+# %%
+baseline = "bicubic" if CONFIG.degradation == "bicubic" else "input"
+summary.record("autoencoder", f"{CONFIG.degradation} x{CONFIG.scale}", valid_targets,
+               {baseline: valid_inputs} | {f"auto-encoder, {LOSS_LABELS[n]}": p for n, p in predictions.items()},
+               {f"auto-encoder, {LOSS_LABELS[n]}": {"parameters": model.count_params(),
+                                                    "training_seconds": histories[n]["seconds"],
+                                                    "inference_seconds_per_megapixel": inference[n]} for n in LOSSES}
+               | {baseline: {"inference_seconds_per_megapixel": summary.bicubic_seconds_per_megapixel(valid_targets, CONFIG.scale)}},
+               crop_border=CONFIG.scale, notebook="01_autoencoder_keras")
 
 # %% [markdown]
 # Numbers hide what the eye sees. Zoomed crops of two validation photos (pixels enlarged

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import srlib
-from srlib import config, degrade, plotting, samples, unet_study
+from srlib import config, degrade, plotting, samples, summary, unet_study
 from srlib.unet_study import UNetConfig
 
 import fastai
@@ -133,11 +133,25 @@ learn.recorder.plot_loss();
 # images; lower is better), averaged over the five validation photos.
 
 # %%
-predictions = srlib.train_torch.predict_images(learn.model, valid_inputs)
+predictions, inference = summary.timed_predictions(lambda image: srlib.train_torch.predict_image(learn.model, image),
+                                                   valid_inputs)
 table = unet_study.score(valid_targets, {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": predictions})
 print(table.to_markdown(baseline=None))
 unet_study.save_stage(learn, "pixel", MODE, CONFIG, table, timing)
 print("saved", unet_study.weights_path("pixel", MODE).relative_to(config.PROJECT_ROOT), "(tutorial 3 starts from it)")
+
+# %% [markdown]
+# `srlib.summary.record` adds these rows to the collection's results table when the main job
+# (`make results`) runs this notebook; otherwise it writes nothing.
+
+# %%
+summary.record("unet_pixel", f"{CONFIG.degradation} (x2 + JPEG)", valid_targets,
+               {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": predictions},
+               {"U-Net, pixel loss": {"parameters": sum(p.numel() for p in learn.model.parameters()),
+                                      "training_seconds": timing["seconds"], "inference_seconds_per_megapixel": inference},
+                "input (bicubic-upsampled)": {"inference_seconds_per_megapixel":
+                                              summary.bicubic_seconds_per_megapixel(valid_targets, 2)}},
+               crop_border=4, notebook="02_unet_pixel_loss")
 
 # %% [markdown]
 # What did it learn to remove? Look at the written numbers, the JPEG blocks and the colour

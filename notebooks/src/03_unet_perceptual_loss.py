@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import srlib
-from srlib import checkpoints, config, degrade, losses_torch, plotting, samples, unet_study
+from srlib import checkpoints, config, degrade, losses_torch, plotting, samples, summary, unet_study
 from srlib.unet_study import UNetConfig
 
 # %% [markdown]
@@ -115,12 +115,24 @@ print(f"{timing['steps']} steps in {timing['seconds']:.0f} s")
 
 # %%
 pixel_predictions = srlib.train_torch.predict_images(pixel_model, valid_inputs)
-perceptual_predictions = srlib.train_torch.predict_images(learn.model, valid_inputs)
+perceptual_predictions, inference = summary.timed_predictions(
+    lambda image: srlib.train_torch.predict_image(learn.model, image), valid_inputs)
 table = unet_study.score(valid_targets, {"input (bicubic-upsampled)": valid_inputs,
                                          "U-Net, pixel loss": pixel_predictions,
                                          "U-Net, perceptual loss": perceptual_predictions})
 print(table.to_markdown(baseline=None))
 unet_study.save_stage(learn, "perceptual", MODE, CONFIG, table, timing)
+
+# %% [markdown]
+# `srlib.summary.record` adds these rows to the collection's results table when the main job
+# (`make results`) runs this notebook; otherwise it writes nothing.
+
+# %%
+summary.record("unet_perceptual", f"{CONFIG.degradation} (x2 + JPEG)", valid_targets, {"U-Net, perceptual loss": perceptual_predictions},
+               {"U-Net, perceptual loss": {"parameters": sum(p.numel() for p in learn.model.parameters()),
+                                           "training_seconds": metadata["training_seconds"] + timing["seconds"],
+                                           "inference_seconds_per_megapixel": inference}},
+               crop_border=4, notebook="03_unet_perceptual_loss")
 
 # %%
 boxes = {"kodim23": (66, 60, 64), "coffee": (56, 94, 64), "flower": (56, 94, 64)}

@@ -17,12 +17,13 @@
 
 # %%
 import json
+import time
 
 import numpy as np
 import torch
 
 import srlib
-from srlib import config, plotting, samples, vae_study
+from srlib import config, plotting, samples, summary, vae_study
 from srlib.vae_study import VAEConfig
 
 # %% [markdown]
@@ -90,8 +91,12 @@ plotting.plot_histories({"VAE reconstruction": {"step_loss": vae_history["recons
 # the samples disagree: edges and texture, exactly the information the downscale destroyed).
 
 # %%
+started = time.perf_counter()
 mse_predictions = vae_study.predict(mse_model, valid_inputs, "mse")
+mse_seconds = time.perf_counter() - started
+started = time.perf_counter()
 vae_samples = vae_study.predict(vae_model, valid_inputs, "vae", CONFIG.num_samples, CONFIG.seed)
+vae_seconds = time.perf_counter() - started
 name, box = "monarch", (120, 200, 120)
 stack = vae_samples[name]
 spread = stack.std(axis=0).mean(axis=2)
@@ -110,6 +115,23 @@ plotting.show_images({"spread across samples (std)": np.repeat((spread / spread.
 # %%
 table = vae_study.score(valid_targets, valid_inputs, mse_predictions, vae_samples, CONFIG)
 print(table.to_markdown())
+
+# %% [markdown]
+# `srlib.summary.record` adds the bicubic, MSE and VAE-mean rows (inference time of the mean: all its samples) to the collection's results table when the main job
+# (`make results`) runs this notebook; otherwise it writes nothing.
+
+# %%
+megapixels = sum(image.shape[0] * image.shape[1] for image in valid_targets.values()) / 1e6
+parameters = {name: sum(p.numel() for p in model.parameters()) for name, model in (("mse", mse_model), ("vae", vae_model))}
+summary.record("vae", f"bicubic x{CONFIG.scale}", valid_targets,
+               {"bicubic": valid_inputs, "MSE model": mse_predictions,
+                "VAE, mean of samples": {n: s.mean(axis=0) for n, s in vae_samples.items()}},
+               {"bicubic": {"inference_seconds_per_megapixel": summary.bicubic_seconds_per_megapixel(valid_targets, CONFIG.scale)},
+                "MSE model": {"parameters": parameters["mse"], "training_seconds": mse_history["seconds"],
+                              "inference_seconds_per_megapixel": mse_seconds / megapixels},
+                "VAE, mean of samples": {"parameters": parameters["vae"], "training_seconds": vae_history["seconds"],
+                                         "inference_seconds_per_megapixel": vae_seconds / megapixels}},
+               crop_border=CONFIG.scale, notebook="05_vae")
 
 # %% [markdown]
 # ## The full run
