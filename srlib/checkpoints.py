@@ -9,40 +9,29 @@ Taught in ``notebooks/02_unet_pixel_loss.ipynb``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from srlib.io import publish_temporary
+from srlib.io import atomic_write
 
 
-def _atomic_write(path: Path, write) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(descriptor)
-    try:
-        write(temporary)
-        publish_temporary(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def save_weights(model: torch.nn.Module, path, metadata: dict, overwrite: bool = True) -> Path:
-    """Write ``model.state_dict()`` to ``path`` (.safetensors) and ``metadata`` beside it (.json)."""
+def save_weights(model: torch.nn.Module | dict, path, metadata: dict, overwrite: bool = True) -> Path:
+    """Write ``model.state_dict()`` (or a state dict itself) to ``path`` (.safetensors) and
+    ``metadata`` beside it (.json)."""
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"{path}: weights files must end in .safetensors")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists already (pass overwrite=True to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    _atomic_write(path, lambda temporary: save_file(state, temporary))
+    state = model.state_dict() if isinstance(model, torch.nn.Module) else model
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in state.items()}
+    atomic_write(path, lambda temporary: save_file(state, temporary))
     text = json.dumps(metadata, indent=2, default=str) + "\n"
-    _atomic_write(path.with_suffix(".json"), lambda temporary: Path(temporary).write_text(text))
+    atomic_write(path.with_suffix(".json"), lambda temporary: Path(temporary).write_text(text))
     return path
 
 

@@ -147,6 +147,19 @@ def publish_temporary(temporary, path) -> None:
     os.replace(temporary, path)
 
 
+def atomic_write(path, write) -> None:
+    """Create ``path`` by ``write(temporary_name)`` then a rename: never a half-written ``path``."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(descriptor)
+    try:
+        write(temporary)
+        publish_temporary(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def save_image(path, image, overwrite: bool = False, bits: int = 8, quality: int = 95) -> Path:
     """Write an HWC RGB image (float in [0, 1] or uint8) to ``path``; returns the path.
 

@@ -17,11 +17,9 @@ on the CPU, ends with exactly the weights of an uninterrupted run (tested).
 from __future__ import annotations
 
 import argparse
-import sys
 import json
+import sys
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,9 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from srlib.degrade import bicubic
 from srlib.arrays import mod_crop, to_float
+from srlib.degrade import bicubic
 from srlib.edsr import EDSR, count_parameters
+from srlib.io import atomic_write
+from srlib.upscale import default_device
 
 
 @dataclass
@@ -118,17 +118,6 @@ def learning_rate_at(config: SRTrainConfig, step: int, total_steps: int) -> floa
         1 + math.cos(math.pi * progress))
 
 
-def _save_atomic(state: dict, path: Path) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(descriptor)
-    try:
-        torch.save(state, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _step(model, optimizer, lowres, highres, mixed_precision: bool) -> float:
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=mixed_precision):
         loss = F.l1_loss(model(lowres).float(), highres)
@@ -155,27 +144,28 @@ def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int
 
 
 def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool = True,
-          stop_after: int | None = None, progress: bool = True) -> tuple[EDSR, dict]:
+          stop_after: int | None = None, progress: bool = True, pairs=None) -> tuple[EDSR, dict]:
     """Train (or resume) an EDSR on ``images`` ({name: HWC [0, 1]}); returns ``(model, record)``.
 
     ``output`` is a folder for ``checkpoint.pt``. With ``resume`` and a checkpoint of the same
     config there, training continues from it; a checkpoint of another config is refused (pass a
     new folder or ``resume=False``). ``stop_after`` ends the call after that many steps in total
-    (what an interruption does; used by the tests). The record holds the config, the history
+    (what an interruption does; used by the tests). ``pairs``: :func:`make_pairs` of ``images``
+    when already computed. The record holds the config, the history
     (step, loss) every 50 steps, the training seconds and the machine.
     """
     from tqdm.auto import tqdm
 
     from srlib.config import machine_description
 
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device) if device else default_device()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     checkpoint_path = output / "checkpoint.pt"
     torch.manual_seed(config.seed)
     model = config.model().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    sampler = CropSampler(make_pairs(images, config.scale), config.scale, config.patch_size, config.seed,
+    sampler = CropSampler(pairs or make_pairs(images, config.scale), config.scale, config.patch_size, config.seed,
                           device=device, names=list(images))
     record = {"config": asdict(config), "history": [], "step": 0, "seconds": 0.0,
               "parameters": count_parameters(model), "machine": machine_description(), "images": list(images)}
@@ -195,8 +185,9 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
 
     def save():
         record["seconds"] = time.perf_counter() - start
-        _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "generator": sampler.generator.get_state(), "record": record}, checkpoint_path)
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "generator": sampler.generator.get_state(), "record": record}
+        atomic_write(checkpoint_path, lambda temporary: torch.save(state, temporary))
 
     while record["step"] < last:
         for group in optimizer.param_groups:
@@ -255,17 +246,18 @@ def main(argv=None) -> int:
                            mixed_precision=args.mixed_precision,
                            data=["srlib samples: train split" if folder == "samples" else folder for folder in args.data],
                            init=args.init)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = default_device()
     torch.backends.cudnn.benchmark = device.type == "cuda"
+    pairs = make_pairs(images, config.scale)
     if args.seconds:
-        sampler = CropSampler(make_pairs(images, config.scale), config.scale, config.patch_size, config.seed, device)
+        sampler = CropSampler(pairs, config.scale, config.patch_size, config.seed, device)
         per_step = time_steps(config, sampler, device)
         config.steps = max(1, int(args.seconds / per_step))
         print(f"{per_step * 1000:.1f} ms per step on {device}: {config.steps} steps for {args.seconds:.0f} s")
     elif args.steps:
         config.steps = args.steps
     config.checkpoint_every = max(100, config.steps // 10)
-    model, record = train(config, images, args.output, device=device, progress=sys.stderr.isatty())
+    model, record = train(config, images, args.output, device=device, progress=sys.stderr.isatty(), pairs=pairs)
     torch.save(model.state_dict(), Path(args.output) / "weights.pt")
     (Path(args.output) / "record.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"trained {record['step']} steps in {record['seconds']:.0f} s; checkpoint in {args.output}")
@@ -275,16 +267,13 @@ def main(argv=None) -> int:
 
 
 def validation_table(model, scale: int, images=None):
-    """Bicubic and ``model`` on the validation photos (or ``images``): a ResultsTable."""
-    from srlib.degrade import bicubic
-    from srlib.evaluation import evaluate
+    """Bicubic and ``model`` on the validation photos (or ``images``): a ResultsTable
+    (:func:`srlib.zoo.evaluate_model` with the bicubic degradation)."""
     from srlib.samples import load_split
-    from srlib.upscale import upscale_array
+    from srlib.zoo import evaluate_model
 
-    images = load_split("valid") if images is None else images
-    predictions = {name: upscale_array(model, bicubic(image, scale), scale, tile=None)
-                   for name, image in images.items()}
-    return evaluate(images, {f"EDSR x{scale}": predictions}, scale=scale)
+    metadata = {"name": f"EDSR x{scale}", "scale": scale, "input": "lowres", "degradation": {"name": "bicubic"}}
+    return evaluate_model(model, load_split("valid") if images is None else images, metadata)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srlib.arrays import pad_to_multiple
-from srlib.data_torch import to_image, to_tensor
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
+from srlib.upscale import upscale_array
 
 
 def predict_image(model: torch.nn.Module, image: np.ndarray, multiple: int = 32) -> np.ndarray:
@@ -21,14 +16,7 @@ def predict_image(model: torch.nn.Module, image: np.ndarray, multiple: int = 32)
     The image is padded by reflection to a multiple of ``multiple`` (the encoder's total
     downsampling, 32 for MobileNetV2) and the output cropped back, in eval mode, without gradients.
     """
-    height, width = image.shape[:2]
-    padded = pad_to_multiple(image, multiple)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        output = model(to_tensor(padded)[None].to(model_device(model)))[0]
-    model.train(was_training)
-    return to_image(output)[:height, :width]
+    return upscale_array(model, image, scale=1, tile=None, multiple=multiple)
 
 
 def predict_images(model: torch.nn.Module, images: dict, multiple: int = 32) -> dict:

@@ -15,25 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from srlib.arrays import check_image
+from srlib.arrays import check_image, pad_to_multiple
 from srlib.data_torch import to_image, to_tensor
 
 
 def default_device() -> torch.device:
+    """A GPU when PyTorch sees one, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _run(model, window: np.ndarray, multiple: int, device) -> torch.Tensor:
     """The model on one HWC window, reflection-padded at the bottom/right to a multiple."""
-    tensor = to_tensor(window)[None].to(device)
-    height, width = tensor.shape[-2:]
-    pad_bottom, pad_right = (-height) % multiple, (-width) % multiple
-    if pad_bottom or pad_right:
-        mode = "reflect" if pad_bottom < height and pad_right < width else "replicate"
-        tensor = F.pad(tensor, (0, pad_right, 0, pad_bottom), mode=mode)
-    return model(tensor)[0]
+    return model(to_tensor(pad_to_multiple(window, multiple))[None].to(device))[0]
 
 
 def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: int | None = 256,

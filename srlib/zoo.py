@@ -87,19 +87,18 @@ def load_model(name: str, device=None, folder=ZOO_DIR) -> tuple[torch.nn.Module,
     metadata = _checked_metadata(path)
     model = build_model(metadata)
     load_weights(model, path)
-    device = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return model.float().eval().to(device), metadata
+    from srlib.upscale import default_device
+
+    return model.float().eval().to(torch.device(device) if device else default_device()), metadata
 
 
 def export(model: torch.nn.Module, name: str, metadata: dict, folder=ZOO_DIR, dtype=torch.float16) -> Path:
     """Write ``model`` into the zoo as ``name`` (weights cast to ``dtype``) with ``metadata``."""
     metadata = {"name": name, **metadata, "dtype": str(dtype).replace("torch.", ""),
                 "parameters": sum(p.numel() for p in model.parameters())}
-    copy = {key: (value.to(dtype) if value.is_floating_point() else value)
-            for key, value in model.state_dict().items()}
-    holder = torch.nn.Module()
-    holder.state_dict = lambda: copy  # save_weights reads state_dict()
-    path = save_weights(holder, Path(folder) / f"{name}.safetensors", metadata)
+    state = {key: (value.to(dtype) if value.is_floating_point() else value)
+             for key, value in model.state_dict().items()}
+    path = save_weights(state, Path(folder) / f"{name}.safetensors", metadata)
     _checked_metadata(path)
     return path
 
