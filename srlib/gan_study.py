@@ -33,7 +33,7 @@ from fastai.vision.gan import AdaptiveGANSwitcher, AdaptiveLoss, GANLearner, GAN
 from torch import nn
 
 from srlib import unet_study
-from srlib.checkpoints import load_metadata, load_weights, save_weights
+from srlib.checkpoints import load_weights, save_weights
 from srlib.config import PROJECT_ROOT, machine_description, run_mode, set_seed
 from srlib.metrics import psnr
 from srlib.perceptual import vgg_distance
@@ -78,12 +78,7 @@ def load_generator(config: GANConfig, dls, mode: str, progress: bool = True):
 
     Returns ``(learn, metadata)``. The learner's loss becomes L1, the pixel term of the GAN.
     """
-    path = unet_study.weights_path("pixel", mode)
-    wanted = json.loads(json.dumps(asdict(config.unet)))
-    if not (path.exists() and load_metadata(path).get("config") == wanted):
-        learn = unet_study.pixel_learner(config.unet, dls)
-        timing = unet_study.train_pixel(learn, config.unet, progress)
-        unet_study.save_stage(learn, "pixel", mode, config.unet, None, timing)
+    path = unet_study.ensure_pixel_weights(config.unet, dls, mode, progress)
     learn = unet_study.pixel_learner(config.unet, dls)
     metadata = load_weights(learn.model, path)
     learn.loss_func = nn.L1Loss()

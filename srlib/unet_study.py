@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from srlib import losses_torch
-from srlib.checkpoints import load_weights, save_weights
+from srlib.checkpoints import load_metadata, load_weights, save_weights
 from srlib.config import PROJECT_ROOT, machine_description, run_mode, set_seed
 from srlib.data_torch import dataloaders
 from srlib.evaluation import ResultsTable, evaluate
@@ -122,6 +122,19 @@ def train_pixel(learn, config: UNetConfig, progress: bool = True) -> dict:
         learn.fit_one_cycle(config.unfrozen_epochs, slice(config.learning_rate / 100, config.learning_rate))
     return {"seconds": time.perf_counter() - started,
             "steps": (config.frozen_epochs + config.unfrozen_epochs) * config.steps_per_epoch}
+
+
+def ensure_pixel_weights(config: UNetConfig, dls, mode: str, progress: bool = True) -> Path:
+    """Tutorial 2's weights for ``mode``: their path, after training and saving them first when
+    they are missing or were made with another config (tutorials 3 and 4 start from them)."""
+    path = weights_path("pixel", mode)
+    wanted = json.loads(json.dumps(asdict(config)))
+    if not (path.exists() and load_metadata(path).get("config") == wanted):
+        if progress:
+            print("no matching weights from tutorial 2: training the pixel-loss U-Net first")
+        learn = pixel_learner(config, dls)
+        save_stage(learn, "pixel", mode, config, None, train_pixel(learn, config, progress))
+    return path
 
 
 def perceptual_learner(config: UNetConfig, dls, start_from: Path | None = None, feature_loss=None):

@@ -80,18 +80,11 @@ for gram_weight in (5e3, CONFIG.gram_weight):
 #
 # Fine-tuning the pixel-loss U-Net rather than starting from scratch means the feature loss only
 # has to add texture; from scratch it would also have to learn colours and shapes, with a loss
-# that constrains them loosely. If tutorial 2 has not been run in this mode, its training
-# (`srlib.unet_study.train_pixel`) runs here first.
+# that constrains them loosely. If tutorial 2 has not been run in this mode,
+# `srlib.unet_study.ensure_pixel_weights` runs its training (`train_pixel`) here first.
 
 # %%
-pixel_weights = unet_study.weights_path("pixel", MODE)
-usable = pixel_weights.exists() and checkpoints.load_metadata(pixel_weights).get("config") == \
-    json.loads(json.dumps(srlib.unet_study.asdict(CONFIG)))
-if not usable:
-    print("no matching weights from tutorial 2: training the pixel-loss U-Net first")
-    learn = unet_study.pixel_learner(CONFIG, dls)
-    timing = unet_study.train_pixel(learn, CONFIG)
-    unet_study.save_stage(learn, "pixel", MODE, CONFIG, None, timing)
+pixel_weights = unet_study.ensure_pixel_weights(CONFIG, dls, MODE)
 pixel_model = unet_study.pixel_learner(CONFIG, dls).model
 metadata = checkpoints.load_weights(pixel_model, pixel_weights)
 print(f"loaded {pixel_weights.name}: trained {metadata['training_seconds']:.0f} s on {metadata['machine']}")
