@@ -31,6 +31,7 @@ test: env
 benchmark: env
 	.venv/bin/python benchmarks/losses.py --output results/benchmarks/losses
 	.venv/bin/python benchmarks/zoo.py --output results/benchmarks/zoo
+	.venv/bin/python benchmarks/speed.py --output results/benchmarks/speed
 
 clean:
 	rm -rf .venv results

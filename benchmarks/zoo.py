@@ -28,15 +28,7 @@ from srlib.config import machine_description
 from srlib.degrade import upscale_bicubic
 from srlib.io import save_image
 from srlib.samples import load_split
-
-
-def seconds_per_megapixel(function, image, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        output = function(image)
-        times.append(time.perf_counter() - started)
-    return float(np.median(times)) / (output.shape[0] * output.shape[1] / 1e6)
+from timing import seconds_per_megapixel
 
 
 def peak_memory_4k(folder: Path, name: str = "edsr-x4", tile: int = 256) -> dict:

@@ -163,12 +163,15 @@ def _command_upscale(args) -> int:
     plan = BatchPlan(args.inputs, args.output, args.overwrite, args.skip_existing)
     model, metadata = zoo.load_model(args.model, device=args.device)
     device = next(model.parameters()).device
-    print(f"{metadata['name']}: x{metadata['scale']} on {device}, tiles of {args.tile} px")
+    from srlib.precision import resolve
+
+    print(f"{metadata['name']}: x{metadata['scale']} on {device}, {resolve(args.precision, device)}, "
+          f"tiles of {args.tile} px")
     for _, source, target in plan.jobs(f"upscaling x{metadata['scale']}"):
         try:
             image = load_image(source, max_pixels=args.max_pixels or None)
             result = zoo.upscale(model, metadata, image, tile=args.tile or None, self_ensemble=args.self_ensemble,
-                                 progress=len(plan.sources) < 2)
+                                 progress=len(plan.sources) < 2, precision=args.precision)
             save_image(target, result, overwrite=args.overwrite)
         except FILE_ERRORS as error:
             plan.fail(source, error)
@@ -188,7 +191,8 @@ def _command_evaluate(args) -> int:
 
     images = load_folder(args.folder, progress=True)
     model, metadata = zoo.load_model(args.model, device=args.device)
-    table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True)
+    table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True,
+                               precision=args.precision)
     print(f"{metadata['name']} on {len(images)} images of {args.folder} (degraded as in training: "
           f"{metadata['degradation']['name']} x{metadata['scale']}; Y channel, {metadata['scale']}-pixel border)\n")
     print(table.to_markdown(per_image=True))
@@ -241,10 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("inputs", nargs="+", help="image files or folders")
     upscale.add_argument("-o", "--output", required=True, help="output folder")
     upscale.add_argument("--model", default="edsr-x4", help="zoo model name or a .safetensors file (default edsr-x4)")
-    upscale.add_argument("--tile", type=int, default=256, help="tile side in input pixels; 0 for no tiling")
+    upscale.add_argument("--tile", type=int, default=512,
+                         help="tile side in input pixels (default 512); smaller tiles use less memory; 0 for none")
     upscale.add_argument("--self-ensemble", action="store_true",
                          help="average the 8 flips and rotations (EDSR+): 8x slower, slightly more accurate")
     upscale.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: a GPU if there is one)")
+    _precision_argument(upscale)
     _batch_arguments(upscale)
     upscale.set_defaults(run=_command_upscale)
 
@@ -262,9 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
     evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: a GPU if there is one)")
+    _precision_argument(evaluate)
     evaluate.add_argument("--output", default=None, help="also write OUTPUT.md and OUTPUT.json")
     evaluate.set_defaults(run=_command_evaluate)
     return parser
+
+
+def _precision_argument(parser) -> None:
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="auto (default): bfloat16 + channels-last where the CPU or GPU computes bfloat16 "
+                             "natively (AVX-512-BF16, AMX, Ampere or newer), else float32; fp32 or bf16 to force one")
 
 
 def _batch_arguments(parser) -> None:

@@ -23,6 +23,25 @@ import numpy as np
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in notebooks and logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, which containers restrict)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# One pool of compute threads sized to the cores, per framework, and no second pool running
+# operations side by side: PyTorch reads OMP_NUM_THREADS when it starts, TensorFlow reads
+# TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when its runtime starts, so these must be set
+# before either is imported (``import srlib`` does it). With both frameworks in one process
+# (tutorial 1, the loss parity tests) each then uses the cores in turn instead of twice over.
+# A value the user set in the environment wins.
+os.environ.setdefault("OMP_NUM_THREADS", str(available_cores()))
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(available_cores()))
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # fastai 2.8 calls two PyTorch APIs that PyTorch 2.14 deprecates; the warnings are about fastai's
 # code, not ours, and would fill every notebook. Only these two messages are silenced.
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
@@ -53,6 +72,37 @@ def run_mode() -> str:
 def fast_mode() -> bool:
     """True for the small CPU run of a tutorial; see the module docstring for the rule."""
     return run_mode() == "fast"
+
+
+def configure_threads(threads: int | None = None) -> dict:
+    """Size the compute thread pools of the frameworks already imported to ``threads`` (default:
+    the available cores), with one inter-op thread; returns what each framework now uses.
+
+    Without arguments this only reports, since ``import srlib`` set the same numbers through the
+    environment; a pool that already started cannot change size and is reported as it is.
+    """
+    threads = threads or int(os.environ.get("OMP_NUM_THREADS") or available_cores())
+    report = {"cores": available_cores()}
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already started; PyTorch's inter-op pool only runs torch.jit forks
+            pass
+        report["torch"] = {"intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads()}
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # the runtime already started with the environment's numbers
+            pass
+        report["tensorflow"] = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                                "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+    return report
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> int:

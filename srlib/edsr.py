@@ -31,7 +31,9 @@ class ResidualBlock(nn.Module):
         self.residual_scale = residual_scale
 
     def forward(self, x):
-        return x + self.residual_scale * self.body(x)
+        residual = self.body(x)
+        # Scaling by 1.0 would be an exact no-op that still costs a pass over the features.
+        return x + (residual if self.residual_scale == 1 else self.residual_scale * residual)
 
 
 class EDSR(nn.Module):

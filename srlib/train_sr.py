@@ -4,7 +4,8 @@ The zoo's bicubic x2/x4 models come from here. Pairs are the photos cropped to a
 scale and their MATLAB-bicubic reductions, computed once; each step draws ``batch_size`` aligned
 crops (``patch_size`` low-resolution pixels square) with random flips and rotations, from images
 chosen in proportion to their area, using a seeded ``torch.Generator``. The loss is L1 (EDSR's),
-Adam with a cosine learning-rate decay.
+Adam with a cosine learning-rate decay. Steps run in bfloat16 autocast with channels-last tensors
+where the hardware computes bfloat16 natively (``precision="auto"``, :mod:`srlib.precision`).
 
 Interruptions: every ``checkpoint_every`` steps the model, the optimizer, the step, the history
 and the crop generator's state go to ``<output>/checkpoint.pt`` (written atomically; loaded with
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 from srlib.arrays import mod_crop, to_float
 from srlib.degrade import bicubic
 from srlib.edsr import EDSR, count_parameters
+from srlib import precision as precisions
 from srlib.io import atomic_write
 from srlib.upscale import default_device
 
@@ -49,7 +51,7 @@ class SRTrainConfig:
     final_learning_rate: float = 1e-6
     seed: int = 0
     checkpoint_every: int = 500
-    mixed_precision: bool = False  # bfloat16 autocast (CUDA only)
+    precision: str = "auto"  # auto / fp32 / bf16 (srlib.precision); the record says what was used
     data: list = field(default_factory=lambda: ["srlib samples: train split"])
     init: str | None = None  # weights.pt to start from (tensors of matching shape)
 
@@ -118,9 +120,11 @@ def learning_rate_at(config: SRTrainConfig, step: int, total_steps: int) -> floa
         1 + math.cos(math.pi * progress))
 
 
-def _step(model, optimizer, lowres, highres, mixed_precision: bool) -> float:
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=mixed_precision):
-        loss = F.l1_loss(model(lowres).float(), highres)
+def _step(model, optimizer, lowres, highres, precision: str) -> float:
+    """One L1 step at ``precision`` (``"fp32"`` or ``"bf16"``, already resolved)."""
+    layout = precisions.memory_format(precision)
+    with precisions.autocast(precision, lowres.device):
+        loss = F.l1_loss(model(lowres.contiguous(memory_format=layout)).float(), highres)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -131,13 +135,14 @@ def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int
     """Median seconds per training step, measured on a throwaway copy of the model."""
     torch.manual_seed(config.seed)
     model = config.model().to(device)
+    precision = precisions.prepare_training(model, config.precision, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     state = sampler.generator.get_state()
     times = []
     for _ in range(repeats + 3):
         start = time.perf_counter()
         lowres, highres = sampler.batch(config.batch_size)
-        float(_step(model, optimizer, lowres.to(device), highres.to(device), config.mixed_precision))
+        float(_step(model, optimizer, lowres.to(device), highres.to(device), precision))
         times.append(time.perf_counter() - start)
     sampler.generator.set_state(state)
     return float(np.median(times[3:]))
@@ -164,11 +169,13 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
     checkpoint_path = output / "checkpoint.pt"
     torch.manual_seed(config.seed)
     model = config.model().to(device)
+    precision = precisions.prepare_training(model, config.precision, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     sampler = CropSampler(pairs or make_pairs(images, config.scale), config.scale, config.patch_size, config.seed,
                           device=device, names=list(images))
     record = {"config": asdict(config), "history": [], "step": 0, "seconds": 0.0,
-              "parameters": count_parameters(model), "machine": machine_description(), "images": list(images)}
+              "parameters": count_parameters(model), "machine": machine_description(), "images": list(images),
+              "precision": precision}
     if resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         if state["record"]["config"] != record["config"]:
@@ -193,7 +200,7 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(config, record["step"], config.steps)
         lowres, highres = sampler.batch(config.batch_size)
-        running.append(_step(model, optimizer, lowres, highres, config.mixed_precision))
+        running.append(_step(model, optimizer, lowres, highres, precision))
         record["step"] += 1
         bar.update(1)
         if record["step"] % 50 == 0 or record["step"] == config.steps:
@@ -205,6 +212,7 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
             save()
     bar.close()
     record["seconds"] = time.perf_counter() - start
+    model.to(memory_format=torch.contiguous_format)
     model.eval()
     return model, record
 
@@ -225,7 +233,9 @@ def main(argv=None) -> int:
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--blocks", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
-    parser.add_argument("--mixed-precision", action="store_true", help="bfloat16 autocast on a GPU")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="auto (default): bfloat16 autocast + channels-last where the CPU or GPU has native "
+                             "bfloat16, else float32")
     parser.add_argument("--data", nargs="+", default=["samples"],
                         help="folders of training photos; 'samples' is the sample photos' train split (default)")
     parser.add_argument("--init", default=None,
@@ -243,7 +253,7 @@ def main(argv=None) -> int:
         images.update(load_split("train") if folder == "samples" else load_folder(folder))
     config = SRTrainConfig(scale=args.scale, features=args.features, blocks=args.blocks, patch_size=args.patch_size,
                            batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
-                           mixed_precision=args.mixed_precision,
+                           precision=args.precision,
                            data=["srlib samples: train split" if folder == "samples" else folder for folder in args.data],
                            init=args.init)
     device = default_device()
@@ -266,14 +276,14 @@ def main(argv=None) -> int:
     return 0
 
 
-def validation_table(model, scale: int, images=None):
+def validation_table(model, scale: int, images=None, precision: str = "auto"):
     """Bicubic and ``model`` on the validation photos (or ``images``): a ResultsTable
-    (:func:`srlib.zoo.evaluate_model` with the bicubic degradation)."""
+    (:func:`srlib.zoo.evaluate_model` with the bicubic degradation, at ``precision``)."""
     from srlib.samples import load_split
     from srlib.zoo import evaluate_model
 
     metadata = {"name": f"EDSR x{scale}", "scale": scale, "input": "lowres", "degradation": {"name": "bicubic"}}
-    return evaluate_model(model, load_split("valid") if images is None else images, metadata)
+    return evaluate_model(model, load_split("valid") if images is None else images, metadata, precision=precision)
 
 
 if __name__ == "__main__":

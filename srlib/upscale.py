@@ -5,7 +5,7 @@ real context on every side (reflection only at the image border), and only its c
 memory is bounded by the tile, not the image. With an overlap at least the model's receptive
 radius (EDSR-baseline: 35 low-resolution pixels) the tiled result equals the untiled one up to
 float rounding; for U-Nets, whose receptive field is larger than any tile, the difference is small
-and measured in ``results/benchmarks/speed.md``.
+and measured in ``results/benchmarks/zoo.md``. ``precision`` picks float32 or bfloat16 (:mod:`srlib.precision`).
 
 Shapes: input HWC float32 RGB in [0, 1]; output HWC float32 in [0, 1], ``scale`` times larger
 (``scale=1`` for models that take a bicubic-upsampled input, such as the U-Nets).
@@ -25,13 +25,15 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _run(model, window: np.ndarray, multiple: int, device) -> torch.Tensor:
+def _run(model, window: np.ndarray, multiple: int, device, layout=torch.contiguous_format) -> torch.Tensor:
     """The model on one HWC window, reflection-padded at the bottom/right to a multiple."""
-    return model(to_tensor(pad_to_multiple(window, multiple))[None].to(device))[0]
+    batch = to_tensor(pad_to_multiple(window, multiple))[None].to(device, memory_format=layout)
+    return model(batch)[0]
 
 
-def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: int | None = 256,
-                  overlap: int | None = None, multiple: int = 1, device=None, progress: bool = False) -> np.ndarray:
+def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: int | None = 512,
+                  overlap: int | None = None, multiple: int = 1, device=None, progress: bool = False,
+                  precision: str = "auto") -> np.ndarray:
     """``model`` applied to ``image``; see the module docstring for shapes and tiling.
 
     Args:
@@ -40,6 +42,8 @@ def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: i
         overlap: context pixels around each tile; default the model's ``receptive_radius()`` if
             it has one, else 32.
         multiple: inputs are padded to a multiple of this (32 for the MobileNetV2 U-Net).
+        precision: ``"auto"`` (bfloat16 + channels-last where the hardware has native bfloat16,
+            else float32), ``"fp32"`` or ``"bf16"``; see :mod:`srlib.precision`.
     """
     image = check_image(image, "image")
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -55,12 +59,15 @@ def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: i
     boxes = [(top, left) for top in range(0, height, tile) for left in range(0, width, tile)]
     from tqdm.auto import tqdm
 
-    with torch.no_grad():
+    from srlib import precision as precisions
+
+    with torch.no_grad(), precisions.inference(model, precision, device) as resolved:
+        layout = precisions.memory_format(resolved, device)
         for top, left in tqdm(boxes, desc="tiles", leave=False, disable=not progress or len(boxes) < 2):
             bottom, right = min(top + tile, height), min(left + tile, width)
             outer_top, outer_left = max(top - overlap, 0), max(left - overlap, 0)
             outer_bottom, outer_right = min(bottom + overlap, height), min(right + overlap, width)
-            result = _run(model, image[outer_top:outer_bottom, outer_left:outer_right], multiple, device)
+            result = _run(model, image[outer_top:outer_bottom, outer_left:outer_right], multiple, device, layout)
             y0, x0 = (top - outer_top) * scale, (left - outer_left) * scale
             core = result[:, y0:y0 + (bottom - top) * scale, x0:x0 + (right - left) * scale]
             output[top * scale:bottom * scale, left * scale:right * scale] = to_image(core)

@@ -103,13 +103,13 @@ def export(model: torch.nn.Module, name: str, metadata: dict, folder=ZOO_DIR, dt
     return path
 
 
-def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int | None = 256,
-            self_ensemble: bool = False, progress: bool = False) -> np.ndarray:
+def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int | None = 512,
+            self_ensemble: bool = False, progress: bool = False, precision: str = "auto") -> np.ndarray:
     """``image`` (HWC RGB [0, 1]) enlarged ``metadata['scale']`` times by the model, tile by tile.
 
     ``bicubic-upsampled`` models (the U-Nets) get the image enlarged by MATLAB bicubic first.
     ``self_ensemble`` averages the 8 flips/rotations (EDSR+, Lim et al.): 8 times slower, a
-    little more accurate.
+    little more accurate. ``precision``: ``auto``/``fp32``/``bf16`` (:mod:`srlib.precision`).
     """
     from srlib.degrade import upscale_bicubic
     from srlib.upscale import upscale_array
@@ -122,7 +122,7 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
 
     def run(array):
         return upscale_array(model, np.ascontiguousarray(array), scale, tile=tile, multiple=multiple,
-                             progress=progress)
+                             progress=progress, precision=precision)
 
     if not self_ensemble:
         return run(image)
@@ -159,7 +159,7 @@ def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarra
 
 
 def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, self_ensemble: bool = False,
-                   progress: bool = False):
+                   progress: bool = False, precision: str = "auto"):
     """Degrade ``images`` ({name: HR image}) the model's way, upscale them, score against bicubic.
 
     Returns a :class:`srlib.evaluation.ResultsTable` (Y channel, border of ``scale`` pixels).
@@ -179,7 +179,7 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
         lowres, highres = degrade_like(metadata, image, seed=[0, index])
         originals[name] = highres
         bicubics[name] = upscale_bicubic(lowres, scale)
-        predictions[name] = upscale(model, metadata, lowres, self_ensemble=self_ensemble)
+        predictions[name] = upscale(model, metadata, lowres, self_ensemble=self_ensemble, precision=precision)
     label = metadata["name"] + (" (self-ensemble)" if self_ensemble else "")
     return evaluate(originals, {"bicubic": bicubics, label: predictions}, crop_border=scale)
 

@@ -170,7 +170,10 @@ def test_a_decompression_bomb_is_refused_with_an_override(tmp_path, tiny_model, 
 
 
 def test_tiled_upscaling_bounds_memory(tmp_path, tiny_model):
-    """Peak resident memory of a 3840x2160 output, tiled against untiled (in fresh processes)."""
+    """Peak resident memory of a 3840x2160 output, tiled against untiled (in fresh processes).
+
+    In float32: bfloat16 halves the whole image's activations too, and with this tiny model the
+    difference then drowns in the memory every process has (PyTorch, the image arrays)."""
     save_image(tmp_path / "big.png", synthetic_photo(1080, 1920))
     # VmHWM, not ru_maxrss: getrusage keeps the forking parent's peak across exec.
     script = ("import re, sys, torch; torch.set_num_threads(2); from srlib.cli import main; "
@@ -180,7 +183,7 @@ def test_tiled_upscaling_bounds_memory(tmp_path, tiny_model):
     for tile in (0, 128):
         result = subprocess.run([sys.executable, "-c", script, "upscale", str(tmp_path / "big.png"), "-o",
                                  str(tmp_path / f"out{tile}"), "--model", str(tiny_model), "--tile", str(tile),
-                                 "--device", "cpu"], capture_output=True, text=True, env={**os.environ})
+                                 "--device", "cpu", "--precision", "fp32"], capture_output=True, text=True, env={**os.environ})
         assert result.returncode == 0, result.stderr
         peaks[tile] = int(result.stdout.split()[-1]) / 1024  # MiB
     assert load_image(tmp_path / "out128" / "big.png").shape == (2160, 3840, 3)
@@ -246,3 +249,25 @@ def test_shipped_unet_handles_images_smaller_than_its_receptive_field(size):
     model, metadata = zoo.load_model("unet-pixel", device="cpu")
     result = zoo.upscale(model, metadata, synthetic_photo(*size))
     assert result.shape == (size[0] * 2, size[1] * 2, 3) and np.isfinite(result).all()
+
+
+def test_upscale_precision_flag(tmp_path, tiny_model, capsys):
+    from srlib.precision import resolve
+
+    (tmp_path / "in").mkdir()
+    save_image(tmp_path / "in" / "a.png", synthetic_photo(24, 32))
+    outputs = {}
+    for precision in ("fp32", "bf16", "auto"):
+        folder = tmp_path / precision
+        assert main(["upscale", str(tmp_path / "in"), "-o", str(folder), "--model", str(tiny_model), "--device", "cpu",
+                     "--precision", precision]) == 0
+        header = capsys.readouterr().out.splitlines()[0]
+        assert f"on cpu, {resolve(precision, 'cpu')}, tiles of 512 px" in header
+        outputs[precision] = load_image(folder / "a.png")
+    assert outputs["fp32"].shape == outputs["bf16"].shape == (48, 64, 3)
+    assert np.abs(outputs["fp32"] - outputs["bf16"]).max() <= 3 / 255
+    with pytest.raises(SystemExit) as stop:
+        main(["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "x"), "--model", str(tiny_model),
+              "--precision", "fp16"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'fp16'" in capsys.readouterr().err

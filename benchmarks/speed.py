@@ -1,0 +1,336 @@
+"""Benchmark of CPU (or GPU) speed: the banded bicubic, bfloat16 inference and bfloat16 training.
+
+Writes ``<output>.json`` and ``<output>.md`` (``make benchmark`` uses results/benchmarks/speed).
+Every ratio compares two measurements made in this one run, each a median of ``--repeats``:
+
+- ``imresize``: MATLAB bicubic x2 at three sizes, seconds per output megapixel (linear growth
+  means a constant s/MP);
+- inference: each zoo model at ``fp32`` and at ``auto`` (:mod:`srlib.precision`), seconds per
+  output megapixel on one validation photo, and the mean validation PSNR of both (5 photos,
+  degraded as in training, Y channel, ``scale``-pixel border);
+- the command line: ``srlib upscale --model edsr-x2`` over the validation photos in a fresh
+  process, at ``auto`` and ``fp32``, against a plain float32 forward pass of the same model on the
+  same images in a fresh process (start-up included in all three);
+- training: seconds per step at ``fp32`` and ``bf16`` (autocast + channels-last) for EDSR, the
+  tutorials' U-Net, the conditional VAE, and the Keras auto-encoder (float32 against Keras's
+  ``mixed_bfloat16`` policy); then convergence: EDSR x2 and the U-Net trained the same number of
+  steps from the same seed both ways, and their validation PSNR.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+PLAIN_FORWARD = """
+import sys, time
+started = time.perf_counter()
+import torch
+from srlib import zoo
+from srlib.data_torch import to_tensor
+from srlib.io import list_images, load_image
+model, metadata = zoo.load_model(sys.argv[1], device="cpu")
+with torch.no_grad():
+    for path in list_images(sys.argv[2]):
+        model(to_tensor(load_image(path))[None])
+print("SECONDS", time.perf_counter() - started)
+"""
+
+KERAS_STEP = """
+import sys, time, json
+import numpy as np, keras
+policy = sys.argv[1]
+keras.mixed_precision.set_global_policy(policy)
+keras.utils.set_random_seed(0)
+from srlib.models_keras import build_autoencoder
+model = build_autoencoder(residual=True)
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+rng = np.random.default_rng(0)
+x = rng.random((16, 96, 96, 3), dtype=np.float32); y = rng.random((16, 96, 96, 3), dtype=np.float32)
+for _ in range(3):
+    model.train_on_batch(x, y)
+times = []
+for _ in range(int(sys.argv[2])):
+    started = time.perf_counter(); model.train_on_batch(x, y); times.append(time.perf_counter() - started)
+print("SECONDS", float(np.median(times)))
+"""
+
+
+def _fresh_process(arguments: list[str], label: str) -> float:
+    """Wall seconds of a fresh Python process (start-up included)."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, *arguments], capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"{label} failed:\n{result.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def _reported_seconds(arguments: list[str], label: str) -> float:
+    result = subprocess.run([sys.executable, *arguments], capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"{label} failed:\n{result.stderr[-2000:]}")
+    return float(next(line for line in result.stdout.splitlines() if line.startswith("SECONDS")).split()[1])
+
+
+def bench_imresize(repeats: int) -> list[dict]:
+    from srlib.resize import imresize
+    from timing import median_seconds
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for side in (256, 512, 1024):
+        image = rng.random((side, side, 3), dtype=np.float32)
+        seconds = median_seconds(lambda: imresize(image, scale=2), repeats)
+        rows.append({"input": f"{side}x{side}", "output": f"{2 * side}x{2 * side}", "seconds": seconds,
+                     "seconds_per_megapixel": seconds / (4 * side * side / 1e6)})
+    return rows
+
+
+def bench_inference(repeats: int) -> dict:
+    from srlib import zoo
+    from srlib.samples import load_split
+    from timing import seconds_per_megapixel
+
+    valid = load_split("valid")
+    rows = {}
+    for name in zoo.list_models():
+        model, metadata = zoo.load_model(name, device="cpu")
+        lowres, _ = zoo.degrade_like(metadata, valid["kodim23"])
+        row = {"scale": metadata["scale"]}
+        for precision in ("fp32", "auto"):
+            row[f"{precision}_seconds_per_megapixel"] = seconds_per_megapixel(
+                lambda image: zoo.upscale(model, metadata, image, precision=precision), lowres, repeats)
+            table = zoo.evaluate_model(model, valid, metadata, precision=precision)
+            row[f"{precision}_psnr"] = table.mean()[metadata["name"]]["psnr"]
+        row["speedup"] = row["fp32_seconds_per_megapixel"] / row["auto_seconds_per_megapixel"]
+        row["psnr_change"] = row["auto_psnr"] - row["fp32_psnr"]
+        rows[name] = row
+        print(f"  {name}: {row['speedup']:.2f}x, {row['psnr_change']:+.4f} dB", flush=True)
+    return rows
+
+
+def bench_command_line(repeats: int, model: str = "edsr-x2") -> dict:
+    from srlib.samples import load_split
+
+    load_split("valid")  # writes data/samples when missing
+    from srlib.config import data_dir
+
+    folder = data_dir() / "samples" / "valid"
+    with tempfile.TemporaryDirectory() as scratch:
+        times = {"auto": [], "fp32": [], "plain_fp32_forward": []}
+        for repeat in range(repeats):
+            for precision in ("auto", "fp32"):
+                output = Path(scratch) / f"{precision}{repeat}"
+                times[precision].append(_fresh_process(
+                    ["-m", "srlib", "upscale", str(folder), "-o", str(output), "--model", model, "--device", "cpu",
+                     "--precision", precision], f"srlib upscale --precision {precision}"))
+            times["plain_fp32_forward"].append(_fresh_process(["-c", PLAIN_FORWARD, model, str(folder)],
+                                                              "plain forward"))
+    medians = {key: float(np.median(value)) for key, value in times.items()}
+    return {"model": model, "images": len(list(folder.glob("*.png"))), "seconds": medians,
+            "auto_over_plain_fp32": medians["auto"] / medians["plain_fp32_forward"]}
+
+
+def _step_time(step, repeats: int) -> float:
+    from timing import median_seconds
+
+    return median_seconds(step, repeats, warmup=3)
+
+
+def bench_training_steps(repeats: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    from srlib import precision as precisions
+    from srlib.edsr import EDSR
+    from srlib.models_torch import build_unet
+    from srlib.vae import ConditionalVAE, vae_loss
+
+    def timed(make_model, make_batch, loss_of, label):
+        row = {}
+        for precision in ("fp32", "bf16"):
+            torch.manual_seed(0)
+            model = make_model()
+            model.train()
+            resolved = precisions.prepare_training(model, precision, "cpu")
+            layout = precisions.memory_format(resolved)
+            optimizer = torch.optim.Adam(model.parameters(), 1e-4)
+            lowres, highres = make_batch()
+            lowres, highres = lowres.contiguous(memory_format=layout), highres.contiguous(memory_format=layout)
+
+            def step():
+                with precisions.autocast(resolved):
+                    loss = loss_of(model, lowres, highres)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+
+            row[f"{precision}_seconds_per_step"] = _step_time(step, repeats)
+        row["speedup"] = row["fp32_seconds_per_step"] / row["bf16_seconds_per_step"]
+        print(f"  {label}: {row['speedup']:.2f}x", flush=True)
+        return row
+
+    generator = torch.Generator().manual_seed(0)
+    rows = {}
+    rows["EDSR x2 (batch 16, 48x48 low-res)"] = timed(
+        lambda: EDSR(scale=2), lambda: (torch.rand(16, 3, 48, 48, generator=generator),
+                                        torch.rand(16, 3, 96, 96, generator=generator)),
+        lambda model, lowres, highres: F.l1_loss(model(lowres).float(), highres), "EDSR")
+    rows["U-Net (batch 8, 96x96)"] = timed(
+        lambda: build_unet(), lambda: (torch.rand(8, 3, 96, 96, generator=generator),
+                                       torch.rand(8, 3, 96, 96, generator=generator)),
+        lambda model, lowres, highres: F.mse_loss(model(lowres).float(), highres), "U-Net")
+
+    def vae_step(model, lowres, highres):
+        prediction, mu, logvar = model(lowres, highres)
+        return vae_loss(prediction.float(), highres, mu.float(), logvar.float(), 0.02)[0]
+
+    rows["conditional VAE x4 (batch 16, 64x64)"] = timed(
+        lambda: ConditionalVAE(32, 4), lambda: (torch.rand(16, 3, 64, 64, generator=generator),
+                                                torch.rand(16, 3, 64, 64, generator=generator)), vae_step, "VAE")
+    keras = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        keras[policy] = _reported_seconds(["-c", KERAS_STEP, policy, str(repeats)], f"Keras {policy}")
+    rows["Keras auto-encoder (batch 16, 96x96; mixed_bfloat16 policy)"] = {
+        "fp32_seconds_per_step": keras["float32"], "bf16_seconds_per_step": keras["mixed_bfloat16"],
+        "speedup": keras["float32"] / keras["mixed_bfloat16"]}
+    print(f"  Keras: {keras['float32'] / keras['mixed_bfloat16']:.2f}x", flush=True)
+    return rows
+
+
+def bench_convergence(edsr_steps: int, unet_epochs: int) -> dict:
+    """Same seed, same steps, float32 against bfloat16: validation PSNR after training."""
+    import torch
+
+    from srlib import train_sr
+    from srlib.samples import load_split
+
+    train, valid = load_split("train"), load_split("valid")
+    rows = {}
+    row = {"steps": edsr_steps}
+    for precision in ("fp32", "bf16"):
+        config = train_sr.SRTrainConfig(scale=2, steps=edsr_steps, precision=precision, checkpoint_every=10 ** 9)
+        with tempfile.TemporaryDirectory() as folder:
+            model, record = train_sr.train(config, train, folder, device="cpu", progress=False)
+        table = train_sr.validation_table(model, 2, valid, precision="fp32")
+        row[f"{precision}_psnr"] = table.mean()["EDSR x2"]["psnr"]
+        row[f"{precision}_seconds"] = record["seconds"]
+        row["bicubic_psnr"] = table.mean()["bicubic"]["psnr"]
+    row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
+    rows["EDSR x2"] = row
+    print(f"  EDSR: {row['psnr_change']:+.4f} dB after {edsr_steps} steps", flush=True)
+
+    from srlib import unet_study
+    from srlib.callbacks_fastai import BFloat16Training
+    from srlib.metrics import psnr
+
+    config = unet_study.UNetConfig.for_mode("fast")
+    row = {"steps": unet_epochs * config.steps_per_epoch}
+    for precision in ("fp32", "bf16"):
+        dls, inputs, targets = unet_study.make_data(config, train, valid, device="cpu")
+        learn = unet_study.pixel_learner(config, dls)
+        learn.add_cb(BFloat16Training(precision))
+        started = time.perf_counter()
+        with learn.no_bar(), learn.no_logging():
+            learn.unfreeze()
+            learn.fit_one_cycle(unet_epochs, slice(config.learning_rate / 100, config.learning_rate))
+        row[f"{precision}_seconds"] = time.perf_counter() - started
+        predictions = unet_study.predict_images(learn.model.float().eval(), inputs, precision="fp32")
+        row[f"{precision}_psnr"] = float(np.mean([psnr(predictions[name], targets[name], crop_border=4)
+                                                  for name in targets]))
+        row["input_psnr"] = float(np.mean([psnr(inputs[name], targets[name], crop_border=4) for name in targets]))
+    row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
+    rows["U-Net, pixel loss (crappify)"] = row
+    print(f"  U-Net: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
+    del torch
+    return rows
+
+
+def to_markdown(result: dict) -> str:
+    lines = [f"# Speed on this machine ({result['machine']}, {result['date']})", "",
+             f"bfloat16: {result['bfloat16']}. Threads: {result['threads']}.", "",
+             "## MATLAB bicubic (`srlib.resize.imresize`, x2)", "",
+             "| input | output | seconds | s per output MP |", "|---|---|---|---|"]
+    lines += [f"| {row['input']} | {row['output']} | {row['seconds']:.3f} | {row['seconds_per_megapixel']:.3f} |"
+              for row in result["imresize"]]
+    lines += ["", "## Inference: float32 against `auto` (bfloat16 + channels-last where native)", "",
+              "Seconds per output megapixel on kodim23 (the default 512-px tiles); PSNR: mean of the 5 validation photos.", "",
+              "| model | fp32 s/MP | auto s/MP | speed-up | fp32 PSNR (dB) | auto PSNR (dB) | change (dB) |",
+              "|---|---|---|---|---|---|---|"]
+    for name, row in result["inference"].items():
+        lines.append(f"| {name} | {row['fp32_seconds_per_megapixel']:.2f} | {row['auto_seconds_per_megapixel']:.2f} | "
+                     f"{row['speedup']:.2f}x | {row['fp32_psnr']:.4f} | {row['auto_psnr']:.4f} | "
+                     f"{row['psnr_change']:+.4f} |")
+    cli = result["command_line"]
+    seconds = cli["seconds"]
+    lines += ["", f"## `srlib upscale --model {cli['model']}` over {cli['images']} photos (fresh process each)", "",
+              "| run | seconds |", "|---|---|",
+              f"| `srlib upscale` (auto) | {seconds['auto']:.1f} |",
+              f"| `srlib upscale --precision fp32` | {seconds['fp32']:.1f} |",
+              f"| plain float32 forward, whole images, no saving | {seconds['plain_fp32_forward']:.1f} |",
+              "", f"auto / plain float32: **{cli['auto_over_plain_fp32']:.2f}**", "",
+              "## Training: seconds per step", "",
+              "| model | fp32 | bf16 | speed-up |", "|---|---|---|---|"]
+    for name, row in result["training_steps"].items():
+        lines.append(f"| {name} | {row['fp32_seconds_per_step']:.3f} | {row['bf16_seconds_per_step']:.3f} | "
+                     f"{row['speedup']:.2f}x |")
+    if result.get("convergence"):
+        lines += ["", "## Convergence: same seed, same steps", "",
+                  "| model | steps | fp32 PSNR (dB) | bf16 PSNR (dB) | change (dB) | fp32 s | bf16 s |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, row in result["convergence"].items():
+            lines.append(f"| {name} | {row['steps']} | {row['fp32_psnr']:.3f} | {row['bf16_psnr']:.3f} | "
+                         f"{row['psnr_change']:+.3f} | {row['fp32_seconds']:.0f} | {row['bf16_seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", default="results/benchmarks/speed")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cli-repeats", type=int, default=3)
+    parser.add_argument("--edsr-steps", type=int, default=300, help="convergence check length (0: skip it)")
+    parser.add_argument("--unet-epochs", type=int, default=2, help="convergence check, epochs of 50 steps")
+    args = parser.parse_args(argv)
+    import torch
+
+    from srlib import precision as precisions
+    from srlib.config import configure_threads, machine_description
+
+    supported, how = precisions.bfloat16_support("cpu")
+    result = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
+              "bfloat16": f"{'native' if supported else 'not native'} ({how})",
+              "threads": configure_threads()}
+    print("imresize", flush=True)
+    result["imresize"] = bench_imresize(args.repeats)
+    print("inference", flush=True)
+    result["inference"] = bench_inference(args.repeats)
+    print("command line", flush=True)
+    result["command_line"] = bench_command_line(args.cli_repeats)
+    print("training steps", flush=True)
+    result["training_steps"] = bench_training_steps(args.repeats * 2)
+    if args.edsr_steps:
+        print("convergence", flush=True)
+        result["convergence"] = bench_convergence(args.edsr_steps, args.unet_epochs)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    output.with_suffix(".md").write_text(to_markdown(result))
+    print(to_markdown(result))
+    del torch
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    raise SystemExit(main())

@@ -1,0 +1,25 @@
+"""Timing helpers shared by the benchmarks: medians of repeated calls, seconds per megapixel."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def median_seconds(function, repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``function()`` over ``repeats`` calls, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def seconds_per_megapixel(function, image, repeats: int, warmup: int = 0) -> float:
+    """Median seconds of ``function(image)`` divided by its output's megapixels."""
+    output = function(image)
+    megapixels = output.shape[0] * output.shape[1] / 1e6
+    return median_seconds(lambda: function(image), repeats, warmup) / megapixels
