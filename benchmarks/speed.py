@@ -13,7 +13,8 @@ Every ratio compares two measurements made in this one run, each a median of ``-
   same images in a fresh process (start-up included in all three);
 - training: seconds per step at ``fp32`` and ``bf16`` (autocast + channels-last) for EDSR, the
   tutorials' U-Net, the conditional VAE, and the Keras auto-encoder (float32 against Keras's
-  ``mixed_bfloat16`` policy); then convergence: EDSR x2 and the U-Net trained the same number of
+  ``mixed_bfloat16`` policy); then convergence: EDSR x2, the U-Net (tutorial 2's fast schedule:
+  frozen, then unfrozen), the VAE tutorial's MSE model and the Keras auto-encoder (L1) trained the same number of
   steps from the same seed both ways, and their validation PSNR.
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ model, metadata = zoo.load_model(sys.argv[1], device="cpu")
 with torch.no_grad():
     for path in list_images(sys.argv[2]):
         model(to_tensor(load_image(path))[None])
-print("SECONDS", time.perf_counter() - started)
+print("RESULT", time.perf_counter() - started)
 """
 
 KERAS_STEP = """
@@ -61,7 +62,24 @@ for _ in range(3):
 times = []
 for _ in range(int(sys.argv[2])):
     started = time.perf_counter(); model.train_on_batch(x, y); times.append(time.perf_counter() - started)
-print("SECONDS", float(np.median(times)))
+print("RESULT", float(np.median(times)))
+"""
+
+KERAS_CONVERGENCE = """
+import sys, json
+import numpy as np
+from srlib import autoencoder_study
+from srlib.samples import load_split
+from srlib.train_keras import predict_images
+precision, steps = sys.argv[1], int(sys.argv[2])
+config = autoencoder_study.StudyConfig.for_mode("fast")
+config.precision, config.num_steps = precision, steps
+pairs, inputs, targets = autoencoder_study.make_data(config, load_split("train"), load_split("valid"))
+model, history = autoencoder_study.train_with_loss("l1", config, pairs, progress=False)
+table = autoencoder_study.score_study(targets, inputs, {"l1": predict_images(model, inputs)}, config)
+row = {f"{precision}_psnr": table.mean()["L1"]["psnr"], f"{precision}_seconds": history["seconds"],
+       "steps": history["steps"], f"{precision}_policy": model.layers[1].dtype_policy.name}
+print("RESULT", json.dumps(row))
 """
 
 
@@ -74,11 +92,12 @@ def _fresh_process(arguments: list[str], label: str) -> float:
     return time.perf_counter() - started
 
 
-def _reported_seconds(arguments: list[str], label: str) -> float:
+def _reported_line(arguments: list[str], label: str) -> str:
+    """What a fresh Python process printed after ``RESULT``."""
     result = subprocess.run([sys.executable, *arguments], capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(f"{label} failed:\n{result.stderr[-2000:]}")
-    return float(next(line for line in result.stdout.splitlines() if line.startswith("SECONDS")).split()[1])
+    return next(line for line in result.stdout.splitlines() if line.startswith("RESULT")).split(maxsplit=1)[1]
 
 
 def bench_imresize(repeats: int) -> list[dict]:
@@ -199,7 +218,7 @@ def bench_training_steps(repeats: int) -> dict:
                                                 torch.rand(16, 3, 64, 64, generator=generator)), vae_step, "VAE")
     keras = {}
     for policy in ("float32", "mixed_bfloat16"):
-        keras[policy] = _reported_seconds(["-c", KERAS_STEP, policy, str(repeats)], f"Keras {policy}")
+        keras[policy] = float(_reported_line(["-c", KERAS_STEP, policy, str(repeats)], f"Keras {policy}"))
     rows["Keras auto-encoder (batch 16, 96x96; mixed_bfloat16 policy)"] = {
         "fp32_seconds_per_step": keras["float32"], "bf16_seconds_per_step": keras["mixed_bfloat16"],
         "speedup": keras["float32"] / keras["mixed_bfloat16"]}
@@ -207,10 +226,8 @@ def bench_training_steps(repeats: int) -> dict:
     return rows
 
 
-def bench_convergence(edsr_steps: int, unet_epochs: int) -> dict:
+def bench_convergence(edsr_steps: int, keras_steps: int) -> dict:
     """Same seed, same steps, float32 against bfloat16: validation PSNR after training."""
-    import torch
-
     from srlib import train_sr
     from srlib.samples import load_split
 
@@ -230,20 +247,18 @@ def bench_convergence(edsr_steps: int, unet_epochs: int) -> dict:
     print(f"  EDSR: {row['psnr_change']:+.4f} dB after {edsr_steps} steps", flush=True)
 
     from srlib import unet_study
-    from srlib.callbacks_fastai import BFloat16Training
     from srlib.metrics import psnr
 
-    config = unet_study.UNetConfig.for_mode("fast")
-    row = {"steps": unet_epochs * config.steps_per_epoch}
+    row = {}
     for precision in ("fp32", "bf16"):
+        config = unet_study.UNetConfig.for_mode("fast")
+        config.precision = precision
         dls, inputs, targets = unet_study.make_data(config, train, valid, device="cpu")
         learn = unet_study.pixel_learner(config, dls)
-        learn.add_cb(BFloat16Training(precision))
-        started = time.perf_counter()
-        with learn.no_bar(), learn.no_logging():
-            learn.unfreeze()
-            learn.fit_one_cycle(unet_epochs, slice(config.learning_rate / 100, config.learning_rate))
-        row[f"{precision}_seconds"] = time.perf_counter() - started
+        timing = unet_study.train_pixel(learn, config, progress=False)  # tutorial 2's schedule
+        assert learn.precision == precision
+        row["steps"] = timing["steps"]
+        row[f"{precision}_seconds"] = timing["seconds"]
         predictions = unet_study.predict_images(learn.model.float().eval(), inputs, precision="fp32")
         row[f"{precision}_psnr"] = float(np.mean([psnr(predictions[name], targets[name], crop_border=4)
                                                   for name in targets]))
@@ -251,7 +266,32 @@ def bench_convergence(edsr_steps: int, unet_epochs: int) -> dict:
     row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
     rows["U-Net, pixel loss (crappify)"] = row
     print(f"  U-Net: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
-    del torch
+
+    from srlib import vae_study
+
+    row = {}
+    for precision in ("fp32", "bf16"):
+        config = vae_study.VAEConfig.for_mode("fast")
+        config.precision = precision
+        pairs, inputs, targets = vae_study.make_data(config, train, valid)
+        model, history = vae_study.train(config, pairs, kind="mse", progress=False)
+        assert history["precision"] == precision
+        predictions = vae_study.predict(model, inputs, "mse")
+        row[f"{precision}_psnr"] = float(np.mean([psnr(predictions[name], targets[name], crop_border=config.scale)
+                                                  for name in targets]))
+        row[f"{precision}_seconds"] = history["seconds"]
+        row["steps"] = config.num_steps
+    row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
+    rows["VAE tutorial's MSE model (x4)"] = row
+    print(f"  VAE's MSE model: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
+
+    row = {}
+    for precision in ("fp32", "bf16"):
+        row.update(json.loads(_reported_line(["-c", KERAS_CONVERGENCE, precision, str(keras_steps)],
+                                             f"Keras {precision}")))
+    row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
+    rows["Keras auto-encoder, L1 (tutorial 1, x2)"] = row
+    print(f"  Keras auto-encoder: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
     return rows
 
 
@@ -299,9 +339,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cli-repeats", type=int, default=3)
     parser.add_argument("--edsr-steps", type=int, default=300, help="convergence check length (0: skip it)")
-    parser.add_argument("--unet-epochs", type=int, default=2, help="convergence check, epochs of 50 steps")
+    parser.add_argument("--keras-steps", type=int, default=200, help="convergence check of the Keras auto-encoder")
     args = parser.parse_args(argv)
-    import torch
+    import torch  # noqa: F401  (before configure_threads, so that it sizes PyTorch's pools too)
 
     from srlib import precision as precisions
     from srlib.config import configure_threads, machine_description
@@ -320,13 +360,12 @@ def main(argv=None) -> int:
     result["training_steps"] = bench_training_steps(args.repeats * 2)
     if args.edsr_steps:
         print("convergence", flush=True)
-        result["convergence"] = bench_convergence(args.edsr_steps, args.unet_epochs)
+        result["convergence"] = bench_convergence(args.edsr_steps, args.keras_steps)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     output.with_suffix(".md").write_text(to_markdown(result))
     print(to_markdown(result))
-    del torch
     return 0
 
 

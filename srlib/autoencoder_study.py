@@ -22,7 +22,7 @@ from srlib.evaluation import ResultsTable, evaluate
 from srlib.models_keras import build_autoencoder
 from srlib.patches import PairedPatches, degrade_pair
 from srlib.samples import load_split
-from srlib.train_keras import fit, predict_images
+from srlib.train_keras import dtype_policy, fit, predict_images
 
 #: The losses compared, in the order the tables show them (names of ``srlib.losses_keras.LOSSES``).
 STUDY_LOSSES = ["mse", "l1", "ssim", "psnr", "hfen", "mse_hfen", "ms_ssim_l1"]
@@ -42,14 +42,15 @@ class StudyConfig:
     batch_size: int = 16
     num_steps: int = 2500
     learning_rate: float = 1e-3
+    precision: str = "auto"  # Keras's mixed_bfloat16 where the CPU has native bfloat16 (srlib.train_keras.dtype_policy)
     seed: int = 42
 
     @classmethod
     def for_mode(cls, mode: str) -> "StudyConfig":
-        """``fast``: a narrower network, small crops, a few dozen steps (minutes on a CPU);
+        """``fast``: a narrower network, small crops, 200 steps per loss (minutes on a CPU);
         ``full``: the original widths (1.1 M parameters), 96-pixel crops, 2,500 steps."""
         if mode == "fast":
-            return cls(filters=(32, 64, 128), patch_size=48, num_steps=100)
+            return cls(filters=(32, 64, 128), patch_size=48, num_steps=200)
         if mode == "full":
             return cls()
         raise ValueError(f"mode must be 'fast' or 'full', got {mode!r}")
@@ -78,7 +79,8 @@ def train_with_loss(name: str, config: StudyConfig, pairs: PairedPatches, progre
     Returns ``(model, history)``.
     """
     set_seed(config.seed)
-    model = build_autoencoder(config.filters, residual=config.residual, name=f"autoencoder_{name}")
+    model = build_autoencoder(config.filters, residual=config.residual, name=f"autoencoder_{name}",
+                              dtype_policy=dtype_policy(config.precision))
     pairs.set_epoch(0)
     history = fit(model, losses_keras.LOSSES[name](), pairs, num_steps=config.num_steps,
                   batch_size=config.batch_size, learning_rate=config.learning_rate, seed=config.seed,

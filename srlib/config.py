@@ -74,6 +74,28 @@ def fast_mode() -> bool:
     return run_mode() == "fast"
 
 
+def precision_setting() -> str:
+    """What ``"auto"`` precision means in this run: ``SRLIB_PRECISION`` (``auto``, ``fp32`` or
+    ``bf16``; default ``auto``, bfloat16 where the hardware computes it natively). Set
+    ``SRLIB_PRECISION=fp32`` to run every tutorial and command in plain float32."""
+    value = os.environ.get("SRLIB_PRECISION", "auto").strip().lower()
+    if value not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"SRLIB_PRECISION must be 'auto', 'fp32' or 'bf16', not {value!r}")
+    return value
+
+
+def cpu_flags() -> set[str]:
+    """The instruction-set flags of this CPU from ``/proc/cpuinfo`` (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
 def configure_threads(threads: int | None = None) -> dict:
     """Size the compute thread pools of the frameworks already imported to ``threads`` (default:
     the available cores), with one inter-op thread; returns what each framework now uses.

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from srlib.config import PROJECT_ROOT
 
-# TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it.
-NOISE = re.compile(r"^(?:[IWE]\d{4} [\d:. ]+\d+ \S+:\d+\]|WARNING: All log messages before absl::InitializeLog)")
+# TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it, at
+# the start of a line or straight after a progress bar's last redraw.
+NOISE = re.compile(r"(?:^|\s)(?:[IWE]\d{4} [\d:. ]+\d+ \S+:\d+\]|WARNING: All log messages before absl::InitializeLog)")
 
 
 def clean_stream(text: str) -> str:
     """What a terminal would show: carriage returns resolved, framework log noise dropped."""
     lines = [line.rsplit("\r", 1)[-1] if line.strip("\r") else "" for line in text.split("\n")]
-    return "\n".join(line for line in lines if not NOISE.match(line))
+    return "\n".join(line for line in lines if not NOISE.search(line))
 
 
 def clean(notebook) -> None:

@@ -13,7 +13,8 @@ Three choices, everywhere the library runs a model (``srlib upscale --precision`
 - ``"bf16"``: bfloat16 autocast + channels-last, wherever asked (emulated, and slow, on a CPU
   without native bfloat16);
 - ``"auto"`` (default): ``"bf16"`` where :func:`bfloat16_support` finds native support, else
-  ``"fp32"``.
+  ``"fp32"``; the environment variable ``SRLIB_PRECISION=fp32`` (or ``bf16``) overrides it for
+  a whole run.
 
 Under ``"bf16"`` for inference, the model's first and last convolutions run in float32
 (:func:`keep_float32`): the input image keeps its full precision, and the output image is not
@@ -22,22 +23,11 @@ rounded to bfloat16's 8-bit mantissa (steps of 1/128 just below 1.0, coarser tha
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import torch
 from torch import nn
 
 PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def bfloat16_support(device="cpu") -> tuple[bool, str]:
@@ -64,14 +54,23 @@ def bfloat16_support(device="cpu") -> tuple[bool, str]:
     if checks:
         found = [name for name, present in checks.items() if present]
         return bool(found), f"torch.cpu reports {', '.join(found) if found else 'neither avx512_bf16 nor amx_tile'}"
-    flags = _cpu_flags() & {"avx512_bf16", "amx_bf16"}
+    from srlib.config import cpu_flags
+
+    flags = cpu_flags() & {"avx512_bf16", "amx_bf16"}
     return bool(flags), f"/proc/cpuinfo flags: {', '.join(sorted(flags)) or 'no avx512_bf16 or amx_bf16'}"
 
 
 def resolve(precision: str = "auto", device="cpu") -> str:
-    """``"fp32"`` or ``"bf16"``: what ``precision`` (``auto``/``fp32``/``bf16``) means on ``device``."""
+    """``"fp32"`` or ``"bf16"``: what ``precision`` (``auto``/``fp32``/``bf16``) means on ``device``.
+
+    ``"auto"`` first follows ``SRLIB_PRECISION`` when set (:func:`srlib.config.precision_setting`).
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        from srlib.config import precision_setting
+
+        precision = precision_setting()
     if precision == "auto":
         return "bf16" if bfloat16_support(device)[0] else "fp32"
     return precision

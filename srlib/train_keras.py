@@ -15,6 +15,34 @@ from srlib.data_keras import KerasPairs
 from srlib.patches import PairedPatches
 
 
+def dtype_policy(precision: str = "auto") -> str:
+    """The Keras dtype policy for ``precision``: ``"mixed_bfloat16"`` or ``"float32"``.
+
+    ``"auto"`` means bfloat16 where it is native: on the TensorFlow backend (this project's
+    tensorflow-cpu) when the CPU has AVX-512-BF16 or AMX-BF16 (:func:`srlib.config.cpu_flags`); on
+    the torch backend as :func:`srlib.precision.resolve` decides for its default device. Keras's
+    ``mixed_bfloat16`` computes in bfloat16 and keeps float32 weights, like PyTorch's autocast.
+    Measured in ``results/benchmarks/speed.md``.
+    """
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be one of auto, fp32, bf16, not {precision!r}")
+    if precision == "auto":
+        from srlib.config import precision_setting
+
+        precision = precision_setting()
+    if precision == "auto":
+        if keras.backend.backend() == "torch":
+            from srlib.precision import resolve
+            from srlib.upscale import default_device
+
+            precision = resolve("auto", default_device())
+        else:
+            from srlib.config import cpu_flags
+
+            precision = "bf16" if cpu_flags() & {"avx512_bf16", "amx_bf16"} else "fp32"
+    return "mixed_bfloat16" if precision == "bf16" else "float32"
+
+
 class ProgressBar(keras.callbacks.Callback):
     """One tqdm bar over all training steps, showing the running loss; no per-batch log lines.
 
@@ -77,7 +105,8 @@ def predict_image(model: keras.Model, image: np.ndarray, multiple: int = 4) -> n
     """
     height, width = image.shape[:2]
     padded = pad_to_multiple(image, multiple)
-    output = keras.ops.convert_to_numpy(model(padded[None].astype(np.float32), training=False))[0]
+    output = keras.ops.convert_to_numpy(keras.ops.cast(model(padded[None].astype(np.float32), training=False),
+                                                       "float32"))[0]
     return np.clip(output[:height, :width], 0.0, 1.0)
 
 

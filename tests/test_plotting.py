@@ -58,6 +58,10 @@ def test_notebook_sources_parse_and_outputs_clean():
     noisy = ("I0000 00:00:1795.1 123 port.cc:153] oneDNN custom operations are on.\n"
              " step:  10%|#| 1/10\r step: 100%|#| 10/10\nkept\n")
     assert clean_stream(noisy) == " step: 100%|#| 10/10\nkept\n"
+    # TensorFlow's line can also land right after a progress bar's first draw (mixed_bfloat16).
+    after_bar = ("  MSE:   0%|  | 0/200 [00:00<?] E0000 00:00:1795693001.2 6321 util.cc:131] oneDNN supports DT_INT32\n"
+                 "  MSE: 100%|##| 200/200 [00:17<00:00]\n")
+    assert clean_stream(after_bar) == "  MSE: 100%|##| 200/200 [00:17<00:00]\n"
 
 
 def test_main_job_gives_kernels_an_absolute_figure_folder(monkeypatch, tmp_path):

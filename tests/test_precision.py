@@ -166,3 +166,18 @@ def test_import_srlib_sizes_thread_pools_to_the_cores():
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
                             check=True).stdout.split()
     assert output[0] == "1" and output[4] == "1"
+
+
+def test_environment_overrides_auto(monkeypatch):
+    from srlib.train_keras import dtype_policy
+
+    monkeypatch.setenv("SRLIB_PRECISION", "fp32")
+    assert precision.resolve("auto", "cpu") == "fp32" and dtype_policy("auto") == "float32"
+    assert precision.resolve("bf16", "cpu") == "bf16"  # an explicit choice wins over the environment
+    monkeypatch.setenv("SRLIB_PRECISION", "bf16")
+    assert precision.resolve("auto", "cpu") == "bf16" and dtype_policy("auto") == "mixed_bfloat16"
+    monkeypatch.setenv("SRLIB_PRECISION", "half")
+    with pytest.raises(ValueError, match="SRLIB_PRECISION must be 'auto', 'fp32' or 'bf16', not 'half'"):
+        precision.resolve("auto", "cpu")
+    monkeypatch.delenv("SRLIB_PRECISION")
+    assert dtype_policy("auto") == ("mixed_bfloat16" if NATIVE else "float32")

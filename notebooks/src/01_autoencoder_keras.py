@@ -10,7 +10,8 @@
 # photographs the networks never saw.
 #
 # **Run time.** Fast mode (the default on a CPU, and what the tests run): about 3 minutes on a
-# 2-core laptop CPU, with a narrower network and 100 training steps per loss. Full mode (the
+# 2-core laptop CPU, with a narrower network and 200 training steps per loss (in bfloat16 where
+# the CPU computes it natively: `srlib.train_keras.dtype_policy`). Full mode (the
 # default when a GPU is visible, or `SRLIB_MODE=full`): the original 1.1 M-parameter network,
 # 2,500 steps per loss; it took 7.6 minutes on one H200 GPU. The full run's table is shown at the
 # end, read from `results/full/autoencoder_study.json`.
@@ -207,7 +208,7 @@ plotting.compare_crops(rows, boxes, size=1.7, path=config.figure_path("autoencod
 # %% [markdown]
 # ## The full run
 #
-# The fast run above is a demonstration: 100 steps of a narrow network. The question of which
+# The fast run above is a demonstration: 200 steps of a narrow network. The question of which
 # loss is best needs the real thing: the original 1.1 M-parameter network, 2,500 steps of
 # 96-pixel crops per loss, made with
 # `KERAS_BACKEND=torch python -m srlib.autoencoder_study --mode full`
@@ -232,7 +233,7 @@ plotting.plot_histories({LOSS_LABELS[name]: history for name, history in full["h
 # %% [markdown]
 # ## What the numbers say
 #
-# From the full run (the table above; the fast run's ranking can differ, since 100 steps decide
+# From the full run (the table above; the fast run's ranking can differ, since 200 steps decide
 # little):
 #
 # - **Every loss but HFEN beats bicubic by about 2 dB or more** with a 1.1 M-parameter network
@@ -259,5 +260,5 @@ plotting.plot_histories({LOSS_LABELS[name]: history for name, history in full["h
 #
 # A residual auto-encoder of 1.1 M parameters improves on bicubic by up to 2.7 dB at x2. Among
 # sensible losses the choice moves PSNR by 0.75 dB, and a poor one (HFEN alone) costs 2 dB.
-# Trained here for 100 steps per loss in fast mode; the full-run numbers used 2,500. Next,
+# Trained here for 200 steps per loss in fast mode; the full-run numbers used 2,500. Next,
 # `02_unet_pixel_loss.ipynb` swaps the auto-encoder for a U-Net with a pretrained encoder.

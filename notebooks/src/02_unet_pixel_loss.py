@@ -7,7 +7,8 @@
 # and compares the two.
 #
 # **Run time.** Fast mode (default on a CPU; what the tests run): about 3 minutes on a 2-core CPU,
-# 300 training steps on 64-pixel crops. Full mode (`SRLIB_MODE=full`, default on a GPU): 400
+# 400 training steps on 64-pixel crops, in bfloat16 where the CPU computes it natively
+# (`srlib.callbacks_fastai.BFloat16Training`). Full mode (`SRLIB_MODE=full`, default on a GPU): 400
 # steps on 96-pixel crops; its results, made by `python -m srlib.unet_study --mode full`, are
 # shown at the end.
 
@@ -181,8 +182,8 @@ else:
 # In the full run (400 steps on a 2-core CPU, under 3 minutes of training) the pixel-loss U-Net
 # gains 0.84 dB PSNR over its input (28.14 against 27.30 dB), raises SSIM from 0.811 to 0.815
 # and lowers the HFEN from 0.643 to 0.584. In the crops it starts to take out the JPEG blocks and
-# the written number; the fast run above (300 smaller steps) goes part of the way. What it does not
+# the written number; the fast run above (400 steps of smaller crops) goes part of the way. What it does not
 # do is invent texture: fur and wing scales stay soft, because for a pixel loss the safest
 # answer to "which of the many possible textures was here?" is their blurry average. Trained
-# here for 300 steps in fast mode; the full-run numbers used 400 steps of 96-pixel crops.
+# here for 400 steps of 64-pixel crops in fast mode; the full-run numbers used 400 steps of 96-pixel crops.
 # Tutorial 3 fine-tunes this model with a loss that rewards plausible texture instead.

@@ -178,5 +178,5 @@ else:
 #
 # No number settles which is "better": it depends on whether you need faithful pixels
 # (measurement, medical images) or a convincing picture (photos for people). Trained here for
-# 150 steps in fast mode; the full-run numbers used 200. Tutorial 4 pushes further towards
+# 200 steps of 64-pixel crops in fast mode; the full-run numbers used 200 of 96 pixels. Tutorial 4 pushes further towards
 # realism with a critic network that learns what "looks real" means.

@@ -9,7 +9,7 @@
 # behaves like the single prediction of an MSE-trained network.
 #
 # **Run time.** Fast mode (default on a CPU; what the tests run): about 2 minutes on a 2-core
-# CPU, 250 steps per model. Full mode: 2,000 steps per model; results from
+# CPU, 500 steps per model (in bfloat16 where the CPU computes it natively). Full mode: 2,000 steps per model; results from
 # `python -m srlib.vae_study --mode full` at the end.
 
 # %% [markdown]
@@ -165,4 +165,4 @@ else:
 #
 # The KL weight (`CONFIG.kl_weight`) sets how different the samples may be: raise it and they
 # collapse towards one blurry image; lower it and they vary more but drift from what the prior
-# can produce. Trained here for 250 steps in fast mode; the full-run numbers used 2,000.
+# can produce. Trained here for 500 steps in fast mode; the full-run numbers used 2,000.
