@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+SECTIONS = ("imresize", "inference", "command_line", "training_steps", "convergence_edsr", "convergence_unet",
+            "convergence_vae", "convergence_keras")
 
 PLAIN_FORWARD = """
 import sys, time
@@ -226,16 +228,24 @@ def bench_training_steps(repeats: int) -> dict:
     return rows
 
 
-def bench_convergence(edsr_steps: int, keras_steps: int) -> dict:
-    """Same seed, same steps, float32 against bfloat16: validation PSNR after training."""
+def mean_psnr(predictions: dict, targets: dict, border: int) -> float:
+    """Mean PSNR (Y channel, ``border`` pixels cropped) over the photos of ``targets``."""
+    from srlib.metrics import psnr
+
+    return float(np.mean([psnr(targets[name], predictions[name], crop_border=border, y_channel=True)
+                          for name in targets]))
+
+
+def converge_edsr(steps: int) -> dict:
+    """EDSR x2 trained ``steps`` steps from seed 0 in each precision (``srlib.train_sr``)."""
     from srlib import train_sr
     from srlib.samples import load_split
 
     train, valid = load_split("train"), load_split("valid")
     rows = {}
-    row = {"steps": edsr_steps}
+    row = {"steps": steps}
     for precision in ("fp32", "bf16"):
-        config = train_sr.SRTrainConfig(scale=2, steps=edsr_steps, precision=precision, checkpoint_every=10 ** 9)
+        config = train_sr.SRTrainConfig(scale=2, steps=steps, precision=precision, checkpoint_every=10 ** 9)
         with tempfile.TemporaryDirectory() as folder:
             model, record = train_sr.train(config, train, folder, device="cpu", progress=False)
         table = train_sr.validation_table(model, 2, valid, precision="fp32")
@@ -244,31 +254,45 @@ def bench_convergence(edsr_steps: int, keras_steps: int) -> dict:
         row["bicubic_psnr"] = table.mean()["bicubic"]["psnr"]
     row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
     rows["EDSR x2"] = row
-    print(f"  EDSR: {row['psnr_change']:+.4f} dB after {edsr_steps} steps", flush=True)
+    print(f"  EDSR: {row['psnr_change']:+.4f} dB after {steps} steps", flush=True)
+    return rows
 
+
+def converge_unet(seeds) -> dict:
+    """Tutorial 2's fast schedule (frozen, then unfrozen) in each precision, for each seed.
+
+    The seed also draws the validation photos' crappify damage, so compare within a seed."""
     from srlib import unet_study
-    from srlib.metrics import psnr
+    from srlib.samples import load_split
 
-    row = {}
-    for precision in ("fp32", "bf16"):
-        config = unet_study.UNetConfig.for_mode("fast")
-        config.precision = precision
-        dls, inputs, targets = unet_study.make_data(config, train, valid, device="cpu")
-        learn = unet_study.pixel_learner(config, dls)
-        timing = unet_study.train_pixel(learn, config, progress=False)  # tutorial 2's schedule
-        assert learn.precision == precision
-        row["steps"] = timing["steps"]
-        row[f"{precision}_seconds"] = timing["seconds"]
-        predictions = unet_study.predict_images(learn.model.float().eval(), inputs, precision="fp32")
-        row[f"{precision}_psnr"] = float(np.mean([psnr(predictions[name], targets[name], crop_border=4)
-                                                  for name in targets]))
-        row["input_psnr"] = float(np.mean([psnr(inputs[name], targets[name], crop_border=4) for name in targets]))
-    row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
-    rows["U-Net, pixel loss (crappify)"] = row
-    print(f"  U-Net: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
+    train, valid = load_split("train"), load_split("valid")
+    rows = {}
+    for seed in seeds:
+        row = {}
+        for precision in ("fp32", "bf16"):
+            config = unet_study.UNetConfig.for_mode("fast")
+            config.precision, config.seed = precision, seed
+            dls, inputs, targets = unet_study.make_data(config, train, valid, device="cpu")
+            learn = unet_study.pixel_learner(config, dls)
+            timing = unet_study.train_pixel(learn, config, progress=False)
+            assert learn.precision == precision
+            row["steps"] = timing["steps"]
+            row[f"{precision}_seconds"] = timing["seconds"]
+            predictions = unet_study.predict_images(learn.model.float().eval(), inputs, precision="fp32")
+            row[f"{precision}_psnr"] = mean_psnr(predictions, targets, 4)
+            row["input_psnr"] = mean_psnr(inputs, targets, 4)
+        row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
+        rows[f"U-Net, pixel loss (crappify), seed {seed}"] = row
+        print(f"  U-Net seed {seed}: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
+    return rows
 
+
+def converge_vae() -> dict:
+    """The VAE tutorial's MSE model, its fast run (500 steps) in each precision."""
     from srlib import vae_study
+    from srlib.samples import load_split
 
+    train, valid = load_split("train"), load_split("valid")
     row = {}
     for precision in ("fp32", "bf16"):
         config = vae_study.VAEConfig.for_mode("fast")
@@ -277,26 +301,27 @@ def bench_convergence(edsr_steps: int, keras_steps: int) -> dict:
         model, history = vae_study.train(config, pairs, kind="mse", progress=False)
         assert history["precision"] == precision
         predictions = vae_study.predict(model, inputs, "mse")
-        row[f"{precision}_psnr"] = float(np.mean([psnr(predictions[name], targets[name], crop_border=config.scale)
-                                                  for name in targets]))
+        row[f"{precision}_psnr"] = mean_psnr(predictions, targets, config.scale)
         row[f"{precision}_seconds"] = history["seconds"]
         row["steps"] = config.num_steps
     row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
-    rows["VAE tutorial's MSE model (x4)"] = row
     print(f"  VAE's MSE model: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
+    return {"VAE tutorial's MSE model (x4)": row}
 
+
+def converge_keras(steps: int) -> dict:
+    """Tutorial 1's auto-encoder with the L1 loss, float32 against mixed_bfloat16 (fresh processes)."""
     row = {}
     for precision in ("fp32", "bf16"):
-        row.update(json.loads(_reported_line(["-c", KERAS_CONVERGENCE, precision, str(keras_steps)],
-                                             f"Keras {precision}")))
+        row.update(json.loads(_reported_line(["-c", KERAS_CONVERGENCE, precision, str(steps)], f"Keras {precision}")))
     row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
-    rows["Keras auto-encoder, L1 (tutorial 1, x2)"] = row
     print(f"  Keras auto-encoder: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
-    return rows
+    return {"Keras auto-encoder, L1 (tutorial 1, x2)": row}
 
 
 def to_markdown(result: dict) -> str:
-    lines = [f"# Speed on this machine ({result['machine']}, {result['date']})", "",
+    dates = sorted(set(result["dates"].values()))
+    lines = [f"# Speed on this machine ({result['machine']}, {', '.join(dates)})", "",
              f"bfloat16: {result['bfloat16']}. Threads: {result['threads']}.", "",
              "## MATLAB bicubic (`srlib.resize.imresize`, x2)", "",
              "| input | output | seconds | s per output MP |", "|---|---|---|---|"]
@@ -323,11 +348,14 @@ def to_markdown(result: dict) -> str:
     for name, row in result["training_steps"].items():
         lines.append(f"| {name} | {row['fp32_seconds_per_step']:.3f} | {row['bf16_seconds_per_step']:.3f} | "
                      f"{row['speedup']:.2f}x |")
-    if result.get("convergence"):
+    convergence = {name: row for section in SECTIONS if section.startswith("convergence") and section in result
+                   for name, row in result[section].items()}
+    if convergence:
         lines += ["", "## Convergence: same seed, same steps", "",
+                  "Validation PSNR (Y channel) after training in each precision; predictions in float32.", "",
                   "| model | steps | fp32 PSNR (dB) | bf16 PSNR (dB) | change (dB) | fp32 s | bf16 s |",
                   "|---|---|---|---|---|---|---|"]
-        for name, row in result["convergence"].items():
+        for name, row in convergence.items():
             lines.append(f"| {name} | {row['steps']} | {row['fp32_psnr']:.3f} | {row['bf16_psnr']:.3f} | "
                          f"{row['psnr_change']:+.3f} | {row['fp32_seconds']:.0f} | {row['bf16_seconds']:.0f} |")
     return "\n".join(lines) + "\n"
@@ -338,30 +366,39 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default="results/benchmarks/speed")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cli-repeats", type=int, default=3)
-    parser.add_argument("--edsr-steps", type=int, default=300, help="convergence check length (0: skip it)")
+    parser.add_argument("--edsr-steps", type=int, default=300, help="EDSR convergence check length")
     parser.add_argument("--keras-steps", type=int, default=200, help="convergence check of the Keras auto-encoder")
+    parser.add_argument("--unet-seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="run only these; the others are kept from an earlier results file (default: all)")
     args = parser.parse_args(argv)
     import torch  # noqa: F401  (before configure_threads, so that it sizes PyTorch's pools too)
 
     from srlib import precision as precisions
     from srlib.config import configure_threads, machine_description
 
-    supported, how = precisions.bfloat16_support("cpu")
-    result = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
-              "bfloat16": f"{'native' if supported else 'not native'} ({how})",
-              "threads": configure_threads()}
-    print("imresize", flush=True)
-    result["imresize"] = bench_imresize(args.repeats)
-    print("inference", flush=True)
-    result["inference"] = bench_inference(args.repeats)
-    print("command line", flush=True)
-    result["command_line"] = bench_command_line(args.cli_repeats)
-    print("training steps", flush=True)
-    result["training_steps"] = bench_training_steps(args.repeats * 2)
-    if args.edsr_steps:
-        print("convergence", flush=True)
-        result["convergence"] = bench_convergence(args.edsr_steps, args.keras_steps)
     output = Path(args.output)
+    supported, how = precisions.bfloat16_support("cpu")
+    result = {"machine": machine_description(), "bfloat16": f"{'native' if supported else 'not native'} ({how})",
+              "threads": configure_threads(), "dates": {}}
+    if set(args.sections) != set(SECTIONS) and output.with_suffix(".json").exists():
+        previous = json.loads(output.with_suffix(".json").read_text())
+        if previous.get("machine") != result["machine"] or previous.get("bfloat16") != result["bfloat16"]:
+            raise SystemExit(f"{output.with_suffix('.json')} was measured on another machine; run every section")
+        result = {**previous, **result, "dates": previous.get("dates", {})}
+    runs = {"imresize": lambda: bench_imresize(args.repeats),
+            "inference": lambda: bench_inference(args.repeats),
+            "command_line": lambda: bench_command_line(args.cli_repeats),
+            "training_steps": lambda: bench_training_steps(args.repeats * 2),
+            "convergence_edsr": lambda: converge_edsr(args.edsr_steps),
+            "convergence_unet": lambda: converge_unet(args.unet_seeds),
+            "convergence_vae": converge_vae,
+            "convergence_keras": lambda: converge_keras(args.keras_steps)}
+    for section in SECTIONS:
+        if section in args.sections:
+            print(section, flush=True)
+            result[section] = runs[section]()
+            result["dates"][section] = time.strftime("%Y-%m-%d")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     output.with_suffix(".md").write_text(to_markdown(result))
