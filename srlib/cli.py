@@ -275,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _precision_argument(parser) -> None:
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+    from srlib.config import PRECISIONS
+
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="auto (default): bfloat16 + channels-last where the CPU or GPU computes bfloat16 "
                              "natively (AVX-512-BF16, AMX, Ampere or newer), else float32; fp32 or bf16 to force one")
 

@@ -74,12 +74,23 @@ def fast_mode() -> bool:
     return run_mode() == "fast"
 
 
+#: The precisions every model-running function of srlib accepts (see srlib.precision).
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`, else a ``ValueError`` that lists them."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    return precision
+
+
 def precision_setting() -> str:
     """What ``"auto"`` precision means in this run: ``SRLIB_PRECISION`` (``auto``, ``fp32`` or
     ``bf16``; default ``auto``, bfloat16 where the hardware computes it natively). Set
     ``SRLIB_PRECISION=fp32`` to run every tutorial and command in plain float32."""
     value = os.environ.get("SRLIB_PRECISION", "auto").strip().lower()
-    if value not in ("auto", "fp32", "bf16"):
+    if value not in PRECISIONS:
         raise ValueError(f"SRLIB_PRECISION must be 'auto', 'fp32' or 'bf16', not {value!r}")
     return value
 
@@ -96,12 +107,17 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def native_bfloat16_flags() -> set[str]:
+    """The x86 flags of this CPU that mean native bfloat16 arithmetic (AVX-512-BF16, AMX-BF16)."""
+    return cpu_flags() & {"avx512_bf16", "amx_bf16"}
+
+
 def configure_threads(threads: int | None = None) -> dict:
     """Size the compute thread pools of the frameworks already imported to ``threads`` (default:
     the available cores), with one inter-op thread; returns what each framework now uses.
 
-    Without arguments this only reports, since ``import srlib`` set the same numbers through the
-    environment; a pool that already started cannot change size and is reported as it is.
+    Without arguments it applies the numbers ``import srlib`` put in the environment, so it mostly
+    reports; a pool that already started cannot change size and is reported as it is.
     """
     threads = threads or int(os.environ.get("OMP_NUM_THREADS") or available_cores())
     report = {"cores": available_cores()}

@@ -27,7 +27,11 @@ import contextlib
 import torch
 from torch import nn
 
-PRECISIONS = ("auto", "fp32", "bf16")
+# PRECISIONS is re-exported: srlib.precision.PRECISIONS is what the PyTorch side offers.
+from srlib.config import PRECISIONS, check_precision, native_bfloat16_flags, precision_setting  # noqa: F401
+
+#: What ``torch.cpu``'s private feature checks are called, and the instruction set each one reports.
+_TORCH_CPU_CHECKS = {"_is_avx512_bf16_supported": "avx512_bf16", "_is_amx_tile_supported": "amx_tile"}
 
 
 def bfloat16_support(device="cpu") -> tuple[bool, str]:
@@ -46,17 +50,12 @@ def bfloat16_support(device="cpu") -> tuple[bool, str]:
         return supported, f"torch.cuda.is_bf16_supported() on {name}: {supported}"
     if device.type != "cpu":
         return False, f"{device.type}: not checked, float32"
-    checks = {}
-    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        function = getattr(torch.cpu, name, None)
-        if function is not None:
-            checks[name.strip("_").replace("is_", "").replace("_supported", "")] = bool(function())
+    checks = {label: bool(getattr(torch.cpu, name)()) for name, label in _TORCH_CPU_CHECKS.items()
+              if hasattr(torch.cpu, name)}
     if checks:
-        found = [name for name, present in checks.items() if present]
+        found = [label for label, present in checks.items() if present]
         return bool(found), f"torch.cpu reports {', '.join(found) if found else 'neither avx512_bf16 nor amx_tile'}"
-    from srlib.config import cpu_flags
-
-    flags = cpu_flags() & {"avx512_bf16", "amx_bf16"}
+    flags = native_bfloat16_flags()
     return bool(flags), f"/proc/cpuinfo flags: {', '.join(sorted(flags)) or 'no avx512_bf16 or amx_bf16'}"
 
 
@@ -65,11 +64,7 @@ def resolve(precision: str = "auto", device="cpu") -> str:
 
     ``"auto"`` first follows ``SRLIB_PRECISION`` when set (:func:`srlib.config.precision_setting`).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "auto":
-        from srlib.config import precision_setting
-
+    if check_precision(precision) == "auto":
         precision = precision_setting()
     if precision == "auto":
         return "bf16" if bfloat16_support(device)[0] else "fp32"

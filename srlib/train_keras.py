@@ -19,16 +19,14 @@ def dtype_policy(precision: str = "auto") -> str:
     """The Keras dtype policy for ``precision``: ``"mixed_bfloat16"`` or ``"float32"``.
 
     ``"auto"`` means bfloat16 where it is native: on the TensorFlow backend (this project's
-    tensorflow-cpu) when the CPU has AVX-512-BF16 or AMX-BF16 (:func:`srlib.config.cpu_flags`); on
+    tensorflow-cpu) when the CPU has AVX-512-BF16 or AMX-BF16 (:func:`srlib.config.native_bfloat16_flags`); on
     the torch backend as :func:`srlib.precision.resolve` decides for its default device. Keras's
     ``mixed_bfloat16`` computes in bfloat16 and keeps float32 weights, like PyTorch's autocast.
     Measured in ``results/benchmarks/speed.md``.
     """
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be one of auto, fp32, bf16, not {precision!r}")
-    if precision == "auto":
-        from srlib.config import precision_setting
+    from srlib.config import check_precision, native_bfloat16_flags, precision_setting
 
+    if check_precision(precision) == "auto":
         precision = precision_setting()
     if precision == "auto":
         if keras.backend.backend() == "torch":
@@ -37,9 +35,7 @@ def dtype_policy(precision: str = "auto") -> str:
 
             precision = resolve("auto", default_device())
         else:
-            from srlib.config import cpu_flags
-
-            precision = "bf16" if cpu_flags() & {"avx512_bf16", "amx_bf16"} else "fp32"
+            precision = "bf16" if native_bfloat16_flags() else "fp32"
     return "mixed_bfloat16" if precision == "bf16" else "float32"
 
 

@@ -233,7 +233,7 @@ def main(argv=None) -> int:
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--blocks", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+    parser.add_argument("--precision", default="auto", choices=precisions.PRECISIONS,
                         help="auto (default): bfloat16 autocast + channels-last where the CPU or GPU has native "
                              "bfloat16, else float32")
     parser.add_argument("--data", nargs="+", default=["samples"],
