@@ -15,6 +15,9 @@
 # default when a GPU is visible, or `SRLIB_MODE=full`): the original 1.1 M-parameter network,
 # 2,500 steps per loss; it took 7.6 minutes on one H200 GPU. The full run's table is shown at the
 # end, read from `results/full/autoencoder_study.json`.
+#
+# **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
+# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
 
 # %% [markdown]
 # ## Setup

@@ -11,6 +11,9 @@
 # (`srlib.callbacks_fastai.BFloat16Training`). Full mode (`SRLIB_MODE=full`, default on a GPU): 400
 # steps on 96-pixel crops; its results, made by `python -m srlib.unet_study --mode full`, are
 # shown at the end.
+#
+# **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
+# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
 
 # %% [markdown]
 # ## Setup

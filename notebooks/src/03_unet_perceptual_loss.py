@@ -10,6 +10,9 @@
 # **Run time.** Fast mode (default on a CPU; what the tests run): about 3 minutes on a 2-core CPU
 # when tutorial 2 has run (it starts from its weights), about 5 without. Full mode: 200 steps on
 # 96-pixel crops; results from `python -m srlib.unet_study --mode full` at the end.
+#
+# **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
+# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
 
 # %% [markdown]
 # ## Setup

@@ -20,9 +20,12 @@
 # fast.ai's answer, which this tutorial follows, is **NoGAN**: pretrain both players separately,
 # then let them play only briefly.
 #
-# **Run time.** Fast mode (default on a CPU; what the tests run): about 2.5 minutes on a 2-core
+# **Run time.** Fast mode (default on a CPU; what the tests run): about 3 minutes on a 2-core
 # CPU when tutorial 2 has run (its generator is reused), about 3.5 without. Full mode: results from
 # `python -m srlib.gan_study --mode full` at the end.
+#
+# **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
+# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
 
 # %% [markdown]
 # ## Setup

@@ -11,6 +11,9 @@
 # **Run time.** Fast mode (default on a CPU; what the tests run): about 2 minutes on a 2-core
 # CPU, 500 steps per model (in bfloat16 where the CPU computes it natively). Full mode: 2,000 steps per model; results from
 # `python -m srlib.vae_study --mode full` at the end.
+#
+# **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
+# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
 
 # %% [markdown]
 # ## Setup
