@@ -15,12 +15,12 @@ data: env
 	.venv/bin/srlib data
 
 # The main job: sample data, the bicubic baseline table, then every tutorial in order (fast mode
-# on a CPU, full on a GPU or with `SRLIB_MODE=full make results`) into results/notebooks/,
+# on a CPU, full on a GPU or with `SRLIB_MODE=full make results`) into results/notebooks/<mode>/,
 # figures into img/, and the results table of every method into results/summary.{md,json}.
 # Interrupted, it resumes: notebooks already run (in this mode) since the last change are skipped.
 results: data
 	.venv/bin/srlib baseline --scales 2 3 4 --output results/bicubic
-	.venv/bin/python -m srlib.notebooks --output results/notebooks --figures img --results results/summary
+	.venv/bin/python -m srlib.notebooks --figures img --results results/summary
 	.venv/bin/python -m srlib.summary results/summary --output results/summary --figures img
 
 # Unit tests of srlib, then every notebook executed by nbval in fast mode.

@@ -69,16 +69,21 @@ print("RESULT", float(np.median(times)))
 
 KERAS_CONVERGENCE = """
 import sys, json
-import numpy as np
-from srlib import autoencoder_study
+import keras
+from srlib import config, evaluation, losses_keras, train_keras
+from srlib.models_keras import build_autoencoder
+from srlib.patches import PairedPatches, degrade_photos
 from srlib.samples import load_split
-from srlib.train_keras import predict_images
 precision, steps = sys.argv[1], int(sys.argv[2])
-config = autoencoder_study.StudyConfig.for_mode("fast")
-config.precision, config.num_steps = precision, steps
-pairs, inputs, targets = autoencoder_study.make_data(config, load_split("train"), load_split("valid"))
-model, history = autoencoder_study.train_with_loss("l1", config, pairs, progress=False)
-table = autoencoder_study.score_study(targets, inputs, {"l1": predict_images(model, inputs)}, config)
+# tutorial 1's fast settings: x2 bicubic, widths (32, 64, 128), 48-pixel crops, batches of 16, seed 42
+pairs = PairedPatches(load_split("train"), "bicubic", scale=2, patch_size=48, length=16 * 50, upsample_input=True, seed=42)
+inputs, targets = degrade_photos(load_split("valid"), "bicubic", 2, seed=42)
+config.set_seed(42)
+model = build_autoencoder((32, 64, 128), residual=True, dtype_policy=train_keras.dtype_policy(precision))
+pairs.set_epoch(0)
+history = train_keras.fit(model, losses_keras.LOSSES["l1"](), pairs, num_steps=steps, batch_size=16, learning_rate=1e-3,
+                          seed=42, progress=False)
+table = evaluation.evaluate(targets, {"L1": train_keras.predict_images(model, inputs)}, crop_border=2)
 row = {f"{precision}_psnr": table.mean()["L1"]["psnr"], f"{precision}_seconds": history["seconds"],
        "steps": history["steps"], f"{precision}_policy": model.layers[1].dtype_policy.name}
 print("RESULT", json.dumps(row))
@@ -262,23 +267,37 @@ def converge_unet(seeds) -> dict:
     """Tutorial 2's fast schedule (frozen, then unfrozen) in each precision, for each seed.
 
     The seed also draws the validation photos' crappify damage, so compare within a seed."""
-    from srlib import unet_study
+    import fastai.callback.schedule  # noqa: F401 (Learner.fit_one_cycle)
+    from torch import nn
+
+    from srlib.callbacks_fastai import BFloat16Training
+    from srlib.config import set_seed
+    from srlib.data_torch import paired_data
+    from srlib.models_torch import unet_learner
     from srlib.samples import load_split
+    from srlib.train_torch import predict_images
 
     train, valid = load_split("train"), load_split("valid")
     rows = {}
     for seed in seeds:
         row = {}
         for precision in ("fp32", "bf16"):
-            config = unet_study.UNetConfig.for_mode("fast")
-            config.precision, config.seed = precision, seed
-            dls, inputs, targets = unet_study.make_data(config, train, valid, device="cpu")
-            learn = unet_study.pixel_learner(config, dls)
-            timing = unet_study.train_pixel(learn, config, progress=False)
+            # tutorial 2's fast settings: crappify at a 192-pixel shorter side, 64-pixel crops, batches
+            # of 8, 50 steps per epoch, 2 frozen + 6 unfrozen epochs, learning rate 1e-3
+            dls, inputs, targets = paired_data(train, valid, "crappify", 1, 64, 8, 50, 192, seed, device="cpu")
+            set_seed(seed)
+            learn = unet_learner(dls, nn.MSELoss())
+            learn.add_cb(BFloat16Training(precision))
+            started = time.perf_counter()
+            with learn.no_bar(), learn.no_logging():
+                learn.freeze()
+                learn.fit_one_cycle(2, 1e-3, pct_start=0.8)
+                learn.unfreeze()
+                learn.fit_one_cycle(6, slice(1e-5, 1e-3))
             assert learn.precision == precision
-            row["steps"] = timing["steps"]
-            row[f"{precision}_seconds"] = timing["seconds"]
-            predictions = unet_study.predict_images(learn.model.float().eval(), inputs, precision="fp32")
+            row["steps"] = 8 * 50
+            row[f"{precision}_seconds"] = time.perf_counter() - started
+            predictions = predict_images(learn.model.float().eval(), inputs, precision="fp32")
             row[f"{precision}_psnr"] = mean_psnr(predictions, targets, 4)
             row["input_psnr"] = mean_psnr(inputs, targets, 4)
         row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
@@ -289,21 +308,24 @@ def converge_unet(seeds) -> dict:
 
 def converge_vae() -> dict:
     """The VAE tutorial's MSE model, its fast run (500 steps) in each precision."""
-    from srlib import vae_study
+    import torch
+
+    from srlib import vae
+    from srlib.patches import PairedPatches, degrade_photos
     from srlib.samples import load_split
 
-    train, valid = load_split("train"), load_split("valid")
-    row = {}
+    # tutorial 5's fast settings: x4 bicubic, 64-pixel crops, batches of 16, 500 steps, 32 channels
+    pairs = PairedPatches(load_split("train"), "bicubic", scale=4, patch_size=64, length=16 * 50, upsample_input=True,
+                          seed=42)
+    inputs, targets = degrade_photos(load_split("valid"), "bicubic", 4, seed=42, multiple=16)
+    row = {"steps": 500}
     for precision in ("fp32", "bf16"):
-        config = vae_study.VAEConfig.for_mode("fast")
-        config.precision = precision
-        pairs, inputs, targets = vae_study.make_data(config, train, valid)
-        model, history = vae_study.train(config, pairs, kind="mse", progress=False)
+        torch.manual_seed(42)
+        model = vae.ConditionalVAE(32, 4)
+        history = vae.train(model, pairs, 500, 16, kind="mse", precision=precision, seed=42, progress=False)
         assert history["precision"] == precision
-        predictions = vae_study.predict(model, inputs, "mse")
-        row[f"{precision}_psnr"] = mean_psnr(predictions, targets, config.scale)
+        row[f"{precision}_psnr"] = mean_psnr(vae.predict(model, inputs, "mse"), targets, 4)
         row[f"{precision}_seconds"] = history["seconds"]
-        row["steps"] = config.num_steps
     row["psnr_change"] = row["bf16_psnr"] - row["fp32_psnr"]
     print(f"  VAE's MSE model: {row['psnr_change']:+.4f} dB after {row['steps']} steps", flush=True)
     return {"VAE tutorial's MSE model (x4)": row}

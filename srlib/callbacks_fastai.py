@@ -2,8 +2,8 @@
 
 :class:`BFloat16Training` is fastai's ``MixedPrecision`` for bfloat16 on any device: fastai 2.8's
 own callback enters CUDA autocast only, so on a CPU with native bfloat16 (AVX-512-BF16, AMX) it
-does nothing. Used by the U-Net tutorials through :func:`srlib.unet_study.pixel_learner`
-(``notebooks/02``, ``03``, and tutorial 4's generator; its critic and GAN game stay float32);
+does nothing. Used by the U-Net tutorials' learners (``notebooks/02`` and ``03``; tutorial 4's
+critic and GAN game stay float32);
 measured in ``results/benchmarks/speed.md``.
 """
 from __future__ import annotations

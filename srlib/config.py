@@ -52,6 +52,8 @@ warnings.filterwarnings("ignore", message=r"You are shadowing an attribute \((ge
 #: The repository root when srlib is used from a clone (``pip install -e .``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 42
+#: Where the tutorials save the weights they train (``<name>_<mode>.safetensors``; ignored by git).
+MODELS_DIR = PROJECT_ROOT / "models"
 
 
 def gpu_visible() -> bool:

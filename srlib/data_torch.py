@@ -73,3 +73,32 @@ def dataloaders(train: PairedPatches, valid: PairedPatches, batch_size: int = 16
     train_loader.rng.seed(seed)  # fastai shuffles with this random.Random
     valid_loader = DataLoader(TorchPairs(valid), bs=batch_size, shuffle=False, num_workers=0, device=device)
     return DataLoaders(train_loader, valid_loader, device=device)
+
+
+def paired_data(train_images: dict, valid_images: dict, degradation: str = "crappify", scale: int = 1,
+                patch_size: int = 96, batch_size: int = 8, steps_per_epoch: int = 100,
+                highres_size: int | None = None, seed: int = 0, device=None):
+    """The U-Net tutorials' data in one call: ``(dls, valid_inputs, valid_targets)``.
+
+    Photos are first resized to a ``highres_size`` shorter side (:func:`srlib.resize.shrink`;
+    None keeps them); ``dls`` are :func:`dataloaders` of ``steps_per_epoch * batch_size``
+    training crops (seed ``seed``) and ``2 * batch_size`` validation crops (seed ``seed + 1``),
+    inputs bicubic-upsampled to the target size; ``valid_inputs``/``valid_targets`` are the whole
+    validation photos (:func:`srlib.patches.degrade_photos`, seed ``seed``). Tutorial 2 builds
+    the same thing step by step and checks it against this.
+    """
+    from srlib.patches import degrade_photos
+    from srlib.resize import shrink
+
+    if highres_size:
+        train_images = {name: shrink(image, highres_size) for name, image in train_images.items()}
+        valid_images = {name: shrink(image, highres_size) for name, image in valid_images.items()}
+
+    def crops(images, length, crop_seed):
+        return PairedPatches(images, degradation, scale=scale, patch_size=patch_size, length=length,
+                             upsample_input=True, seed=crop_seed)
+
+    dls = dataloaders(crops(train_images, steps_per_epoch * batch_size, seed), crops(valid_images, 2 * batch_size, seed + 1),
+                      batch_size=batch_size, device=device, seed=seed)
+    valid_inputs, valid_targets = degrade_photos(valid_images, degradation, scale, upsample_input=True, seed=seed)
+    return dls, valid_inputs, valid_targets

@@ -75,6 +75,8 @@ def unet_learner(dls, loss_func, metrics=None, encoder_weights: str | None = "of
     ``fastai.vision.all.unet_learner(dls, torchvision.models.resnet34, n_out=3, ...)`` with
     ImageNet normalisation added to ``dls``.
     """
+    import fastai.callback.progress  # noqa: F401 (Learner.no_bar, as fastai.vision.all would give)
+    import fastai.callback.schedule  # noqa: F401 (Learner.fit_one_cycle, lr_find)
     from fastai.layers import NormType
     from fastai.vision.learner import unet_learner as fastai_unet_learner
 

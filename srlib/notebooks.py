@@ -1,9 +1,12 @@
-"""Running the tutorial notebooks from Python: execute, clean the outputs, save.
+"""Running the tutorial notebooks: execute, clean the outputs, save.
 
-Used by ``scripts/build_notebooks.py`` (the committed notebooks) and the main job,
-``python -m srlib.notebooks`` (``make results``), which runs every tutorial in order into
-``results/notebooks/`` and writes the README's figures to ``img/``. Needs nbformat and nbclient
-(the project environment has them).
+A tutorial *is* its notebook: fast mode and full mode are the same cells with other budgets.
+``python -m srlib.notebooks [NAMES] [--mode fast|full]`` executes them in order into
+``results/notebooks/<mode>/`` (the main job, ``make results``, runs them all and writes the
+README's figures to ``img/``); each notebook writes its own results file (``srlib.results``).
+Interrupted, it resumes notebook by notebook. ``scripts/build_notebooks.py`` uses
+:func:`execute` for the committed notebooks. Needs nbformat and nbclient (the project
+environment has them).
 """
 from __future__ import annotations
 
@@ -27,8 +30,53 @@ def clean_stream(text: str) -> str:
     return "\n".join(line for line in lines if not NOISE.search(line))
 
 
+_CELL = re.compile(r"\s*<t[hd]>.*?</t[hd]>", re.S)
+_ROW = re.compile(r"<tr>.*?</tr>", re.S)
+
+
+def _drop_column(html: str, name: str) -> str:
+    """``html`` with the column headed ``name`` removed from every table row."""
+    header = _ROW.search(html)
+    if header is None:
+        return html
+    titles = [re.sub(r"<[^>]+>|\s", "", cell) for cell in _CELL.findall(header.group())]
+    if name not in titles:
+        return html
+    index = titles.index(name)
+
+    def without(row):
+        cells = list(_CELL.finditer(row.group()))
+        if len(cells) != len(titles):
+            return row.group()
+        cell = cells[index]
+        return row.group()[: cell.start()] + row.group()[cell.end():]
+
+    return _ROW.sub(without, html)
+
+
+def clean_display(output) -> bool:
+    """Tidy one rich output in place; False when nothing is left worth keeping.
+
+    fastai's progress bars leave a style sheet and empty ``<div></div>`` outputs behind (dropped),
+    their tables a ``time`` column (a per-run timing: dropped), and IPython an
+    ``<IPython.core.display.HTML object>`` text twin of each HTML output (dropped)."""
+    data = output.get("data", {})
+    html = "".join(data.get("text/html", ""))
+    if html:
+        visible = re.sub(r"<style.*?</style>|<[^>]+>|\s", "", html, flags=re.S)
+        if not visible:
+            return False
+        for kind in ("text/html", "text/markdown", "text/plain"):
+            if kind in data and "fastprogress" in "".join(data[kind]):
+                data[kind] = _drop_column("".join(data[kind]), "time")
+    if "".join(data.get("text/plain", "")).strip() == "<IPython.core.display.HTML object>":
+        del data["text/plain"]
+    return True
+
+
 def clean(notebook) -> None:
-    """Merge consecutive stream outputs, resolve progress-bar redraws, strip timing metadata."""
+    """Merge consecutive stream outputs, resolve progress-bar redraws, strip timing metadata and
+    the leftovers of rich progress bars (:func:`clean_display`)."""
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
@@ -43,7 +91,8 @@ def clean(notebook) -> None:
         for output in merged:
             if output.output_type == "stream":
                 output.text = clean_stream(output.text).strip("\n") + "\n"
-        cell.outputs = [o for o in merged if o.output_type != "stream" or o.text.strip()]
+        cell.outputs = [o for o in merged if (o.text.strip() if o.output_type == "stream" else
+                                              o.output_type not in ("display_data", "execute_result") or clean_display(o))]
 
 
 def execute(path: Path, output: Path | None = None, mode: str | None = None) -> float:
@@ -69,6 +118,29 @@ def execute(path: Path, output: Path | None = None, mode: str | None = None) -> 
     nbformat.write(notebook, temporary)
     os.replace(temporary, output)
     return seconds
+
+
+def default_output(mode: str | None = None) -> Path:
+    """``results/notebooks/<mode>/``: where executed copies go (ignored by git)."""
+    from srlib.config import run_mode
+
+    return PROJECT_ROOT / "results" / "notebooks" / (mode or run_mode())
+
+
+def ensure(notebook: str, produces, mode: str | None = None) -> Path:
+    """``produces`` (a file that ``notebook`` writes), after running ``notebook`` in ``mode``
+    (default: the current one) when the file is missing. Tutorials 3 and 4 use it to start from
+    tutorial 2's weights: the program that makes a file is the notebook, never a copy of it."""
+    from srlib.config import run_mode
+
+    produces, mode = Path(produces), mode or run_mode()
+    if not produces.exists():
+        print(f"{produces.name} is missing: running {notebook} in {mode} mode first ...", flush=True)
+        seconds = execute(PROJECT_ROOT / "notebooks" / f"{notebook}.ipynb", default_output(mode) / f"{notebook}.ipynb", mode)
+        print(f"{notebook} ran in {seconds:.0f} s")
+        if not produces.exists():
+            raise FileNotFoundError(f"{produces}: {notebook} ran but did not write it")
+    return produces
 
 
 def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = False, results: Path | None = None) -> dict:
@@ -107,14 +179,23 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Run every tutorial notebook in order (the main job).",
-                                     epilog="example: python -m srlib.notebooks --output results/notebooks --figures img")
+                                     epilog="example (one tutorial's full run): python -m srlib.notebooks 05_vae --mode full")
     parser.add_argument("names", nargs="*", help="only these notebooks (stems), default all")
-    parser.add_argument("--output", default=str(PROJECT_ROOT / "results" / "notebooks"))
+    parser.add_argument("--mode", choices=["fast", "full"], default=None,
+                        help="run mode (default: SRLIB_MODE, else full on a GPU and fast on a CPU)")
+    parser.add_argument("--output", default=None, help="folder for the executed notebooks "
+                                                       "(default results/notebooks/<mode>)")
     parser.add_argument("--figures", default=None, help="folder for the README figures (e.g. img)")
     parser.add_argument("--results", default=None, help="folder for the results table's rows (srlib.summary)")
     parser.add_argument("--redo", action="store_true", help="run notebooks that are already up to date too")
     args = parser.parse_args(argv)
-    run_all(Path(args.output), Path(args.figures) if args.figures else None, args.names, args.redo,
+    if args.mode:
+        os.environ["SRLIB_MODE"] = args.mode
+    unknown = [name for name in args.names if not (PROJECT_ROOT / "notebooks" / f"{name}.ipynb").exists()]
+    if unknown:
+        parser.error(f"no such notebook: {', '.join(unknown)} (choose from "
+                     f"{', '.join(p.stem for p in sorted((PROJECT_ROOT / 'notebooks').glob('*.ipynb')))})")
+    run_all(Path(args.output) if args.output else default_output(), Path(args.figures) if args.figures else None, args.names, args.redo,
             Path(args.results) if args.results else None)
     return 0
 

@@ -134,3 +134,17 @@ def make_pairs(images: Mapping, degradation: str = "bicubic", scale: int = 2, up
     """
     return {name: degrade_pair(image, degradation, scale, upsample_input, seed=[seed, index], name=name)
             for index, (name, image) in enumerate(images.items())}
+
+
+def degrade_photos(images: Mapping, degradation: str | Callable = "bicubic", scale: int = 2,
+                   upsample_input: bool = True, seed: int = 0, multiple: int = 1) -> tuple[dict, dict]:
+    """Whole validation photos as ``(inputs, targets)``, two ``{name: image}`` dictionaries.
+
+    Each photo is first cropped to a multiple of ``multiple`` (a model that downsamples by 16
+    needs sides divisible by 16), then degraded as :func:`make_pairs` does, with seed
+    ``[seed, index]``. ``inputs`` are what a model takes (bicubic-upsampled to the target size
+    when ``upsample_input``), ``targets`` the originals. Every tutorial scores on these.
+    """
+    cropped = {name: mod_crop(to_float(check_image(image, name)), multiple) for name, image in images.items()}
+    pairs = make_pairs(cropped, degradation, scale, upsample_input, seed)
+    return {name: pair[0] for name, pair in pairs.items()}, {name: pair[1] for name, pair in pairs.items()}

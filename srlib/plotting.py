@@ -108,10 +108,11 @@ def bar_chart(values: dict, ylabel: str, baseline: float | None = None, path=Non
 
 def plot_gan_history(history, validation=None, path=None, smooth: int = 5):
     """A GAN's two players: each one's loss on its own turns (left) and, per epoch, the
-    generator's validation PSNR and VGG distance (right, when ``validation`` is given).
+    generator's validation PSNR (Y channel, as the tables) and VGG distance (right, when
+    ``validation``, ``[{"epoch", "psnr", "vgg"}]``, is given).
 
     ``history``: ``[(step, "generator" | "critic", loss)]`` as recorded by
-    ``srlib.gan_study.PlayerLosses``; losses are shown as running means of ``smooth`` turns.
+    tutorial 4's ``PlayerLosses`` callback; losses are shown as running means of ``smooth`` turns.
     """
     panels = 2 if validation else 1
     figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.5), squeeze=False)
@@ -134,7 +135,7 @@ def plot_gan_history(history, validation=None, path=None, smooth: int = 5):
         left = axes[0, 1]
         left.plot(epochs, [entry["psnr"] for entry in validation], "o-", color="tab:blue")
         left.set_xlabel("epoch")
-        left.set_ylabel("validation PSNR, RGB (dB)", color="tab:blue")
+        left.set_ylabel("validation PSNR, Y channel (dB)", color="tab:blue")
         right = left.twinx()
         right.plot(epochs, [entry["vgg"] for entry in validation], "s--", color="tab:green")
         right.set_ylabel("VGG distance (lower is better)", color="tab:green")

@@ -121,3 +121,16 @@ def imresize(image, scale: float | None = None, size: tuple[int, int] | None = N
     for axis, in_length, out_length, axis_scale in passes:
         result = resize_along(result, axis, *resize_band(in_length, out_length, axis_scale, antialias))
     return np.clip(result, 0.0, 1.0).astype(np.float32)
+
+
+def shrink(image, shorter_side: int) -> np.ndarray:
+    """``image`` resized (:func:`imresize`, antialiased) so its shorter side is ``shorter_side``
+    pixels; an image already that small or smaller is returned unchanged (never enlarged).
+
+    Lesson 7 trained on photos resized to a fixed size before crappifying; the U-Net tutorials
+    and the zoo's ``crappify`` recipe use this with ``shorter_side`` = 192.
+    """
+    ratio = shorter_side / min(image.shape[:2])
+    if ratio >= 1:
+        return image
+    return imresize(image, size=(round(image.shape[0] * ratio), round(image.shape[1] * ratio)))

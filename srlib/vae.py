@@ -18,10 +18,14 @@ At test time ``z`` comes from the prior ``N(0, I)``: :meth:`ConditionalVAE.sampl
 different plausible high-resolution images for one input, and their mean approaches the
 single prediction of an MSE-trained model. Inputs: NCHW RGB in [0, 1], the low-resolution image
 already bicubic-upsampled to the output size; sides must be multiples of ``2 ** num_downsamples``.
-Taught in ``notebooks/05_vae.ipynb``.
+Taught in ``notebooks/05_vae.ipynb``, which writes the model, its loss and :func:`train` from
+scratch, checks them against these, then uses these.
 """
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -120,3 +124,76 @@ class KLAnnealing:
         if self.warmup_steps == 0:
             return self.final
         return self.final * min(1.0, step / self.warmup_steps)
+
+
+def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, learning_rate: float = 1e-3,
+          kl_weight: float = 0.02, kl_warmup_steps: int = 700, kind: str = "vae", precision: str = "auto",
+          seed: int = 42, progress: bool = True) -> dict:
+    """Train ``model`` in place on ``pairs`` (a :class:`srlib.patches.PairedPatches` with
+    ``upsample_input=True``) with Adam; returns the history.
+
+    ``kind="vae"``: the loss of :func:`vae_loss` with the KL weight of :class:`KLAnnealing`.
+    ``kind="mse"``: the same decoder with ``z`` fixed at 0 and the summed squared error, a
+    deterministic network of the same capacity. Batches: a seeded permutation of ``pairs`` per
+    pass, the crops redrawn each pass (``pairs.set_epoch``). The network runs in bfloat16 with
+    channels-last where native (``precision``, see :mod:`srlib.precision`), the loss in float32.
+    History: per-step ``loss``, ``reconstruction``, ``kl``; ``seconds``; ``precision``.
+    """
+    from tqdm import tqdm
+
+    from srlib import precision as precisions
+    from srlib.data_torch import to_tensor
+
+    if kind not in ("vae", "mse"):
+        raise ValueError(f"kind must be 'vae' or 'mse', got {kind!r}")
+    resolved = precisions.prepare_training(model, precision, "cpu")
+    layout = precisions.memory_format(resolved)
+    optimiser = torch.optim.Adam(model.parameters(), learning_rate)
+    schedule = KLAnnealing(kl_weight, kl_warmup_steps)
+    history = {"loss": [], "reconstruction": [], "kl": []}
+    batches_per_pass = len(pairs) // batch_size
+    started = time.perf_counter()
+    model.train()
+    for step in tqdm(range(num_steps), desc=f"{kind:>3}", disable=not progress, mininterval=1.0):
+        if step % batches_per_pass == 0:
+            pairs.set_epoch(step // batches_per_pass)
+            order = np.random.default_rng([seed, step]).permutation(len(pairs))
+        indices = order[(step % batches_per_pass) * batch_size:][:batch_size]
+        lowres, highres = (to_tensor(array).contiguous(memory_format=layout) for array in pairs.batch(indices))
+        with precisions.autocast(resolved):
+            if kind == "vae":
+                prediction, mu, logvar = model(lowres, highres)
+            else:
+                prediction = model.decode(lowres)
+        if kind == "vae":
+            loss, terms = vae_loss(prediction.float(), highres, mu.float(), logvar.float(), schedule(step))
+        else:
+            loss = ((prediction.float() - highres) ** 2).flatten(1).sum(dim=1).mean()
+            terms = {"reconstruction": loss.item(), "kl": 0.0}
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        history["loss"].append(loss.item())
+        history["reconstruction"].append(terms["reconstruction"])
+        history["kl"].append(terms["kl"])
+    history["seconds"] = time.perf_counter() - started
+    history["precision"] = resolved
+    model.to(memory_format=torch.contiguous_format).eval()
+    return history
+
+
+def predict(model: ConditionalVAE, inputs: dict, kind: str = "vae", num_samples: int = 8, seed: int = 0) -> dict:
+    """``{name: array}`` for whole images (HWC in [0, 1], bicubic-upsampled inputs): for
+    ``kind="mse"`` the zero-latent prediction (HWC); for ``"vae"`` ``num_samples`` draws from the
+    prior, stacked (S, H, W, C), from one seeded generator."""
+    from srlib.data_torch import to_image, to_tensor
+
+    outputs, generator = {}, torch.Generator().manual_seed(seed)
+    for name, image in inputs.items():
+        lowres = to_tensor(image)[None]
+        if kind == "mse":
+            with torch.no_grad():
+                outputs[name] = to_image(model.decode(lowres)[0])
+        else:
+            outputs[name] = to_image(model.sample(lowres, num_samples=num_samples, generator=generator)[:, 0])
+    return outputs

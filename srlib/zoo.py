@@ -147,11 +147,11 @@ def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarra
         highres = mod_crop(to_float(highres), scale)
         return bicubic(highres, scale), highres
     if recipe["name"] == "crappify":
-        from srlib.unet_study import shrink
+        from srlib.resize import shrink
 
         highres = to_float(highres)
         if recipe.get("highres_size"):
-            highres = shrink({"image": highres}, recipe["highres_size"])["image"]
+            highres = shrink(highres, recipe["highres_size"])
         highres = mod_crop(highres, scale)
         lowres = crappify(highres, seed=seed)
         return imresize(lowres, size=(highres.shape[0] // scale, highres.shape[1] // scale)), highres

@@ -1,4 +1,6 @@
-"""Tutorials 2-3's library code: the U-Net builder, checkpoints, the perceptual distance."""
+"""What tutorials 2-4 take from the library: the paired data, the U-Net learner, the feature loss as
+fastai metrics, checkpoints, the perceptual distance. (The lessons themselves are in the
+notebooks, which the test command runs too.)"""
 import json
 
 import numpy as np
@@ -6,11 +8,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from srlib import unet_study  # noqa: E402
+from torch import nn  # noqa: E402
+
+from srlib import losses_torch  # noqa: E402
 from srlib.checkpoints import load_metadata, load_weights, save_weights  # noqa: E402
 from srlib.degrade import add_gaussian_noise, gaussian_blur  # noqa: E402
 from srlib.evaluation import evaluate  # noqa: E402
-from srlib.models_torch import ResidualUnet  # noqa: E402
+from srlib.data_torch import paired_data  # noqa: E402
+from srlib.models_torch import ResidualUnet, build_unet, unet_learner  # noqa: E402
 from srlib.perceptual import vgg_distance  # noqa: E402
 from srlib.train_torch import predict_image  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402
@@ -19,15 +24,25 @@ from tests.conftest import synthetic_photo  # noqa: E402
 @pytest.fixture(scope="module")
 def tiny():
     images = {f"p{s}": synthetic_photo(96, 96, seed=s) for s in range(2)}
-    config = unet_study.UNetConfig(patch_size=32, batch_size=2, steps_per_epoch=2, frozen_epochs=1,
-                                   unfrozen_epochs=1, perceptual_epochs=1)
-    dls, inputs, targets = unet_study.make_data(config, images, images, device="cpu")
-    return config, dls, inputs, targets
+    return paired_data(images, images, "crappify", scale=1, patch_size=32, batch_size=2, steps_per_epoch=2,
+                       highres_size=80, seed=3, device="cpu")
+
+
+def test_paired_data_is_seeded_and_shrinks_the_photos(tiny):
+    dls, inputs, targets = tiny
+    assert len(dls.train) == 2 and len(dls.valid.dataset) == 4
+    lowres, highres = dls.train.one_batch()
+    assert lowres.shape == highres.shape == (2, 3, 32, 32)
+    assert targets["p0"].shape == inputs["p0"].shape == (80, 80, 3)  # shorter side 80, inputs at full size
+    again = paired_data({f"p{s}": synthetic_photo(96, 96, seed=s) for s in range(2)}, {"p0": synthetic_photo(96, 96)},
+                        "crappify", 1, 32, 2, 2, 80, seed=3, device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(again[0].train.one_batch(), (lowres, highres)))
+    assert np.array_equal(again[1]["p0"], inputs["p0"])
 
 
 def test_unet_learner_is_residual_split_and_frozen(tiny):
-    config, dls, inputs, _ = tiny
-    learn = unet_study.pixel_learner(config, dls, encoder_weights=None)
+    dls, inputs, _ = tiny
+    learn = unet_learner(dls, nn.MSELoss(), encoder_weights=None)
     assert isinstance(learn.model, ResidualUnet)
     parameters = sum(p.numel() for p in learn.model.parameters())
     assert 7.5e6 < parameters < 8.2e6
@@ -35,24 +50,19 @@ def test_unet_learner_is_residual_split_and_frozen(tiny):
     assert len(groups) == 2 and sum(p.numel() for p in groups[0]) > 1e6  # the encoder
     learn.freeze()
     assert not any(p.requires_grad for p in learn.model.unet[0].parameters() if p.ndim > 1)
+    assert set(build_unet().state_dict()) == set(learn.model.state_dict())  # the zoo loads into this
     # Any size goes through: padded to a multiple of 32 and cropped back.
     output = predict_image(learn.model, synthetic_photo(45, 70))
     assert output.shape == (45, 70, 3) and 0 <= output.min() and output.max() <= 1
 
 
-def test_both_stages_train_and_save(tiny, tmp_path, monkeypatch):
-    monkeypatch.setattr(unet_study, "MODELS_DIR", tmp_path)
-    config, dls, inputs, targets = tiny
-    learn = unet_study.pixel_learner(config, dls, encoder_weights=None)
-    timing = unet_study.train_pixel(learn, config, progress=False)
-    assert timing["steps"] == 4 and np.isfinite(learn.recorder.losses[-1].item())
-    path = unet_study.save_stage(learn, "pixel", "test", config, None, timing)
-    assert load_metadata(path)["config"]["patch_size"] == 32
-    perceptual = unet_study.perceptual_learner(config, dls, start_from=path)
-    for a, b in zip(perceptual.model.parameters(), learn.model.parameters()):
-        assert torch.equal(a, b)  # fine-tuning starts from the pixel model
-    unet_study.train_perceptual(perceptual, config, progress=False)
-    values = perceptual.recorder.values[-1]
+def test_feature_loss_terms_as_metrics_add_up_to_the_loss(tiny):
+    dls, _, _ = tiny
+    loss = losses_torch.FeatureLoss(gram_weight=500.0)
+    learn = unet_learner(dls, loss, metrics=losses_torch.loss_term_metrics(loss), encoder_weights=None)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(1, 1e-3)
+    values = learn.recorder.values[-1]
     assert len(values) == 2 + 7  # train loss, valid loss, pixel + 3 feature + 3 Gram terms
     assert sum(values[2:]) == pytest.approx(values[1], rel=1e-3)
 

@@ -1,4 +1,5 @@
 """srlib.vae: the conditional VAE's shapes, sampling, loss and one learning step."""
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -73,25 +74,34 @@ def test_sizes_must_fit_the_latent_grid(batch):
         ConditionalVAE(channels=8)(lowres[..., :15, :], highres[..., :15, :])
 
 
-def test_study_steps_on_tiny_data():
-    from srlib import vae_study
+def test_training_loop_on_tiny_data():
+    from srlib.patches import PairedPatches, degrade_photos
+    from srlib.vae import predict, train
     from tests.conftest import synthetic_photo
 
     images = {f"p{s}": synthetic_photo(64, 80, seed=s) for s in range(2)}
-    config = vae_study.VAEConfig(patch_size=32, batch_size=2, num_steps=3, channels=4, latent_channels=2,
-                                 kl_warmup_steps=2, num_samples=2)
-    pairs, inputs, targets = vae_study.make_data(config, images, images)
-    assert targets["p0"].shape == (64, 80, 3)  # cropped to multiples of 4 x scale = 16
-    mse_model, mse_history = vae_study.train(config, pairs, "mse", progress=False)
-    vae_model, vae_history = vae_study.train(config, pairs, "vae", progress=False)
-    assert len(vae_history["kl"]) == 3 and mse_history["kl"] == [0.0] * 3
-    mse = vae_study.predict(mse_model, inputs, "mse")
-    drawn = vae_study.predict(vae_model, inputs, "vae", num_samples=2)
+    pairs = PairedPatches(images, "bicubic", scale=4, patch_size=32, length=4, upsample_input=True, seed=0)
+    inputs, targets = degrade_photos(images, "bicubic", 4, seed=0, multiple=16)
+    assert targets["p0"].shape == (64, 80, 3)
+    histories, models = {}, {}
+    for kind in ("mse", "vae"):
+        torch.manual_seed(0)
+        models[kind] = ConditionalVAE(channels=4, latent_channels=2)
+        histories[kind] = train(models[kind], pairs, num_steps=3, batch_size=2, kl_warmup_steps=2, kind=kind,
+                                precision="fp32", progress=False)
+    assert len(histories["vae"]["kl"]) == 3 and histories["mse"]["kl"] == [0.0] * 3
+    assert histories["vae"]["kl"][-1] > 0 and histories["mse"]["precision"] == "fp32"
+    assert not models["vae"].training  # handed back in eval mode
+    # Seeded: the same start gives the same losses.
+    torch.manual_seed(0)
+    again = train(ConditionalVAE(channels=4, latent_channels=2), pairs, 3, 2, kind="mse", precision="fp32", progress=False)
+    assert again["loss"] == histories["mse"]["loss"]
+    mse = predict(models["mse"], inputs, "mse")
+    drawn = predict(models["vae"], inputs, "vae", num_samples=2)
     assert mse["p1"].shape == (64, 80, 3) and drawn["p1"].shape == (2, 64, 80, 3)
-    table = vae_study.score(targets, inputs, mse, drawn, config)
-    assert table.methods() == ["bicubic", "MSE model", "VAE, mean of samples", "VAE, one sample (average)"]
+    assert not np.array_equal(drawn["p1"][0], drawn["p1"][1])  # two different samples
     with pytest.raises(ValueError, match="kind"):
-        vae_study.train(config, pairs, "gan", progress=False)
+        train(models["mse"], pairs, 1, 2, kind="gan", progress=False)
 
 
 def test_decode_without_a_latent_uses_the_zero_latent(batch):

@@ -1,0 +1,139 @@
+"""The project's layers point one way, and every number a tutorial or the README quotes from a full
+run comes from that run's results file (README "Architecture")."""
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from srlib import results
+from srlib.config import PROJECT_ROOT
+
+#: srlib's modules by layer: a module may import srlib modules of its own layer or below, never above.
+LAYERS = {
+    # 0. NumPy only: images, degradations, metrics, data, plots, results files
+    "core": {"__init__", "config", "io", "arrays", "kernels", "resize", "degrade", "metrics", "patches", "samples",
+             "evaluation", "plotting", "pretrained", "results"},
+    # 1. one framework each: models, losses, data loaders, training and inference helpers
+    "frameworks": {"precision", "checkpoints", "pretrained_torch", "pretrained_keras", "perceptual", "losses_torch",
+                   "losses_keras", "models_torch", "models_keras", "data_torch", "data_keras", "edsr", "vae",
+                   "upscale", "train_torch", "train_keras", "callbacks_fastai"},
+    # 2. what users run: the zoo, the trainers and command lines, the notebook runner, the summary
+    "applications": {"zoo", "train_sr", "summary", "notebooks", "cli", "__main__"},
+}
+RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
+FRAMEWORKS = {"torch", "torchvision", "keras", "tensorflow", "fastai"}
+SOURCES = sorted((PROJECT_ROOT / "srlib").glob("*.py"))
+
+
+def imports(path: Path) -> tuple[set, set]:
+    """(srlib modules imported anywhere in the file, top-level packages imported at module level)."""
+    tree = ast.parse(path.read_text())
+    internal, top_level = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            internal |= {a.name.split(".")[1] for a in node.names if a.name.startswith("srlib.")}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "srlib":
+                internal |= {a.name for a in node.names}
+            elif node.module.startswith("srlib."):
+                internal.add(node.module.split(".")[1])
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top_level |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            top_level.add(node.module.split(".")[0])
+    return internal, top_level
+
+
+def test_every_module_has_a_layer():
+    assert {path.stem for path in SOURCES} == set(RANK)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.stem)
+def test_imports_point_down(path):
+    internal, top_level = imports(path)
+    above = sorted(module for module in internal if RANK.get(module, 99) > RANK[path.stem])
+    assert not above, f"srlib/{path.name} ({list(LAYERS)[RANK[path.stem]]}) imports {above} from a layer above"
+    if RANK[path.stem] == 0:
+        assert not top_level & FRAMEWORKS, f"srlib/{path.name} must not import {top_level & FRAMEWORKS} at module level"
+
+
+def test_no_module_imports_or_names_a_tutorial():
+    """The library never depends on a tutorial: no *_study module, no import of notebook code."""
+    for path in SOURCES:
+        internal, top_level = imports(path)
+        assert not any(module.endswith("_study") for module in internal), path
+        assert "notebooks" not in top_level or path.stem == "notebooks", path
+    assert not list((PROJECT_ROOT / "srlib").glob("*_study.py"))
+
+
+NOTEBOOKS = sorted(path.stem for path in (PROJECT_ROOT / "notebooks" / "src").glob("*.py"))
+
+
+def markdown_cells(notebook: str) -> list[tuple[str, str]]:
+    """(section heading, text) of each Markdown cell of a notebook's source."""
+    cells, heading = [], ""
+    for chunk in re.split(r"^# %%.*$", (PROJECT_ROOT / "notebooks" / "src" / f"{notebook}.py").read_text(), flags=re.M):
+        lines = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in chunk.strip().splitlines()
+                 if line.startswith("#")]
+        text = "\n".join(lines)
+        headings = re.findall(r"^#+ (.+)$", text, flags=re.M)
+        heading = headings[-1] if headings else heading
+        cells.append((heading, text))
+    return cells
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_conclusions_quote_no_typed_numbers(notebook):
+    """A conclusion's numbers are printed from the results file by a code cell, never typed."""
+    for heading, text in markdown_cells(notebook):
+        if re.search(r"conclusion|what the numbers say|the full run", heading, flags=re.I):
+            typed = re.findall(r"\d+\.\d+|\d+ ?%|[+-]\d+(?:\.\d+)? ?dB", text)
+            assert not typed, f"{notebook}, section {heading!r} types numbers {typed}: print them from the results file"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_each_tutorial_saves_and_shows_its_own_results_file(notebook):
+    source = (PROJECT_ROOT / "notebooks" / "src" / f"{notebook}.py").read_text()
+    assert f'results.save("{notebook}"' in source and f'results.load("{notebook}", "full")' in source
+    assert "_study" not in source
+
+
+def test_committed_full_results_name_their_run():
+    files = sorted((PROJECT_ROOT / "results" / "full").glob("*.json"))
+    assert files
+    for path in files:
+        result = json.loads(path.read_text())
+        assert path.stem in NOTEBOOKS, f"{path.name}: no notebook makes it"
+        assert result["notebook"] == path.stem and result["mode"] == "full"
+        for key in ("machine", "date", "software", "command", "config", "rows", "markdown"):
+            assert result.get(key), f"{path.name}: {key} missing"
+
+
+def test_readme_tables_are_the_results_files():
+    readme = PROJECT_ROOT / "README.md"
+    blocks = re.findall(r"<!-- begin results: ([\w-]+) -->", readme.read_text())
+    assert sorted(blocks) == sorted(path.stem for path in (PROJECT_ROOT / "results" / "full").glob("*.json"))
+    assert results.update_readme(readme, check=True) == [], "run: python -m srlib.results README.md"
+
+
+def test_results_files_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
+    assert results.load("99_example", "full") is None
+    assert "SRLIB_MODE=full python -m srlib.notebooks 99_example" in results.describe(None, "99_example")
+    path = results.save("99_example", {"rows": [], "markdown": "| a |\n|---|\n| 1 |"}, mode="full")
+    assert path == tmp_path / "full" / "99_example.json"
+    saved = results.load("99_example", "full")
+    assert saved["notebook"] == "99_example" and saved["command"].endswith("srlib.notebooks 99_example")
+    assert results.readme_block("99_example").endswith("| a |\n|---|\n| 1 |\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- begin results: 99_example -->\nold\n<!-- end results -->\nend\n")
+    assert results.update_readme(readme, check=True) == ["99_example"]
+    assert "old" in readme.read_text()  # check only compares
+    assert results.update_readme(readme) == ["99_example"] and results.update_readme(readme) == []
+    assert "| 1 |" in readme.read_text() and readme.read_text().endswith("end\n")
+    path.write_text("{broken")
+    with pytest.raises(ValueError, match="99_example.json"):
+        results.load("99_example", "full")
