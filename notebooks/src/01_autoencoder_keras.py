@@ -9,12 +9,14 @@
 # MSE + HFEN, MS-SSIM + L1), and every result is scored against plain bicubic upscaling on
 # photographs the networks never saw.
 #
-# **Run time.** Fast mode (the default on a CPU, and what the tests run): about 3 minutes on a
-# 2-core laptop CPU, with a narrower network and 200 training steps per loss (in bfloat16 where
-# the CPU computes it natively: `srlib.train_keras.dtype_policy`). Full mode (the
-# default when a GPU is visible, or `SRLIB_MODE=full`): the original 1.1 M-parameter network,
-# 2,500 steps per loss; it took 7.6 minutes on one H200 GPU. The full run's table is shown at the
-# end, read from `results/full/autoencoder_study.json`.
+# **This notebook is the whole program**: the auto-encoder's layers, the SSIM and HFEN losses
+# and the study's loop are in the cells below. Fast mode (the default on a CPU, and what the tests
+# run): about 3 minutes on a 2-core laptop CPU, with a narrower network and 200 training steps per
+# loss (in bfloat16 where the CPU computes it natively: `srlib.train_keras.dtype_policy`). The
+# full run is this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks
+# 01_autoencoder_keras` (the default when a GPU is visible): the original 1.1 M-parameter
+# network, 2,500 steps per loss. It writes `results/full/01_autoencoder_keras.json`, whose table
+# is shown at the end.
 #
 # **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
 # bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
@@ -22,23 +24,23 @@
 # %% [markdown]
 # ## Setup
 #
-# Everything this notebook uses that another notebook also needs lives in `srlib`: data,
-# degradations, the model builder, the losses, metrics and plots. Keras runs on TensorFlow here;
+# What this notebook teaches is written here; what other notebooks and the tests also need lives in
+# `srlib`: data, degradations, the training helper, the loss library, metrics and plots. Keras runs on TensorFlow here;
 # to use PyTorch or JAX instead, start Jupyter with `KERAS_BACKEND=torch` (or `jax`) in the
 # environment, or set `os.environ["KERAS_BACKEND"]` before the first `import keras`. The losses are
 # written with `keras.ops`, so they work on every backend.
 
 # %%
-import os
-import json
+from types import SimpleNamespace
 
 import numpy as np
 
 import srlib
-from srlib import autoencoder_study, config, degrade, metrics, plotting, samples, summary
-from srlib.autoencoder_study import LOSS_LABELS, StudyConfig
+from srlib import config, degrade, evaluation, kernels, losses_keras, models_keras, patches, plotting, results, \
+    samples, summary, train_keras
 
 import keras
+from keras import layers, ops
 
 print(f"srlib {srlib.__version__}, Keras {keras.__version__} on the {keras.backend.backend()} backend")
 
@@ -46,14 +48,22 @@ print(f"srlib {srlib.__version__}, Keras {keras.__version__} on the {keras.backe
 # ## Parameters
 #
 # One cell decides the run. `MODE` comes from `srlib.config.run_mode()` (fast on a CPU, full on a
-# GPU, or whatever `SRLIB_MODE` says); change the study's settings on `CONFIG`.
+# GPU, or whatever `SRLIB_MODE` says); fast and full mode differ in the network's widths, the
+# crop size and the number of steps.
 
 # %% tags=["parameters"]
 MODE = config.run_mode()                 # "fast" or "full"
-CONFIG = StudyConfig.for_mode(MODE)      # network widths, crop size, steps, learning rate, seed
-CONFIG.degradation = "bicubic"           # "bicubic" (the classic benchmark) or "downup" (the original's recipe)
-LOSSES = autoencoder_study.STUDY_LOSSES  # the losses to compare
-FULL_RESULTS = config.PROJECT_ROOT / "results" / "full" / "autoencoder_study.json"
+BUDGETS = {"fast": dict(filters=(32, 64, 128), patch_size=48, num_steps=200),
+           "full": dict(filters=(64, 128, 256), patch_size=96, num_steps=2500)}
+CONFIG = SimpleNamespace(
+    degradation="bicubic",               # "bicubic" (the classic benchmark) or "downup" (the original's recipe)
+    scale=2, residual=True, batch_size=16, learning_rate=1e-3,
+    precision="auto",                    # Keras's mixed_bfloat16 where the CPU has native bfloat16
+    seed=42, **BUDGETS[MODE])
+# The losses compared, in the order the tables show them (names of srlib.losses_keras.LOSSES)
+LOSS_LABELS = {"mse": "MSE", "l1": "L1", "ssim": "SSIM loss", "psnr": "PSNR loss", "hfen": "HFEN",
+               "mse_hfen": "MSE + 10 HFEN", "ms_ssim_l1": "MS-SSIM + L1"}
+LOSSES = list(LOSS_LABELS)
 
 config.set_seed(CONFIG.seed)
 print(MODE, CONFIG)
@@ -101,7 +111,9 @@ plotting.show_images({
 # (`srlib.patches.PairedPatches`); validation scores whole photographs.
 
 # %%
-train_pairs, valid_inputs, valid_targets = autoencoder_study.make_data(CONFIG, train_images, valid_images)
+train_pairs = patches.PairedPatches(train_images, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
+                                    length=CONFIG.batch_size * 50, upsample_input=True, seed=CONFIG.seed)
+valid_inputs, valid_targets = patches.degrade_photos(valid_images, CONFIG.degradation, CONFIG.scale, seed=CONFIG.seed)
 lowres_batch, highres_batch = train_pairs.batch(range(4))
 print("one batch: lowres", lowres_batch.shape, "highres", highres_batch.shape)
 
@@ -112,34 +124,64 @@ print("one batch: lowres", lowres_batch.shape, "highres", highres_batch.shape)
 # two 3x3 convolutions, a max-pool, two more convolutions, another max-pool and one more
 # convolution; the decoder mirrors it with upsampling. The *skip additions* (the encoder's
 # feature maps added to the decoder's at the same resolution) let fine detail bypass the
-# bottleneck. `srlib.models_keras.build_autoencoder` builds it; with the original widths it has
-# exactly the original's 1,110,403 parameters:
+# bottleneck. In Keras's functional API, each layer is called on the previous one's output:
+
+# %%
+def build_autoencoder(filters=(64, 128, 256), residual=False, dtype_policy=None, name="autoencoder"):
+    small, medium, large = filters
+    policy = {"dtype": dtype_policy} if dtype_policy else {}
+
+    def conv(width, **options):
+        return layers.Conv2D(width, 3, padding="same", activation="relu", **(options or policy))
+
+    inputs = keras.Input(shape=(None, None, 3), name="lowres")             # any size divisible by 4
+    stage1 = conv(small)(conv(small)(inputs))                               # full resolution
+    x = layers.Dropout(0.3, **policy)(layers.MaxPooling2D(padding="same", **policy)(stage1))
+    stage2 = conv(medium)(conv(medium)(x))                                  # 1/2
+    x = conv(large)(layers.MaxPooling2D(padding="same", **policy)(stage2))  # 1/4: the bottleneck
+    x = conv(medium)(conv(medium)(layers.UpSampling2D(**policy)(x)))        # back to 1/2
+    x = layers.Add(**policy)([stage2, x])                                   # skip addition
+    x = conv(small)(conv(small)(layers.UpSampling2D(**policy)(x)))          # back to full resolution
+    x = layers.Add(**policy)([x, stage1])                                   # skip addition
+    if residual:  # the network predicts the detail; the input is added back (both in float32)
+        detail = layers.Conv2D(3, 3, padding="same", dtype="float32")(x)
+        x = layers.Add(name="highres", dtype="float32")([inputs, detail])
+    else:
+        x = layers.Conv2D(3, 3, padding="same", activation="relu", name="highres", dtype="float32")(x)
+    return keras.Model(inputs, x, name=name)
+
+# %% [markdown]
+# With the original widths it has exactly the original's 1,110,403 parameters:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-original = srlib.models_keras.build_autoencoder(filters=(64, 128, 256), residual=False)
+original = build_autoencoder(filters=(64, 128, 256), residual=False)
 print(f"{original.count_params():,} parameters")
 
 # %% [markdown]
 # Two changes from the original. It built a second model out of the first one's layers, so the
-# "two" models it compared trained the same weights; the builder makes new layers each call.
+# "two" models it compared trained the same weights; this function makes new layers each call.
 # And we train it **residually** (`residual=True`): the input is added to the output, so the
 # network only has to learn the detail bicubic misses instead of re-learning the whole image. A
 # plain auto-encoder spends its first thousand steps learning to copy its input; in fast mode it
-# would never get past that. In fast mode the widths are halved (`CONFIG.filters`), so each loss
-# trains in about 15 seconds:
+# would never get past that. In fast mode the widths are halved (`CONFIG.filters`).
+#
+# The speed benchmark and the tests build the same network, so `srlib.models_keras.build_autoencoder`
+# holds it too. Given the same weights, both must compute the same thing:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-model = srlib.models_keras.build_autoencoder(CONFIG.filters, residual=CONFIG.residual)
-print(f"this run: filters {CONFIG.filters}, residual={CONFIG.residual}, {model.count_params():,} parameters")
+ours = build_autoencoder(CONFIG.filters, residual=CONFIG.residual)
+library = models_keras.build_autoencoder(CONFIG.filters, residual=CONFIG.residual)
+library.set_weights(ours.get_weights())
+assert np.allclose(ours(lowres_batch), library(lowres_batch), atol=1e-6)
+print(f"this run: filters {CONFIG.filters}, residual={CONFIG.residual}, {ours.count_params():,} parameters, "
+      "same outputs as srlib.models_keras.build_autoencoder")
 
 # %% [markdown]
 # ## The losses
 #
-# Each loss compares the network's output with the original, pixel by pixel or through a filter
-# (`srlib.losses_keras`; the same losses exist for PyTorch in `srlib.losses_torch`, tested to give
-# the same values):
+# Each loss compares the network's output with the original, pixel by pixel or through a filter:
 #
 # | loss | what it measures |
 # |---|---|
@@ -151,19 +193,80 @@ print(f"this run: filters {CONFIG.filters}, residual={CONFIG.residual}, {model.c
 # | MSE + 10 HFEN | the original tutorial's mix |
 # | MS-SSIM + L1 | Zhao et al. (2017): 0.84 (1 - MS-SSIM) + 0.16 L1 |
 #
+# MSE, L1 and the PSNR loss are one line each. The two that need a filter are written here with
+# `keras.ops`, so they run on every Keras backend.
+#
+# **SSIM** compares two images window by window: with Gaussian-weighted local means `mu`,
+# variances `sigma^2` and covariance `sigma_xy` (an 11x11 window, sigma 1.5),
+# `SSIM = (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1) * (2 sigma_xy + c2) / (sigma_x^2 + sigma_y^2 + c2)`:
+# luminance times contrast-and-structure, 1 for identical windows. The loss is 1 minus its mean.
+#
+# **HFEN** (high-frequency error norm) filters the error with a Laplacian of Gaussian, which is
+# zero on flat areas and large on edges and fine texture, and takes the mean square. Dividing by
+# the filter's largest gain squared keeps it at most the MSE, so weights like "MSE + 10 HFEN" mean
+# what they say.
+
+# %%
+def filter_each_channel(images, kernel):
+    """Valid 2-D convolution of every channel of NHWC `images` with the same kernel."""
+    weight = np.repeat(kernel.astype("float32")[:, :, None, None], images.shape[-1], axis=2)
+    return ops.depthwise_conv(images, ops.convert_to_tensor(weight, dtype=images.dtype), padding="valid")
+
+
+def ssim_loss(y_true, y_pred, window=kernels.gaussian_window(11, 1.5)):
+    c1, c2 = 0.01**2, 0.03**2                                # for images in [0, 1]
+    mu_t, mu_p = filter_each_channel(y_true, window), filter_each_channel(y_pred, window)
+    var_t = filter_each_channel(y_true * y_true, window) - mu_t**2
+    var_p = filter_each_channel(y_pred * y_pred, window) - mu_p**2
+    covariance = filter_each_channel(y_true * y_pred, window) - mu_t * mu_p
+    ssim_map = ((2 * mu_t * mu_p + c1) / (mu_t**2 + mu_p**2 + c1)) * ((2 * covariance + c2) / (var_t + var_p + c2))
+    return 1.0 - ops.mean(ssim_map, axis=(1, 2, 3))          # one value per image
+
+
+LOG_KERNEL = kernels.laplacian_of_gaussian(13, 1.5)           # MATLAB's fspecial('log', 13, 1.5)
+
+
+def hfen_loss(y_true, y_pred, kernel=LOG_KERNEL):
+    filtered = filter_each_channel(y_pred - y_true, kernel)   # the filter is linear: filter the error
+    return ops.mean(filtered**2, axis=(1, 2, 3)) / kernels.operator_norm(kernel) ** 2
+
+# %% [markdown]
+# `srlib.losses_keras` holds these and the other five as Keras `Loss` classes (with twins in
+# `srlib.losses_torch`, tested to give the same values in both frameworks). On a batch of bicubic
+# inputs against their originals, ours and the library's must agree:
+
+# %%
+targets, inputs = (ops.convert_to_tensor(array) for array in (highres_batch, lowres_batch))
+for name, ours_loss, library_loss in (("SSIM loss", ssim_loss, losses_keras.SSIMLoss()),
+                                      ("HFEN", hfen_loss, losses_keras.HFENLoss())):
+    value, library_value = float(ops.mean(ours_loss(targets, inputs))), float(library_loss(targets, inputs))
+    print(f"{name:>9}: {value:.6f} (ours), {library_value:.6f} (srlib.losses_keras)")
+    assert np.isclose(value, library_value, rtol=1e-5)
+
+# %% [markdown]
 # ## Train: one model per loss
 #
-# `srlib.autoencoder_study.train_with_loss` seeds everything with `CONFIG.seed`, builds the model
-# and trains it with Adam (learning rate `CONFIG.learning_rate`, cosine decay); all seven runs
-# start from the same weights and see the same batches. Then it predicts every validation photo.
+# From here on the notebook uses the library's losses (`srlib.losses_keras.LOSSES`) and its own
+# `build_autoencoder`. For each loss: seed everything with `CONFIG.seed`, build the model (all
+# seven start from the same weights), rewind the crops to the first epoch (all see the same
+# batches), and train with Adam, the learning rate decaying along a cosine
+# (`srlib.train_keras.fit`: Keras's `compile` and `fit` with a progress bar). Then predict every
+# validation photo. `train_keras.dtype_policy` chooses Keras's `mixed_bfloat16` where the CPU
+# computes bfloat16 natively.
 
 # %%
 histories, predictions, inference = {}, {}, {}
+policy = train_keras.dtype_policy(CONFIG.precision)
 for name in LOSSES:
-    model, histories[name] = autoencoder_study.train_with_loss(name, CONFIG, train_pairs)
+    config.set_seed(CONFIG.seed)
+    model = build_autoencoder(CONFIG.filters, residual=CONFIG.residual, dtype_policy=policy, name=f"autoencoder_{name}")
+    train_pairs.set_epoch(0)
+    histories[name] = train_keras.fit(model, losses_keras.LOSSES[name](), train_pairs, num_steps=CONFIG.num_steps,
+                                      batch_size=CONFIG.batch_size, learning_rate=CONFIG.learning_rate,
+                                      seed=CONFIG.seed, description=f"{LOSS_LABELS[name]:>14}")
     predictions[name], inference[name] = summary.timed_predictions(  # seconds per output megapixel
-        lambda image: srlib.train_keras.predict_image(model, image), valid_inputs)
-print(f"trained {len(LOSSES)} models in {sum(h['seconds'] for h in histories.values()):.0f} s")
+        lambda image: train_keras.predict_image(model, image), valid_inputs)
+print(f"trained {len(LOSSES)} models, {histories['mse']['steps']} steps each, policy {policy}")
 
 # %% [markdown]
 # Every curve is divided by its first value, so losses in different units share the axes:
@@ -181,7 +284,8 @@ plotting.plot_histories({LOSS_LABELS[name]: history for name, history in histori
 # network's input itself; for the bicubic degradation it *is* bicubic.
 
 # %%
-table = autoencoder_study.score_study(valid_targets, valid_inputs, predictions, CONFIG)
+table = evaluation.evaluate(valid_targets, {"input": valid_inputs} | {LOSS_LABELS[n]: p for n, p in predictions.items()},
+                            scale=CONFIG.scale, crop_border=CONFIG.scale)
 print(table.to_markdown())
 
 # %% [markdown]
@@ -209,59 +313,75 @@ rows = {name: {"original": valid_targets[name], "bicubic": valid_inputs[name],
 plotting.compare_crops(rows, boxes, size=1.7, path=config.figure_path("autoencoder_fast_crops.png"));
 
 # %% [markdown]
+# `srlib.results.save` writes this run's results file, `results/<mode>/01_autoencoder_keras.json`:
+
+# %%
+saved = results.save("01_autoencoder_keras", {
+    "config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(), "histories": histories,
+    "seconds": sum(history["seconds"] for history in histories.values()), "parameters": model.count_params(),
+    "keras_backend": keras.backend.backend(), "dtype_policy": policy})
+print("written", saved.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
 # ## The full run
 #
 # The fast run above is a demonstration: 200 steps of a narrow network. The question of which
-# loss is best needs the real thing: the original 1.1 M-parameter network, 2,500 steps of
-# 96-pixel crops per loss, made with
-# `KERAS_BACKEND=torch python -m srlib.autoencoder_study --mode full`
-# (`srlib.autoencoder_study.run_study` runs exactly the steps of this notebook, one after the other).
+# loss is best needs the real thing: the original network at its full width, 2,500 steps of
+# 96-pixel crops per loss, which is this notebook in full mode
+# (`SRLIB_MODE=full python -m srlib.notebooks 01_autoencoder_keras`; on a GPU, with
+# `KERAS_BACKEND=torch`).
 
 # %%
-full = json.loads(FULL_RESULTS.read_text())
-print(f"{full['mode']} run, {full['date']}: {full['seconds'] / 60:.1f} min on {full['machine']} "
-      f"(Keras backend {full['keras_backend']}), {full['parameters']:,} parameters, "
-      f"{full['config']['num_steps']} steps per loss")
-print(full["markdown"])
+full = results.load("01_autoencoder_keras", "full")
+print(results.describe(full, "01_autoencoder_keras"))
+if full:
+    print(f"{full['seconds'] / 60:.1f} min, Keras backend {full['keras_backend']}, {full['parameters']:,} parameters, "
+          f"{full['config']['num_steps']} steps per loss")
+    print(full["markdown"])
 
 # %%
-full_table = srlib.evaluation.ResultsTable(rows=full["rows"])
-full_means = full_table.mean()
-plotting.bar_chart({label: values["psnr"] for label, values in full_means.items() if label not in ("bicubic", "input")},
-                   "PSNR (dB), Y channel", baseline=full_means["bicubic"]["psnr"],
-                   title="full run: validation PSNR by training loss", path=config.figure_path("autoencoder_full_psnr.png"));
-plotting.plot_histories({LOSS_LABELS[name]: history for name, history in full["histories"].items()},
-                        key="loss", xlabel="epoch (50 steps)", title="full run: training loss");
+if full:
+    full_means = evaluation.ResultsTable(rows=full["rows"]).mean()
+    plotting.bar_chart({label: values["psnr"] for label, values in full_means.items() if label not in ("bicubic", "input")},
+                       "PSNR (dB), Y channel", baseline=full_means["bicubic"]["psnr"],
+                       title="full run: validation PSNR by training loss", path=config.figure_path("autoencoder_full_psnr.png"));
+    plotting.plot_histories({LOSS_LABELS[name]: history for name, history in full["histories"].items()},
+                            key="loss", xlabel="epoch (50 steps)", title="full run: training loss");
 
 # %% [markdown]
 # ## What the numbers say
 #
-# From the full run (the table above; the fast run's ranking can differ, since 200 steps decide
+# From the full run's results file (the fast run's ranking can differ, since 200 steps decide
 # little):
-#
-# - **Every loss but HFEN beats bicubic by about 2 dB or more** with a 1.1 M-parameter network
-#   and eight minutes of GPU time: +1.9 to +2.7 dB PSNR, SSIM up from 0.938 to 0.955-0.960, HFEN
-#   more than halved.
-# - **The loss that wins on PSNR is not MSE.** L1 and the PSNR loss tie for the best PSNR
-#   (36.70 dB, +2.70 dB), 0.7 dB ahead of MSE (36.02 dB), even though PSNR is a function of MSE.
-#   MSE's gradient shrinks with the error, so once most pixels are nearly right it stops pushing;
-#   L1's gradient does not shrink, and the PSNR loss divides by the error, which keeps the push
-#   alive. This matches Zhao et al. (2017), who found L1 better than L2 even on L2's own metric.
-# - **The SSIM loss wins on SSIM** (0.9599) but not on PSNR (+2.28 dB): each loss is best at
-#   what it measures.
-# - **HFEN alone is a poor loss** (+0.60 dB). Its Laplacian-of-Gaussian filter is blind to flat
-#   areas and overall brightness, so nothing stops colours from drifting; in the mix with MSE
-#   (the original tutorial's choice) it gives a good HFEN (0.099) but less PSNR than L1.
-# - **MS-SSIM + L1**, Zhao et al.'s recommendation, lands mid-table here (+1.94 dB), with our
-#   3-scale MS-SSIM on 96-pixel crops.
+
+# %%
+if full:
+    bicubic = full_means["bicubic"]
+    trained = {label: values for label, values in full_means.items() if label not in ("bicubic", "input")}
+    for label, values in sorted(trained.items(), key=lambda item: -item[1]["psnr"]):
+        print(f"{label:>14}: PSNR {values['psnr']:.2f} dB ({values['psnr'] - bicubic['psnr']:+.2f} over bicubic), "
+              f"SSIM {values['ssim']:.4f}, HFEN {values['hfen']:.4f}")
+    print(f"{'bicubic':>14}: PSNR {bicubic['psnr']:.2f} dB, SSIM {bicubic['ssim']:.4f}, HFEN {bicubic['hfen']:.4f}")
+    print(f"best PSNR: {max(trained, key=lambda m: trained[m]['psnr'])}; "
+          f"best SSIM: {max(trained, key=lambda m: trained[m]['ssim'])}; "
+          f"best HFEN: {min(trained, key=lambda m: trained[m]['hfen'])}")
+
+# %% [markdown]
+# - **Every loss but HFEN beats bicubic clearly** with the full-width network, and HFEN
+#   more than halves for most of them.
+# - **The loss that wins on PSNR is not MSE**: L1 and the PSNR loss come out ahead of MSE, even
+#   though PSNR is a function of MSE. MSE's gradient shrinks with the error, so once most pixels
+#   are nearly right it stops pushing; L1's gradient does not shrink, and the PSNR loss divides by
+#   the error, which keeps the push alive. This matches Zhao et al. (2017), who found L1 better
+#   than L2 even on L2's own metric.
+# - **The SSIM loss wins on SSIM** but not on PSNR: each loss is best at what it measures.
+# - **HFEN alone is a poor loss.** Its Laplacian-of-Gaussian filter is blind to flat areas and
+#   overall brightness, so nothing stops colours from drifting; in the mix with MSE (the original
+#   tutorial's choice) it gives a good HFEN but less PSNR than L1.
+# - **MS-SSIM + L1**, Zhao et al.'s recommendation, lands mid-table here, with our 3-scale
+#   MS-SSIM on 96-pixel crops.
 #
 # In short: for this network and data, train with **L1** (or the PSNR loss) when the metric is
 # PSNR, with the SSIM loss when it is SSIM; none of them makes textures that were lost reappear,
-# which is what the perceptual and adversarial losses of tutorials 3 and 4 are for.
-#
-# ## Conclusion
-#
-# A residual auto-encoder of 1.1 M parameters improves on bicubic by up to 2.7 dB at x2. Among
-# sensible losses the choice moves PSNR by 0.75 dB, and a poor one (HFEN alone) costs 2 dB.
-# Trained here for 200 steps per loss in fast mode; the full-run numbers used 2,500. Next,
+# which is what the perceptual and adversarial losses of tutorials 3 and 4 are for. Next,
 # `02_unet_pixel_loss.ipynb` swaps the auto-encoder for a U-Net with a pretrained encoder.

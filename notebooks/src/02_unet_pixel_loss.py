@@ -6,11 +6,12 @@
 # per-pixel loss (mean squared error); tutorial 3 trains the same network with a perceptual loss
 # and compares the two.
 #
-# **Run time.** Fast mode (default on a CPU; what the tests run): about 3 minutes on a 2-core CPU,
-# 400 training steps on 64-pixel crops, in bfloat16 where the CPU computes it natively
-# (`srlib.callbacks_fastai.BFloat16Training`). Full mode (`SRLIB_MODE=full`, default on a GPU): 400
-# steps on 96-pixel crops; its results, made by `python -m srlib.unet_study --mode full`, are
-# shown at the end.
+# **This notebook is the whole program**: the data loaders, the `unet_learner` call and lesson
+# 7's training schedule are in the cells below. Fast mode (default on a CPU; what the tests run):
+# about 2 minutes on a 2-core CPU, 400 training steps on 64-pixel crops, in bfloat16 where the
+# CPU computes it natively. The full run is this notebook in full mode,
+# `SRLIB_MODE=full python -m srlib.notebooks 02_unet_pixel_loss` (400 steps on 96-pixel crops);
+# it writes `results/full/02_unet_pixel_loss.json`, shown at the end.
 #
 # **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
 # bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
@@ -19,28 +20,50 @@
 # ## Setup
 
 # %%
-import json
+import srlib  # first: it sizes the thread pools and silences known framework warnings
+
+import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
-
-import srlib
-from srlib import config, degrade, plotting, samples, summary, unet_study
-from srlib.unet_study import UNetConfig
+from torch import nn
 
 import fastai
+import fastai.callback.schedule  # noqa: F401 (adds Learner.lr_find and fit_one_cycle)
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from fastai.layers import NormType
+from fastai.torch_core import params
+from fastai.vision.learner import unet_learner
+
+from srlib import checkpoints, config, data_torch, degrade, evaluation, models_torch, patches, plotting, results, \
+    samples, summary, train_torch
+from srlib.callbacks_fastai import BFloat16Training
+from srlib.perceptual import vgg_distance
+from srlib.resize import shrink
 
 print(f"srlib {srlib.__version__}, fastai {fastai.__version__}, torch {torch.__version__}, "
       f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}")
 
 # %% [markdown]
 # ## Parameters
+#
+# Everything that decides this tutorial's numbers; tutorials 3 and 4 read them back from the
+# weights this notebook saves. Fast and full mode differ in crop size and number of steps.
 
 # %% tags=["parameters"]
 MODE = config.run_mode()               # "fast" or "full": see srlib.config
-CONFIG = UNetConfig.for_mode(MODE)     # crops, batches, epochs, learning rate, seed
-CONFIG.degradation = "crappify"        # "crappify" (lesson 7) or "bicubic" with CONFIG.scale = 2 or 4
-FULL_RESULTS = config.PROJECT_ROOT / "results" / "full" / "unet_study.json"
+BUDGETS = {"fast": dict(patch_size=64, steps_per_epoch=50, frozen_epochs=2, unfrozen_epochs=6),
+           "full": dict(patch_size=96, steps_per_epoch=100, frozen_epochs=1, unfrozen_epochs=3)}
+CONFIG = SimpleNamespace(
+    degradation="crappify",            # lesson 7's damage (or "bicubic" with scale 2 or 4)
+    scale=1,                           # crappify makes its own size; inputs are brought back to full size
+    highres_size=192,                  # photos first resized to this shorter side (see "Data")
+    batch_size=8, learning_rate=1e-3,
+    self_attention=False,              # lesson 7's option: a self-attention layer in the decoder
+    precision="auto",                  # bfloat16 + channels-last where native (srlib.precision)
+    seed=42, **BUDGETS[MODE])
 
 config.set_seed(CONFIG.seed)
 print(MODE, CONFIG)
@@ -55,12 +78,6 @@ print(MODE, CONFIG)
 # bottleneck cannot carry goes around it. The encoder can be a network pretrained on ImageNet,
 # which already knows edges, textures and objects; only the decoder starts from scratch.
 #
-# Here the encoder is MobileNetV2 with ImageNet weights read offline from an installed package
-# (`srlib.pretrained_torch.mobilenet_v2_encoder`), and fastai's `unet_learner` builds the decoder
-# with lesson 7's options: pixel-shuffle upsampling with *blur* (against checkerboard
-# artefacts) and *weight normalisation*. With torchvision's resnet34 weights on your disk,
-# `fastai.vision.all.unet_learner(dls, resnet34, n_out=3)` is lesson 7's exact model.
-#
 # ## Data: crappified photographs
 #
 # `srlib.degrade.crappify` follows lesson 7: shorter side to 96 pixels, JPEG at a random quality
@@ -73,39 +90,142 @@ print(MODE, CONFIG)
 # %%
 train_images = samples.load_split("train")
 valid_images = samples.load_split("valid")
-photo = unet_study.shrink({"chelsea": valid_images["chelsea"]}, CONFIG.highres_size)["chelsea"]
+photo = shrink(valid_images["chelsea"], CONFIG.highres_size)
 small, quality = degrade.crappify(photo, seed=3, return_quality=True)
 plotting.show_images({f"original ({photo.shape[1]}x{photo.shape[0]})": photo,
                       f"crappified (JPEG quality {quality}, {small.shape[1]}x{small.shape[0]})": small,
                       "classic bicubic x1/2": degrade.bicubic(photo, 2)}, size=3.2);
 
 # %% [markdown]
-# `srlib.unet_study.make_data` turns the training photos into fastai `DataLoaders` of random
-# crops with flips and 90-degree rotations (`srlib.patches.PairedPatches`, seeded), and keeps the
-# whole validation photos for scoring.
+# ## DataLoaders
+#
+# fastai trains from a `DataLoaders`: a training and a validation `DataLoader`, each yielding
+# `(input, target)` batches on the right device. Ours are built in four steps:
+#
+# 1. shrink every photo to `highres_size`;
+# 2. `srlib.patches.PairedPatches` crappifies each photo once and serves random aligned crops
+#    with flips and 90-degree rotations, the input bicubic-upsampled to the target's size
+#    (`TorchPairs` turns each pair into CHW tensors);
+# 3. a fastai `DataLoader` that moves the crops to a new draw at each epoch (`before_iter`), so
+#    every epoch sees new crops, yet a seed gives the same crops every run;
+# 4. the whole validation photos, damaged once, for scoring at the end.
 
 # %%
-dls, valid_inputs, valid_targets = unet_study.make_data(CONFIG, train_images, valid_images)
+class EpochDataLoader(DataLoader):
+    """A fastai DataLoader that draws new crops at the start of every epoch."""
+    epoch = -1
+
+    def before_iter(self):
+        super().before_iter()
+        self.epoch += 1
+        self.dataset.pairs.set_epoch(self.epoch)
+
+
+train_highres = {name: shrink(image, CONFIG.highres_size) for name, image in train_images.items()}
+valid_highres = {name: shrink(image, CONFIG.highres_size) for name, image in valid_images.items()}
+train_crops = patches.PairedPatches(train_highres, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
+                                    length=CONFIG.steps_per_epoch * CONFIG.batch_size, upsample_input=True,
+                                    seed=CONFIG.seed)
+valid_crops = patches.PairedPatches(valid_highres, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
+                                    length=2 * CONFIG.batch_size, upsample_input=True, seed=CONFIG.seed + 1)
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+train_loader = EpochDataLoader(data_torch.TorchPairs(train_crops), bs=CONFIG.batch_size, shuffle=True, drop_last=True,
+                               device=device)
+train_loader.rng.seed(CONFIG.seed)  # fastai shuffles with this random.Random
+valid_loader = DataLoader(data_torch.TorchPairs(valid_crops), bs=CONFIG.batch_size, device=device)
+dls = DataLoaders(train_loader, valid_loader, device=device)
+valid_inputs, valid_targets = patches.degrade_photos(valid_highres, CONFIG.degradation, CONFIG.scale, seed=CONFIG.seed)
+
 lowres_batch, highres_batch = dls.train.one_batch()
 print("a training batch:", tuple(lowres_batch.shape), "->", tuple(highres_batch.shape))
-plotting.show_images({f"input {i}": srlib.data_torch.to_image(lowres_batch[i]) for i in range(4)}
-                     | {f"target {i}": srlib.data_torch.to_image(highres_batch[i]) for i in range(4)},
+plotting.show_images({f"input {i}": data_torch.to_image(lowres_batch[i]) for i in range(4)}
+                     | {f"target {i}": data_torch.to_image(highres_batch[i]) for i in range(4)},
                      columns=4, size=1.6);
 
 # %% [markdown]
-# ## Model
+# Tutorials 3 and 4 need the same data, so `srlib.data_torch.paired_data` does these four steps
+# in one call. It must give the same batches and the same validation photos:
+
+# %%
+settings = dict(degradation=CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
+                batch_size=CONFIG.batch_size, steps_per_epoch=CONFIG.steps_per_epoch,
+                highres_size=CONFIG.highres_size, seed=CONFIG.seed, device=device)
+library_dls, library_inputs, library_targets = data_torch.paired_data(train_images, valid_images, **settings)
+train_loader.epoch = -1  # draw the first epoch again
+train_loader.rng.seed(CONFIG.seed)
+ours, theirs = dls.train.one_batch(), library_dls.train.one_batch()
+assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+assert all(np.array_equal(valid_inputs[n], library_inputs[n]) for n in valid_inputs)
+print("same batches and validation photos; from here on the notebook uses srlib.data_torch.paired_data")
+dls, valid_inputs, valid_targets = data_torch.paired_data(train_images, valid_images, **settings)
+
+# %% [markdown]
+# ## The learner
 #
-# `srlib.unet_study.pixel_learner` calls `srlib.models_torch.unet_learner` with the MSE loss. One
-# change from lesson 7: the model is *residual*, the input plus the U-Net's output, so it starts
-# from "return the input unchanged" and only has to learn corrections.
+# fastai's `unet_learner(dls, arch, ...)` cuts a pretrained network at its last downsampling
+# stage, uses it as the encoder, and builds the decoder to match, with lesson 7's options:
+#
+# - `arch`: the encoder. Ours is MobileNetV2 with ImageNet weights read offline from an
+#   installed package (`srlib.models_torch.mobilenet_v2_arch`, behind an ImageNet-normalisation
+#   layer, so the model takes RGB in [0, 1]); `cut=-1` keeps all its blocks, `normalize=False`
+#   because the normalisation is inside the model. With torchvision's resnet34 weights on your
+#   disk, `unet_learner(dls, resnet34, n_out=3)` is lesson 7's exact model.
+# - `n_out=3`: an RGB image out;
+# - `blur=True`: the decoder's pixel-shuffle upsampling is followed by a one-pixel blur, against
+#   checkerboard artefacts;
+# - `norm_type=NormType.Weight`: weight normalisation in the decoder;
+# - `self_attention`: a self-attention layer in the decoder (off here);
+# - `wd=1e-3`: weight decay.
+#
+# One change from lesson 7: the model is **residual**, `input + unet(input)`, so it starts from
+# "return the input unchanged" and only has to learn corrections, which matters in short runs.
+# The `splitter` tells fastai which parameters are the encoder (frozen at first) and which the
+# decoder, for the two-speed training below. `BFloat16Training` runs the forward pass and the
+# loss in bfloat16 where the CPU or GPU computes it natively (`srlib.callbacks_fastai`).
+
+# %%
+class ResidualUnet(nn.Module):
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, images):
+        return images + self.unet(images)
+
+
+def build_learner(dls, loss_func):
+    config.set_seed(CONFIG.seed)  # the decoder's initial weights
+    learn = unet_learner(dls, models_torch.mobilenet_v2_arch("offline"), n_out=3, normalize=False, cut=-1,
+                         loss_func=loss_func, blur=True, self_attention=CONFIG.self_attention,
+                         norm_type=NormType.Weight, wd=1e-3, path=config.PROJECT_ROOT)
+    learn.model = ResidualUnet(learn.model)
+    learn.splitter = lambda model: [params(model.unet[0]), params(model.unet[1:])]  # encoder, decoder
+    learn.add_cb(BFloat16Training(CONFIG.precision))
+    return learn
+
+
+learn = build_learner(dls, nn.MSELoss())
+
+# %% [markdown]
+# The zoo retrains this U-Net and tutorials 3 and 4 reuse it, so the library has it too:
+# `srlib.models_torch.unet_learner`. From the same seed it must build the same weights and give
+# the same outputs:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-learn = unet_study.pixel_learner(CONFIG, dls)
-print(f"{sum(p.numel() for p in learn.model.parameters()):,} parameters, "
+config.set_seed(CONFIG.seed)
+library_learn = models_torch.unet_learner(dls, nn.MSELoss(), self_attention=CONFIG.self_attention,
+                                          path=config.PROJECT_ROOT)
+assert all(torch.equal(a, b) for a, b in zip(learn.model.state_dict().values(), library_learn.model.state_dict().values()))
+with torch.no_grad():
+    assert torch.equal(learn.model.eval()(lowres_batch.cpu()), library_learn.model.eval()(lowres_batch.cpu()))
+print(f"same weights and outputs; {sum(p.numel() for p in learn.model.parameters()):,} parameters, "
       f"{sum(p.numel() for p in learn.model.unet[0].parameters()):,} of them in the pretrained encoder")
+del library_learn
 
 # %% [markdown]
+# This notebook trains its own `learn` from here on.
+#
 # ## Train the fastai way
 #
 # First the learning-rate finder: train briefly while raising the learning rate, and look where
@@ -116,14 +236,24 @@ suggestion = learn.lr_find(num_it=20 if MODE == "fast" else 100)
 print(suggestion)
 
 # %% [markdown]
-# Then lesson 7's schedule (`srlib.unet_study.train_pixel`): `fit_one_cycle` with the pretrained
-# encoder frozen, so the new decoder learns first; then everything unfrozen, with
-# *discriminative learning rates*, the encoder's 100 times smaller than the decoder's, since its
-# ImageNet features need only nudging.
+# Then lesson 7's schedule, two stages:
+#
+# 1. **Frozen**: `learn.freeze()` trains only the new decoder, with the *one-cycle* policy
+#    (`fit_one_cycle`: the learning rate warms up to its peak and anneals towards zero, momentum
+#    doing the opposite; `pct_start=0.8` spends most of the short run warming up).
+# 2. **Unfrozen**: `learn.unfreeze()` lets the encoder train too, with *discriminative learning
+#    rates*: `slice(lr / 100, lr)` gives the encoder's first layers 100 times less than the
+#    decoder, since its ImageNet features need only nudging.
 
 # %%
-timing = unet_study.train_pixel(learn, CONFIG)
-print(f"{timing['steps']} steps in {timing['seconds']:.0f} s")
+started = time.perf_counter()
+learn.freeze()
+learn.fit_one_cycle(CONFIG.frozen_epochs, CONFIG.learning_rate, pct_start=0.8)
+learn.unfreeze()
+learn.fit_one_cycle(CONFIG.unfrozen_epochs, slice(CONFIG.learning_rate / 100, CONFIG.learning_rate))
+training = {"seconds": time.perf_counter() - started,
+            "steps": (CONFIG.frozen_epochs + CONFIG.unfrozen_epochs) * CONFIG.steps_per_epoch, "precision": learn.precision}
+print(f"{training['steps']} steps in {training['precision']}")
 
 # %%
 learn.recorder.plot_loss();
@@ -137,22 +267,33 @@ learn.recorder.plot_loss();
 # images; lower is better), averaged over the five validation photos.
 
 # %%
-predictions, inference = summary.timed_predictions(lambda image: srlib.train_torch.predict_image(learn.model, image),
+predictions, inference = summary.timed_predictions(lambda image: train_torch.predict_image(learn.model, image),
                                                    valid_inputs)
-table = unet_study.score(valid_targets, {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": predictions})
+methods = {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": predictions}
+table = evaluation.evaluate(valid_targets, methods, crop_border=4, extra_metrics={"vgg": vgg_distance})
 print(table.to_markdown(baseline=None))
-unet_study.save_stage(learn, "pixel", MODE, CONFIG, table, timing)
-print("saved", unet_study.weights_path("pixel", MODE).relative_to(config.PROJECT_ROOT), "(tutorial 3 starts from it)")
+
+# %% [markdown]
+# The weights go to `models/unet_pixel_<mode>.safetensors` with this run's settings beside them:
+# tutorials 3 and 4 start from them.
+
+# %%
+weights = checkpoints.save_weights(learn.model, config.MODELS_DIR / f"unet_pixel_{MODE}.safetensors", {
+    "architecture": "fastai DynamicUnet, MobileNetV2 encoder, residual (srlib.models_torch.unet_learner)",
+    "loss": "MSE", "scale": CONFIG.scale, "degradation": CONFIG.degradation,
+    "input": "degraded image bicubic-upsampled to the output size, RGB in [0, 1]",
+    "data": "srlib.samples train split", "config": vars(CONFIG), "mode": MODE, "notebook": "02_unet_pixel_loss",
+    "training_seconds": training["seconds"], "machine": config.machine_description(), "validation": table.mean()})
+print("saved", weights.relative_to(config.PROJECT_ROOT))
 
 # %% [markdown]
 # `srlib.summary.record` adds these rows to the collection's results table when the main job
 # (`make results`) runs this notebook; otherwise it writes nothing.
 
 # %%
-summary.record("unet_pixel", f"{CONFIG.degradation} (x2 + JPEG)", valid_targets,
-               {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": predictions},
+summary.record("unet_pixel", f"{CONFIG.degradation} (x2 + JPEG)", valid_targets, methods,
                {"U-Net, pixel loss": {"parameters": sum(p.numel() for p in learn.model.parameters()),
-                                      "training_seconds": timing["seconds"], "inference_seconds_per_megapixel": inference},
+                                      "training_seconds": training["seconds"], "inference_seconds_per_megapixel": inference},
                 "input (bicubic-upsampled)": {"inference_seconds_per_megapixel":
                                               summary.bicubic_seconds_per_megapixel(valid_targets, 2)}},
                crop_border=4, notebook="02_unet_pixel_loss")
@@ -168,25 +309,45 @@ rows = {name: {"input": valid_inputs[name], "U-Net, pixel loss": predictions[nam
 plotting.compare_crops(rows, boxes, size=3.0, path=config.figure_path("unet_pixel_crops.png"));
 
 # %% [markdown]
-# ## The full run
+# `srlib.results.save` writes this run's results file, `results/<mode>/02_unet_pixel_loss.json`:
 
 # %%
-if FULL_RESULTS.exists():
-    full = json.loads(FULL_RESULTS.read_text())
-    print(f"{full['mode']} run, {full['date']}, {full['machine']}: pixel stage "
-          f"{full['timings']['pixel']['steps']} steps in {full['timings']['pixel']['seconds'] / 60:.0f} min")
+losses = [float(value) for value in learn.recorder.losses]
+saved = results.save("02_unet_pixel_loss", {
+    "config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(baseline=None), "training": training,
+    "parameters": sum(p.numel() for p in learn.model.parameters()), "learning_rate_suggestion": float(suggestion.valley),
+    "training_loss": losses})
+print("written", saved.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
+# ## The full run
+#
+# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 02_unet_pixel_loss`):
+
+# %%
+full = results.load("02_unet_pixel_loss", "full")
+print(results.describe(full, "02_unet_pixel_loss"))
+if full:
+    print(f"{full['training']['steps']} steps of {full['config']['patch_size']}-pixel crops in "
+          f"{full['training']['precision']}, {full['training']['seconds'] / 60:.1f} min")
     print(full["markdown"])
-else:
-    print(f"{FULL_RESULTS} is missing: run `python -m srlib.unet_study --mode full`")
 
 # %% [markdown]
 # ## Conclusion
 #
-# In the full run (400 steps on a 2-core CPU, under 3 minutes of training) the pixel-loss U-Net
-# gains 0.84 dB PSNR over its input (28.14 against 27.30 dB), raises SSIM from 0.811 to 0.815
-# and lowers the HFEN from 0.643 to 0.584. In the crops it starts to take out the JPEG blocks and
-# the written number; the fast run above (400 steps of smaller crops) goes part of the way. What it does not
-# do is invent texture: fur and wing scales stay soft, because for a pixel loss the safest
-# answer to "which of the many possible textures was here?" is their blurry average. Trained
-# here for 400 steps of 64-pixel crops in fast mode; the full-run numbers used 400 steps of 96-pixel crops.
-# Tutorial 3 fine-tunes this model with a loss that rewards plausible texture instead.
+# The full run's numbers, read from its results file:
+
+# %%
+if full:
+    means = evaluation.ResultsTable(rows=full["rows"]).mean()
+    before, after = means["input (bicubic-upsampled)"], means["U-Net, pixel loss"]
+    print(f"- PSNR {after['psnr']:.2f} dB against {before['psnr']:.2f} for the input "
+          f"({after['psnr'] - before['psnr']:+.2f} dB)")
+    print(f"- SSIM {before['ssim']:.3f} -> {after['ssim']:.3f}, HFEN {before['hfen']:.3f} -> {after['hfen']:.3f}, "
+          f"VGG distance {before['vgg']:.3f} -> {after['vgg']:.3f}")
+
+# %% [markdown]
+# In the crops the U-Net starts to take out the JPEG blocks and the written number. What it does
+# not do is invent texture: fur and wing scales stay soft, because for a pixel loss the safest
+# answer to "which of the many possible textures was here?" is their blurry average. Tutorial 3
+# fine-tunes this model with a loss that rewards plausible texture instead.

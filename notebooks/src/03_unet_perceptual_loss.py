@@ -7,9 +7,12 @@
 # (PSNR, SSIM) against how the images *look* to a network that knows photographs (the VGG-16
 # feature distance).
 #
-# **Run time.** Fast mode (default on a CPU; what the tests run): about 3 minutes on a 2-core CPU
-# when tutorial 2 has run (it starts from its weights), about 5 without. Full mode: 200 steps on
-# 96-pixel crops; results from `python -m srlib.unet_study --mode full` at the end.
+# **This notebook is the whole program**: the feature loss, its Gram matrices and the
+# fine-tuning are in the cells below. Fast mode (default on a CPU; what the tests run): about 3
+# minutes on a 2-core CPU when tutorial 2 has run in this mode (it starts from its weights; if
+# they are missing, tutorial 2's notebook runs first). The full run is this notebook in full mode,
+# `SRLIB_MODE=full python -m srlib.notebooks 03_unet_perceptual_loss` (200 steps on 96-pixel
+# crops); it writes `results/full/03_unet_perceptual_loss.json`, shown at the end.
 #
 # **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
 # bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
@@ -18,25 +21,60 @@
 # ## Setup
 
 # %%
-import json
+import srlib  # first: it sizes the thread pools and silences known framework warnings
 
-import numpy as np
+import time
+from types import SimpleNamespace
+
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-import srlib
-from srlib import checkpoints, config, degrade, losses_torch, plotting, samples, summary, unet_study
-from srlib.unet_study import UNetConfig
+import fastai.callback.schedule  # noqa: F401 (adds Learner.fit_one_cycle)
+
+from srlib import checkpoints, config, data_torch, degrade, evaluation, losses_torch, models_torch, notebooks, \
+    plotting, results, samples, summary, train_torch
+from srlib.callbacks_fastai import BFloat16Training
+from srlib.perceptual import vgg_distance
+from srlib.pretrained import VGG16_LAYER_SCALE
+from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
 
 # %% [markdown]
 # ## Parameters
 
 # %% tags=["parameters"]
 MODE = config.run_mode()               # "fast" or "full": see srlib.config
-CONFIG = UNetConfig.for_mode(MODE)     # the same settings as tutorial 2, plus CONFIG.gram_weight
-FULL_RESULTS = config.PROJECT_ROOT / "results" / "full" / "unet_study.json"
+BUDGETS = {"fast": dict(perceptual_epochs=4), "full": dict(perceptual_epochs=2)}  # epochs of tutorial 2's length
+CONFIG = SimpleNamespace(
+    layers=("relu3_3", "relu4_3", "relu5_3"), layer_weights=(5.0, 15.0, 2.0),  # lesson 7's
+    gram_weight=500.0,                 # lesson 7: 5e3; see "The feature loss"
+    learning_rate=1e-3, precision="auto", seed=42, **BUDGETS[MODE])
 
 config.set_seed(CONFIG.seed)
 print(MODE, CONFIG)
+
+# %% [markdown]
+# ## Start from tutorial 2's weights
+#
+# Fine-tuning the pixel-loss U-Net rather than starting from scratch means the feature loss only
+# has to add texture; from scratch it would also have to learn colours and shapes, with a loss
+# that constrains them loosely. The weights come with tutorial 2's settings (crops, batches,
+# degradation), so this notebook uses the same data. If tutorial 2 has not run in this mode,
+# `srlib.notebooks.ensure` runs its notebook first.
+
+# %%
+pixel_weights = notebooks.ensure("02_unet_pixel_loss", config.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
+pixel_model = models_torch.build_unet()
+pixel_metadata = checkpoints.load_weights(pixel_model, pixel_weights)
+DATA = SimpleNamespace(**pixel_metadata["config"])
+print(f"loaded {pixel_weights.name}: {DATA.degradation}, {DATA.patch_size}-pixel crops, "
+      f"batches of {DATA.batch_size}, {DATA.steps_per_epoch} steps per epoch")
+
+train_images = samples.load_split("train")
+valid_images = samples.load_split("valid")
+dls, valid_inputs, valid_targets = data_torch.paired_data(
+    train_images, valid_images, DATA.degradation, DATA.scale, DATA.patch_size, DATA.batch_size, DATA.steps_per_epoch,
+    DATA.highres_size, DATA.seed)
 
 # %% [markdown]
 # ## Why per-pixel losses blur
@@ -52,56 +90,109 @@ print(MODE, CONFIG)
 # Johnson et al. compare images not pixel by pixel but through a network pretrained on ImageNet:
 # two images are close if VGG-16's activations for them are close. Those activations respond to
 # edges, textures and object parts, and are tolerant of a texture being shifted a pixel, so the
-# network is rewarded for *a* plausible texture rather than the average of all of them.
-# `srlib.losses_torch.FeatureLoss` is lesson 7's recipe:
+# network is rewarded for *a* plausible texture rather than the average of all of them. Lesson
+# 7's recipe has three kinds of term:
 #
 # - an L1 **pixel** term, to keep colours and layout;
 # - L1 between VGG-16 activations at `relu3_3`, `relu4_3` and `relu5_3` (the outputs before the
 #   last three max-pools), weighted 5, 15 and 2: the **feature** terms;
-# - L1 between the **Gram matrices** of those activations (which channels fire together, the
-#   "style" statistics of Gatys et al.), weighted `gram_weight * w^2`.
+# - L1 between the **Gram matrices** of those activations, weighted `gram_weight * w^2`. The Gram
+#   matrix of a (C, H, W) activation is the (C, C) matrix of dot products between channels,
+#   divided by C H W: which channels fire together, wherever in the image. It keeps the texture's
+#   statistics and forgets where things are: Gatys et al.'s "style".
 #
-# The VGG-16 weights are ImageNet's, read offline (`srlib.pretrained`); each layer's activations
-# are scaled so that its L1 equals the pixel L1 on crappified photos, because raw activations of
-# this VGG differ by orders of magnitude between layers. Lesson 7's Gram weight, 5,000, then makes
-# the Gram terms more than ten times everything else together; we use 500 (`CONFIG.gram_weight`).
-# Here are the terms on one batch of crappified crops against their originals:
+# The VGG-16 weights are ImageNet's (Caffe's form: BGR, 0-255, mean removed), read offline. Each
+# layer's activations are multiplied by a calibrated scale (`srlib.pretrained.VGG16_LAYER_SCALE`)
+# so that its L1 equals the pixel L1 on crappified photos: raw activations of this VGG differ by
+# orders of magnitude between layers (lesson 7 used a batch-normalised VGG, whose layers are on
+# one scale).
 
 # %%
-train_images = samples.load_split("train")
-valid_images = samples.load_split("valid")
-dls, valid_inputs, valid_targets = unet_study.make_data(CONFIG, train_images, valid_images)
+def gram_matrix(features):
+    """(N, C, H, W) activations -> (N, C, C): channel co-activations, averaged over positions."""
+    batch, channels, height, width = features.shape
+    flat = features.reshape(batch, channels, height * width)
+    return flat @ flat.transpose(1, 2) / (channels * height * width)
+
+
+class FeatureLoss(nn.Module):
+    def __init__(self, layers, layer_weights, gram_weight):
+        super().__init__()
+        self.layers, self.layer_weights, self.gram_weight = layers, layer_weights, gram_weight
+        self.indices = [VGG16_RELU_INDEX[layer] for layer in layers]      # positions in vgg16.features
+        self.scales = [VGG16_LAYER_SCALE[layer] for layer in layers]
+        self.vgg = vgg16_features("offline")[: max(self.indices) + 1]    # frozen, eval mode
+
+    def features(self, images):
+        outputs, x = [], caffe_preprocess(images)
+        for index, layer in enumerate(self.vgg):
+            x = layer(x)
+            if index in self.indices:
+                outputs.append(x * self.scales[self.indices.index(index)])
+        return outputs
+
+    def forward(self, prediction, target):
+        with torch.no_grad():
+            target_features = self.features(target)
+        prediction_features = self.features(prediction)
+        self.terms = {"pixel": F.l1_loss(prediction, target)}
+        for layer, weight, p, t in zip(self.layers, self.layer_weights, prediction_features, target_features):
+            self.terms[f"feature_{layer}"] = weight * F.l1_loss(p, t)
+        for layer, weight, p, t in zip(self.layers, self.layer_weights, prediction_features, target_features):
+            self.terms[f"gram_{layer}"] = self.gram_weight * weight**2 * F.l1_loss(gram_matrix(p), gram_matrix(t))
+        return sum(self.terms.values())
+
+# %% [markdown]
+# `srlib.losses_torch.FeatureLoss` is the same loss; the library keeps it because its Keras twin
+# (`srlib.losses_keras.FeatureLoss`) is tested to give the same values, and the loss benchmark
+# times both. On a validation batch of crappified crops against their originals, term by term:
+
+# %%
 lowres_batch, highres_batch = dls.valid.one_batch()
+ours = FeatureLoss(CONFIG.layers, CONFIG.layer_weights, CONFIG.gram_weight)
+library = losses_torch.FeatureLoss(CONFIG.layers, CONFIG.layer_weights, gram_weight=CONFIG.gram_weight)
+with torch.no_grad():
+    total, library_total = ours(lowres_batch, highres_batch), library(lowres_batch, highres_batch)
+for name, value in ours.terms.items():
+    print(f"{name:>16}: {value.item():.5f} (ours)  {library.terms[name]:.5f} (srlib)")
+assert torch.allclose(total, library_total, rtol=1e-5)
+del ours
+
+# %% [markdown]
+# Lesson 7's Gram weight, 5,000, makes the Gram terms more than ten times everything else
+# together on these calibrated layers; 500 (`CONFIG.gram_weight`) brings them to the same size:
+
+# %%
 for gram_weight in (5e3, CONFIG.gram_weight):
-    loss = losses_torch.FeatureLoss(gram_weight=gram_weight)
+    loss = losses_torch.FeatureLoss(CONFIG.layers, CONFIG.layer_weights, gram_weight=gram_weight)
     with torch.no_grad():
         total = loss(lowres_batch, highres_batch).item()
-    print(f"gram_weight {gram_weight:>6g}: total {total:7.3f} = " + ", ".join(f"{k} {v:.3f}" for k, v in loss.terms.items()))
+    gram = sum(value for name, value in loss.terms.items() if name.startswith("gram"))
+    print(f"gram_weight {gram_weight:>6g}: total {total:7.3f}, of which Gram terms {gram:7.3f}")
 
 # %% [markdown]
-# ## Start from tutorial 2's weights
+# ## Fine-tune with the feature loss
 #
-# Fine-tuning the pixel-loss U-Net rather than starting from scratch means the feature loss only
-# has to add texture; from scratch it would also have to learn colours and shapes, with a loss
-# that constrains them loosely. If tutorial 2 has not been run in this mode,
-# `srlib.unet_study.ensure_pixel_weights` runs its training (`train_pixel`) here first.
+# From here on the notebook uses the library's `FeatureLoss`. The learner is tutorial 2's
+# (`srlib.models_torch.unet_learner`, which tutorial 2 checked against fastai's `unet_learner`
+# call), loaded with its weights; `losses_torch.loss_term_metrics` reports each of the seven
+# terms as a fastai metric, so we can watch what the network trades. Everything trains, with
+# tutorial 2's discriminative learning rates.
 
 # %%
-pixel_weights = unet_study.ensure_pixel_weights(CONFIG, dls, MODE)
-pixel_model = unet_study.pixel_learner(CONFIG, dls).model
-metadata = checkpoints.load_weights(pixel_model, pixel_weights)
-print(f"loaded {pixel_weights.name}: trained {metadata['training_seconds']:.0f} s on {metadata['machine']}")
+feature_loss = losses_torch.FeatureLoss(CONFIG.layers, CONFIG.layer_weights, gram_weight=CONFIG.gram_weight)
+config.set_seed(CONFIG.seed)
+learn = models_torch.unet_learner(dls, feature_loss, metrics=losses_torch.loss_term_metrics(feature_loss),
+                                  path=config.PROJECT_ROOT)
+learn.add_cb(BFloat16Training(CONFIG.precision))
+checkpoints.load_weights(learn.model, pixel_weights)
 
-# %% [markdown]
-# ## Train with the feature loss
-#
-# `srlib.unet_study.perceptual_learner` puts the feature loss on the same U-Net and reports each
-# of its seven terms as a fastai metric, so we can watch what the network trades.
-
-# %%
-learn = unet_study.perceptual_learner(CONFIG, dls, start_from=pixel_weights)
-timing = unet_study.train_perceptual(learn, CONFIG)
-print(f"{timing['steps']} steps in {timing['seconds']:.0f} s")
+started = time.perf_counter()
+learn.unfreeze()
+learn.fit_one_cycle(CONFIG.perceptual_epochs, slice(CONFIG.learning_rate / 100, CONFIG.learning_rate))
+training = {"seconds": time.perf_counter() - started, "steps": CONFIG.perceptual_epochs * DATA.steps_per_epoch,
+            "precision": learn.precision}
+print(f"{training['steps']} steps in {training['precision']}")
 
 # %% [markdown]
 # ## Pixel loss against perceptual loss
@@ -110,23 +201,30 @@ print(f"{timing['steps']} steps in {timing['seconds']:.0f} s")
 # (`srlib.perceptual.vgg_distance`, lower is better):
 
 # %%
-pixel_predictions = srlib.train_torch.predict_images(pixel_model, valid_inputs)
+pixel_predictions = train_torch.predict_images(pixel_model, valid_inputs)
 perceptual_predictions, inference = summary.timed_predictions(
-    lambda image: srlib.train_torch.predict_image(learn.model, image), valid_inputs)
-table = unet_study.score(valid_targets, {"input (bicubic-upsampled)": valid_inputs,
-                                         "U-Net, pixel loss": pixel_predictions,
-                                         "U-Net, perceptual loss": perceptual_predictions})
+    lambda image: train_torch.predict_image(learn.model, image), valid_inputs)
+table = evaluation.evaluate(valid_targets, {"input (bicubic-upsampled)": valid_inputs,
+                                            "U-Net, pixel loss": pixel_predictions,
+                                            "U-Net, perceptual loss": perceptual_predictions},
+                            crop_border=4, extra_metrics={"vgg": vgg_distance})
 print(table.to_markdown(baseline=None))
-unet_study.save_stage(learn, "perceptual", MODE, CONFIG, table, timing)
+weights = checkpoints.save_weights(learn.model, config.MODELS_DIR / f"unet_perceptual_{MODE}.safetensors", {
+    **pixel_metadata, "loss": "srlib.losses_torch.FeatureLoss", "notebook": "03_unet_perceptual_loss",
+    "config": {**pixel_metadata["config"], "perceptual": vars(CONFIG)}, "mode": MODE,
+    "training_seconds": pixel_metadata["training_seconds"] + training["seconds"],
+    "machine": config.machine_description(), "validation": table.mean()})
+print("saved", weights.relative_to(config.PROJECT_ROOT))
 
 # %% [markdown]
 # `srlib.summary.record` adds these rows to the collection's results table when the main job
 # (`make results`) runs this notebook; otherwise it writes nothing.
 
 # %%
-summary.record("unet_perceptual", f"{CONFIG.degradation} (x2 + JPEG)", valid_targets, {"U-Net, perceptual loss": perceptual_predictions},
+summary.record("unet_perceptual", f"{DATA.degradation} (x2 + JPEG)", valid_targets,
+               {"U-Net, perceptual loss": perceptual_predictions},
                {"U-Net, perceptual loss": {"parameters": sum(p.numel() for p in learn.model.parameters()),
-                                           "training_seconds": metadata["training_seconds"] + timing["seconds"],
+                                           "training_seconds": pixel_metadata["training_seconds"] + training["seconds"],
                                            "inference_seconds_per_megapixel": inference}},
                crop_border=4, notebook="03_unet_perceptual_loss")
 
@@ -146,40 +244,58 @@ plotting.compare_crops(rows, boxes, size=2.6, path=config.figure_path("unet_perc
 
 # %%
 cat = degrade.upscale_bicubic(valid_images["chelsea"], 2)
-cat_pixel = srlib.train_torch.predict_image(pixel_model, cat)
-cat_perceptual = srlib.train_torch.predict_image(learn.model, cat)
+cat_pixel = train_torch.predict_image(pixel_model, cat)
+cat_perceptual = train_torch.predict_image(learn.model, cat)
 print("input", cat.shape, "-> output", cat_perceptual.shape)
 plotting.compare_crops({"chelsea x2": {"bicubic x2": cat, "pixel-loss U-Net": cat_pixel,
                                        "perceptual-loss U-Net": cat_perceptual}},
                        {"chelsea x2": (160, 300, 240)}, size=4.0, path=config.figure_path("unet_cat.png"));
 
 # %% [markdown]
-# ## The full run
+# `srlib.results.save` writes this run's results file, `results/<mode>/03_unet_perceptual_loss.json`:
 
 # %%
-if FULL_RESULTS.exists():
-    full = json.loads(FULL_RESULTS.read_text())
-    print(f"{full['mode']} run, {full['date']}, {full['machine']}: pixel stage "
-          f"{full['timings']['pixel']['seconds'] / 60:.0f} min, perceptual stage "
-          f"{full['timings']['perceptual']['seconds'] / 60:.0f} min")
+saved = results.save("03_unet_perceptual_loss", {
+    "config": vars(CONFIG), "data": vars(DATA), "rows": table.rows, "markdown": table.to_markdown(baseline=None),
+    "training": training, "pixel_training_seconds": pixel_metadata["training_seconds"],
+    "training_loss": [float(value) for value in learn.recorder.losses]})
+print("written", saved.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
+# ## The full run
+#
+# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 03_unet_perceptual_loss`),
+# after tutorial 2 in full mode:
+
+# %%
+full = results.load("03_unet_perceptual_loss", "full")
+print(results.describe(full, "03_unet_perceptual_loss"))
+if full:
+    print(f"{full['training']['steps']} fine-tuning steps of {full['data']['patch_size']}-pixel crops in "
+          f"{full['training']['precision']}, {full['training']['seconds'] / 60:.1f} min")
     print(full["markdown"])
-else:
-    print(f"{FULL_RESULTS} is missing: run `python -m srlib.unet_study --mode full`")
 
 # %% [markdown]
 # ## Conclusion
 #
-# The full run (200 fine-tuning steps after tutorial 2's 400, on a 2-core CPU) shows the trade
-# the feature loss makes, in numbers:
-#
-# - **PSNR and SSIM prefer the pixel loss**: 28.14 dB and 0.815 for the pixel-loss U-Net,
-#   27.69 dB and 0.808 after perceptual fine-tuning. The feature loss is free to put a
-#   texture a pixel away from where it was, and PSNR punishes that.
-# - **VGG-16 prefers the perceptual loss**: its feature distance falls from 0.554 (pixel loss)
-#   to 0.531, against 0.561 for the input: the images *look* more like the originals to a network
-#   that knows photographs, which is what the loss optimises and what people tend to see.
+# The full run's numbers, read from its results file:
+
+# %%
+if full:
+    means = evaluation.ResultsTable(rows=full["rows"]).mean()
+    source, pixel, perceptual = (means[m] for m in ("input (bicubic-upsampled)", "U-Net, pixel loss", "U-Net, perceptual loss"))
+    print(f"- PSNR and SSIM: pixel loss {pixel['psnr']:.2f} dB and {pixel['ssim']:.3f}, "
+          f"perceptual loss {perceptual['psnr']:.2f} dB and {perceptual['ssim']:.3f}")
+    print(f"- VGG-16 distance: input {source['vgg']:.3f}, pixel loss {pixel['vgg']:.3f}, "
+          f"perceptual loss {perceptual['vgg']:.3f}")
+
+# %% [markdown]
+# - **PSNR and SSIM prefer the pixel loss.** The feature loss is free to put a texture a pixel
+#   away from where it was, and PSNR punishes that.
+# - **VGG-16 prefers the perceptual loss**: the images *look* more like the originals to a network
+#   that knows photographs. Careful: that distance uses the same VGG-16 as the loss, so it
+#   partly scores the model on what it was trained for: a fairer judge would be another network.
 #
 # No number settles which is "better": it depends on whether you need faithful pixels
-# (measurement, medical images) or a convincing picture (photos for people). Trained here for
-# 200 steps of 64-pixel crops in fast mode; the full-run numbers used 200 of 96 pixels. Tutorial 4 pushes further towards
-# realism with a critic network that learns what "looks real" means.
+# (measurement, medical images) or a convincing picture (photos for people). Tutorial 4 pushes
+# further towards realism with a critic network that learns what "looks real" means.

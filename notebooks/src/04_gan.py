@@ -20,9 +20,12 @@
 # fast.ai's answer, which this tutorial follows, is **NoGAN**: pretrain both players separately,
 # then let them play only briefly.
 #
-# **Run time.** Fast mode (default on a CPU; what the tests run): about 3 minutes on a 2-core
-# CPU when tutorial 2 has run (its generator is reused), about 3.5 without. Full mode: results from
-# `python -m srlib.gan_study --mode full` at the end.
+# **This notebook is the whole program**: the critic, the NoGAN wiring (`GANLearner`, the
+# switcher, both losses) and the record of the game are in the cells below. Fast mode (default on
+# a CPU; what the tests run): about 3 minutes on a 2-core CPU when tutorial 2 has run in this mode
+# (its U-Net is the generator; if its weights are missing, tutorial 2's notebook runs first).
+# The full run is this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 04_gan`;
+# it writes `results/full/04_gan.json`, shown at the end.
 #
 # **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
 # bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
@@ -31,51 +34,70 @@
 # ## Setup
 
 # %%
-import json
+import srlib  # first: it sizes the thread pools and silences known framework warnings
+
 import time
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import torch
+from torch import nn
 
-import srlib
-from srlib import config, gan_study, plotting, samples, summary, unet_study
-from srlib.gan_study import GANConfig
+from fastai.callback.core import Callback
+from fastai.data.core import DataLoaders
+from fastai.learner import Learner
+from fastai.optimizer import Adam
+from fastai.vision.gan import AdaptiveGANSwitcher, AdaptiveLoss, GANLearner, GANTrainer, accuracy_thresh_expand, \
+    gan_critic
+
+from srlib import checkpoints, config, data_torch, evaluation, metrics, models_torch, notebooks, plotting, results, \
+    samples, summary, train_torch
+from srlib.perceptual import vgg_distance
 
 # %% [markdown]
 # ## Parameters
 
 # %% tags=["parameters"]
 MODE = config.run_mode()              # "fast" or "full": see srlib.config
-CONFIG = GANConfig.for_mode(MODE)     # CONFIG.unet: tutorial 2's data and generator settings
-FULL_RESULTS = config.PROJECT_ROOT / "results" / "full" / "gan_study.json"
+BUDGETS = {"fast": dict(critic_features=32, critic_batches=40, critic_epochs=24, gan_epochs=2),
+           "full": dict(critic_features=64, critic_batches=100, critic_epochs=12, gan_epochs=6)}
+CONFIG = SimpleNamespace(
+    critic_batch_size=16,
+    # Adam with beta1 = 0.5 and a constant 2e-4 (DCGAN's settings) for the critic's pretraining:
+    # see "Step 3" for why not fastai's fit_one_cycle defaults.
+    critic_learning_rate=2e-4, critic_beta1=0.5,
+    gan_learning_rate=1e-4,
+    pixel_weight=50.0,                # lesson 7's weights_gen = (1, 50): adversarial 1, pixel 50
+    critic_threshold=0.65,            # AdaptiveGANSwitcher: the critic trains until its loss is below this
+    seed=42, **BUDGETS[MODE])         # critic width (lesson 7: 128), its data, epochs (of tutorial 2's length)
 
 config.set_seed(CONFIG.seed)
 print(MODE, CONFIG)
-
-# %% [markdown]
-# ## Data
-#
-# The same crappified photos as tutorials 2 and 3 (`srlib.unet_study.make_data`): training crops
-# for both players, and the five whole validation photos for scoring.
-
-# %%
-train_images = samples.load_split("train")
-valid_images = samples.load_split("valid")
-dls, valid_inputs, valid_targets = unet_study.make_data(CONFIG.unet, train_images, valid_images)
 
 # %% [markdown]
 # ## Step 1: a pretrained generator
 #
 # A GAN that starts from a random generator spends most of its time learning what a pixel loss
 # teaches in minutes, while the critic wins easily and its gradients say little. NoGAN starts
-# from tutorial 2's U-Net, trained with the pixel loss (its weights are loaded; trained here
-# first if tutorial 2 has not run in this mode). For the game its pixel loss becomes L1.
+# from tutorial 2's U-Net, trained with the pixel loss, on tutorial 2's data (its settings come
+# with its weights). For the game its pixel loss becomes L1.
 
 # %%
-generator_learn, metadata = gan_study.load_generator(CONFIG, dls, MODE)
-pixel_predictions = srlib.train_torch.predict_images(generator_learn.model, valid_inputs)  # before the game
+pixel_weights = notebooks.ensure("02_unet_pixel_loss", config.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
+DATA = SimpleNamespace(**checkpoints.load_metadata(pixel_weights)["config"])
+train_images = samples.load_split("train")
+valid_images = samples.load_split("valid")
+dls, valid_inputs, valid_targets = data_torch.paired_data(
+    train_images, valid_images, DATA.degradation, DATA.scale, DATA.patch_size, DATA.batch_size, DATA.steps_per_epoch,
+    DATA.highres_size, DATA.seed)
+
+config.set_seed(CONFIG.seed)
+generator_learn = models_torch.unet_learner(dls, nn.L1Loss(), path=config.PROJECT_ROOT)
+pixel_metadata = checkpoints.load_weights(generator_learn.model, pixel_weights)
+pixel_predictions = train_torch.predict_images(generator_learn.model, valid_inputs)  # before the game
 print(f"generator: {sum(p.numel() for p in generator_learn.model.parameters()):,} parameters, "
-      f"pretrained {metadata['training_seconds']:.0f} s on {metadata['machine']}")
+      f"pretrained {pixel_metadata['training_seconds']:.0f} s on {pixel_metadata['machine']}")
 
 # %% [markdown]
 # ## Step 2: its predictions
@@ -84,10 +106,25 @@ print(f"generator: {sum(p.numel() for p in generator_learn.model.parameters()):,
 # 1), on training crops. Lesson 7 wrote them to an `image_gen` folder; we keep them in memory.
 
 # %%
-images, labels = gan_study.generated_crops(generator_learn.model, dls, CONFIG.critic_batches)
+def generated_crops(generator, loader, batches):
+    """(images, labels): the generator's outputs (0) and the originals (1) for `batches` batches."""
+    generator.eval()
+    images, labels = [], []
+    with torch.no_grad():
+        for index, (lowres, highres) in enumerate(loader):
+            if index == batches:
+                break
+            images += [generator(lowres).clamp(0, 1).cpu(), highres.cpu()]
+            labels += [torch.zeros(len(lowres)), torch.ones(len(highres))]
+    generator.train()
+    return torch.cat(images), torch.cat(labels)
+
+
+images, labels = generated_crops(generator_learn.model, dls.train, CONFIG.critic_batches)
 print(f"{len(images)} crops: {int(labels.sum())} originals, {int((1 - labels).sum())} restorations")
-plotting.show_images({f"{'original' if labels[i] else 'restored'} {i}": images[i].permute(1, 2, 0).numpy()
-                      for i in range(4)}, columns=4, size=2.2);
+originals, restored = images[labels == 1], images[labels == 0]
+plotting.show_images({f"restored {i}": restored[i].permute(1, 2, 0).numpy() for i in range(3)}
+                     | {f"original {i}": originals[i].permute(1, 2, 0).numpy() for i in range(3)}, columns=3, size=2.2);
 
 # %% [markdown]
 # ## Step 3: pretrain the critic
@@ -95,41 +132,76 @@ plotting.show_images({f"{'original' if labels[i] else 'restored'} {i}": images[i
 # fastai's `gan_critic`: strided convolutions with **spectral normalisation** (which bounds how
 # fast the critic's output can change, the main stabiliser of modern GANs), a self-attention
 # layer, and dropout; its output is a map of real/fake logits, one per image region, scored with
-# binary cross-entropy (`AdaptiveLoss` repeats each image's label over its map). Accuracy on a
-# held-out fifth of the crops says how well it already tells them apart.
+# binary cross-entropy (`AdaptiveLoss` repeats each image's label over its map). A fifth of the
+# crops is held out: accuracy there says how well it already tells them apart.
 #
 # The optimiser matters here. Restored and original crops differ only in fine texture, and with
 # fastai's default `fit_one_cycle` (momentum 0.95, learning rate 1e-3) the critic stayed at chance
 # (loss 0.693, accuracy about 50 %) for all 640 steps of our trials. With DCGAN's settings, Adam
-# with beta1 = 0.5 and a constant 2e-4, it still sits at chance for about 450 steps (15 epochs
-# here), then finds the difference: watch the accuracy column take off.
+# with beta1 = 0.5 and a constant 2e-4, it still sits at chance for hundreds of steps, then finds
+# the difference: watch the accuracy column take off.
 
 # %%
-critic = gan_study.critic_learner(CONFIG, images, labels)
+order = torch.randperm(len(images), generator=torch.Generator().manual_seed(CONFIG.seed))
+pairs = [(images[i], labels[i]) for i in order.tolist()]
+held_out = len(pairs) // 5
+critic_dls = DataLoaders.from_dsets(pairs[held_out:], pairs[:held_out], bs=CONFIG.critic_batch_size, shuffle=True,
+                                    device=dls.device)
+config.set_seed(CONFIG.seed)
+critic = Learner(critic_dls, gan_critic(n_channels=3, nf=CONFIG.critic_features),
+                 loss_func=AdaptiveLoss(nn.BCEWithLogitsLoss()), metrics=accuracy_thresh_expand, wd=1e-3,
+                 opt_func=partial(Adam, mom=CONFIG.critic_beta1, sqr_mom=0.99, eps=1e-8), path=config.PROJECT_ROOT)
 print(f"critic: {sum(p.numel() for p in critic.model.parameters()):,} parameters")
 started = time.perf_counter()
 critic.fit(CONFIG.critic_epochs, CONFIG.critic_learning_rate)
 critic_seconds = time.perf_counter() - started
+critic_accuracy = float(critic.validate()[1])
 
 # %% [markdown]
 # ## Step 4: the game
 #
 # `GANLearner.from_learners` joins the two learners:
 #
-# - the generator's loss is `adversarial + 50 * L1`: binary cross-entropy of the critic's verdict
-#   against "real", plus the pixel term that keeps colours and shapes in place (lesson 7's
-#   `weights_gen = (1, 50)`);
-# - the critic's loss is its binary cross-entropy on real photos and on fresh restorations;
-# - `AdaptiveGANSwitcher(critic_thresh=0.65)` lets the critic train until its loss falls below
-#   0.65, then gives the generator a turn;
+# - the **generator's loss** is `adversarial + 50 * L1`: binary cross-entropy of the critic's
+#   verdict against "real", plus the pixel term that keeps colours and shapes in place (lesson
+#   7's `weights_gen = (1, 50)`; the L1 is the generator learner's own loss);
+# - the **critic's loss** is its own learner's: binary cross-entropy on real photos and on fresh
+#   restorations;
+# - the **switcher**, `AdaptiveGANSwitcher(critic_thresh=0.65)`, lets the critic train until its
+#   loss falls below 0.65, then gives the generator a turn;
 # - Adam with **beta1 = 0**: no momentum, because each player's target moves with the other player.
 #
-# `srlib.gan_study.PlayerLosses` records every turn, and the generator's validation PSNR and VGG
-# distance after each epoch.
+# A small callback, `PlayerLosses`, records every turn (which player moved, its loss) and, after
+# each epoch, the generator's PSNR (Y channel, as in the tables) and VGG distance on the whole
+# validation photos.
 
 # %%
-recorder = gan_study.PlayerLosses(valid_inputs, valid_targets)
-learn = gan_study.gan_learner(CONFIG, generator_learn, critic, [recorder])
+class PlayerLosses(Callback):
+    run_after = GANTrainer  # GANTrainer decides whose turn it is
+
+    def __init__(self, valid_inputs, valid_targets):
+        self.valid_inputs, self.valid_targets = valid_inputs, valid_targets
+        self.history, self.validation = [], []   # [(step, player, loss)], [{"epoch", "psnr", "vgg"}]
+
+    def before_batch(self):
+        if self.training:
+            self.player = "generator" if self.gan_trainer.gen_mode else "critic"
+
+    def after_batch(self):
+        if self.training:
+            self.history.append((len(self.history), self.player, float(self.learn.loss.detach())))
+
+    def after_epoch(self):
+        predictions = train_torch.predict_images(self.learn.model.generator, self.valid_inputs)
+        self.validation.append({"epoch": self.epoch + 1, **{
+            name: float(np.mean([measure(self.valid_targets[n], p, crop_border=4) for n, p in predictions.items()]))
+            for name, measure in (("psnr", partial(metrics.psnr, y_channel=True)), ("vgg", vgg_distance))}})
+
+
+recorder = PlayerLosses(valid_inputs, valid_targets)
+learn = GANLearner.from_learners(generator_learn, critic, weights_gen=(1.0, CONFIG.pixel_weight), show_img=False,
+                                 switcher=AdaptiveGANSwitcher(critic_thresh=CONFIG.critic_threshold),
+                                 opt_func=partial(Adam, mom=0.0), wd=1e-3, cbs=[recorder], path=config.PROJECT_ROOT)
 started = time.perf_counter()
 learn.fit(CONFIG.gan_epochs, CONFIG.gan_learning_rate)
 gan_seconds = time.perf_counter() - started
@@ -153,29 +225,36 @@ print(f"{turns.count('generator')} generator turns, {turns.count('critic')} crit
 # ## Compare with the pixel and perceptual U-Nets
 #
 # Same validation photos and metrics as tutorials 2 and 3. The perceptual U-Net is tutorial 3's
-# saved model (skipped if tutorial 3 has not been run in this mode).
+# saved model (left out if tutorial 3 has not run in this mode).
 
 # %%
 methods = {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": pixel_predictions}
-perceptual_path = unet_study.weights_path("perceptual", MODE)
+perceptual_path = config.MODELS_DIR / f"unet_perceptual_{MODE}.safetensors"
 if perceptual_path.exists():
-    perceptual = unet_study.pixel_learner(CONFIG.unet, dls).model
-    srlib.checkpoints.load_weights(perceptual, perceptual_path)
-    methods["U-Net, perceptual loss"] = srlib.train_torch.predict_images(perceptual, valid_inputs)
+    perceptual = models_torch.build_unet()
+    checkpoints.load_weights(perceptual, perceptual_path)
+    methods["U-Net, perceptual loss"] = train_torch.predict_images(perceptual, valid_inputs)
 methods["GAN generator"], inference = summary.timed_predictions(
-    lambda image: srlib.train_torch.predict_image(learn.model.generator, image), valid_inputs)
-table = unet_study.score(valid_targets, methods)
+    lambda image: train_torch.predict_image(learn.model.generator, image), valid_inputs)
+table = evaluation.evaluate(valid_targets, methods, crop_border=4, extra_metrics={"vgg": vgg_distance})
 print(table.to_markdown(baseline=None))
-gan_study.save_generator(learn.model.generator, MODE, CONFIG, table, critic_seconds + gan_seconds)
+weights = checkpoints.save_weights(learn.model.generator, config.MODELS_DIR / f"gan_generator_{MODE}.safetensors", {
+    **checkpoints.load_metadata(pixel_weights), "notebook": "04_gan", "mode": MODE,
+    "loss": f"GAN: adversarial (fastai gan_critic, {CONFIG.critic_features} features) + "
+            f"{CONFIG.pixel_weight:g} * L1, from the pixel-loss U-Net",
+    "config": {**vars(DATA), "gan": vars(CONFIG)},
+    "training_seconds": pixel_metadata["training_seconds"] + critic_seconds + gan_seconds,
+    "machine": config.machine_description(), "validation": table.mean()})
+print("saved", weights.relative_to(config.PROJECT_ROOT))
 
 # %% [markdown]
 # `srlib.summary.record` adds these rows to the collection's results table when the main job
 # (`make results`) runs this notebook; otherwise it writes nothing.
 
 # %%
-summary.record("gan", f"{CONFIG.unet.degradation} (x2 + JPEG)", valid_targets, {"GAN generator": methods["GAN generator"]},
+summary.record("gan", f"{DATA.degradation} (x2 + JPEG)", valid_targets, {"GAN generator": methods["GAN generator"]},
                {"GAN generator": {"parameters": sum(p.numel() for p in learn.model.generator.parameters()),
-                                  "training_seconds": metadata["training_seconds"] + critic_seconds + gan_seconds,
+                                  "training_seconds": pixel_metadata["training_seconds"] + critic_seconds + gan_seconds,
                                   "inference_seconds_per_megapixel": inference}},
                crop_border=4, notebook="04_gan")
 
@@ -186,39 +265,56 @@ rows = {name: {label: images_[name] for label, images_ in methods.items()} | {"o
 plotting.compare_crops(rows, boxes, size=2.2, path=config.figure_path("gan_crops.png"));
 
 # %% [markdown]
-# ## The full run
+# `srlib.results.save` writes this run's results file, `results/<mode>/04_gan.json`:
 
 # %%
-if FULL_RESULTS.exists():
-    full = json.loads(FULL_RESULTS.read_text())
-    print(f"{full['mode']} run, {full['date']}, {full['machine']}: critic {full['timings']['critic'] / 60:.1f} min "
-          f"(held-out accuracy {full['critic_accuracy']:.3f}), GAN {full['timings']['gan'] / 60:.1f} min")
+saved = results.save("04_gan", {
+    "config": vars(CONFIG), "data": vars(DATA), "rows": table.rows, "markdown": table.to_markdown(baseline=None),
+    "critic_accuracy": critic_accuracy, "history": recorder.history, "validation": recorder.validation,
+    "training_seconds": {"critic": critic_seconds, "gan": gan_seconds},
+    "parameters": {"generator": sum(p.numel() for p in learn.model.generator.parameters()),
+                   "critic": sum(p.numel() for p in learn.model.critic.parameters())}})
+print("written", saved.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
+# ## The full run
+#
+# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 04_gan`), after tutorials
+# 2 and 3 in full mode:
+
+# %%
+full = results.load("04_gan", "full")
+print(results.describe(full, "04_gan"))
+if full:
+    print(f"critic {full['training_seconds']['critic'] / 60:.1f} min (held-out accuracy "
+          f"{full['critic_accuracy']:.3f}), game {full['training_seconds']['gan'] / 60:.1f} min")
     print(full["markdown"])
     plotting.plot_gan_history(full["history"], full["validation"], path=config.figure_path("gan_full_history.png"));
-else:
-    print(f"{FULL_RESULTS} is missing: run `python -m srlib.gan_study --mode full`")
 
 # %% [markdown]
 # ## Conclusion
 #
-# The full run (a 64-feature critic pretrained 960 steps to 87 % held-out accuracy, then 600
-# steps of the game on 96-pixel crops; 20 minutes on a 2-core CPU) did **not** beat the pixel
-# U-Net it started from, on any measure:
-#
-# - PSNR 27.02 dB and SSIM 0.786 for the GAN generator, against 28.14 dB and 0.815 before the
-#   game and 27.30 dB for the input itself;
-# - VGG distance 0.614, worse than the input (0.561), the pixel U-Net (0.554) and the perceptual
-#   U-Net (0.531): the game moved the images away from the originals as VGG-16 sees them too.
-#
-# The curves say why. The critic took 378 of the 600 turns: its loss hovered around the 0.65
-# threshold, so it kept the upper hand, while the generator's loss fell only from 4.4 to 3.8. The
-# generator's validation numbers moved up and down from epoch to epoch (RGB PSNR between 23.4 and
-# 24.1 dB, VGG distance between 0.60 and 0.67) with no trend: the best VGG distance came after
-# the first epoch, the best PSNR after the third. Stopping early would have been the right call,
-# and the chart is how you would see it.
-#
-# This is the honest state of a GAN trained for minutes on nine photographs. Lesson 7 pretrained
-# its critic and played the game for many epochs over thousands of pet photos on a GPU, and SRGAN
-# and ESRGAN train for days on DIV2K. With a budget like ours, the perceptual loss of tutorial 3
-# buys more realism for less PSNR; the GAN's promise needs data and time, and its instability is
-# the price of a loss that is itself learned.
+# The full run's numbers, read from its results file:
+
+# %%
+if full:
+    means = evaluation.ResultsTable(rows=full["rows"]).mean()
+    pixel, gan = means["U-Net, pixel loss"], means["GAN generator"]
+    turns = [player for _, player, _ in full["history"]]
+    print(f"- GAN generator: PSNR {gan['psnr']:.2f} dB, SSIM {gan['ssim']:.3f}, VGG distance {gan['vgg']:.3f}; "
+          f"before the game (pixel U-Net): {pixel['psnr']:.2f} dB, {pixel['ssim']:.3f}, {pixel['vgg']:.3f}")
+    print(f"- the critic took {turns.count('critic')} of the {len(turns)} turns")
+    best = {key: max(full["validation"], key=lambda row: row["psnr"] if key == "psnr" else -row["vgg"])["epoch"]
+            for key in ("psnr", "vgg")}
+    print(f"- best validation PSNR after epoch {best['psnr']}, best VGG distance after epoch {best['vgg']} "
+          f"(of {len(full['validation'])})")
+
+# %% [markdown]
+# On a budget of minutes and a handful of photographs, the game is as likely to move the
+# generator away from the originals as towards them: the curves show the critic keeping the upper
+# hand and the generator's validation numbers going up and down from epoch to epoch, so the epoch
+# to keep is chosen by validation, not by the last one. Lesson 7 pretrained its critic and played
+# the game for many epochs over thousands of pet photos on a GPU, and SRGAN and ESRGAN train for
+# days on DIV2K; with a budget like ours, the perceptual loss of tutorial 3 buys more realism for
+# less PSNR. The GAN's promise needs data and time, and its instability is the price of a loss
+# that is itself learned.

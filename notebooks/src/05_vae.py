@@ -8,82 +8,248 @@
 # high-resolution images for one input**, shows where they disagree, and checks that their mean
 # behaves like the single prediction of an MSE-trained network.
 #
-# **Run time.** Fast mode (default on a CPU; what the tests run): about 2 minutes on a 2-core
-# CPU, 500 steps per model (in bfloat16 where the CPU computes it natively). Full mode: 2,000 steps per model; results from
-# `python -m srlib.vae_study --mode full` at the end.
+# **This notebook is the whole program.** The model, its loss and its training loop are written
+# in the cells below. Fast mode (default on a CPU; what the tests run) takes about 2 minutes on a
+# 2-core CPU: 500 steps per model, in bfloat16 where the CPU computes it natively. The full run is
+# this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 05_vae` (2,000 steps per
+# model); it writes `results/full/05_vae.json`, which the end of this notebook shows.
 #
 # **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
-# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
+# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/05_vae.json`.
 
 # %% [markdown]
 # ## Setup
 
 # %%
-import json
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
+from torch import nn
+import torch.nn.functional as F
 
 import srlib
-from srlib import config, plotting, samples, summary, vae_study
-from srlib.vae_study import VAEConfig
+from srlib import config, evaluation, patches, plotting, precision, results, samples, summary, vae
+from srlib.data_torch import to_tensor
+
+print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 
 # %% [markdown]
 # ## Parameters
+#
+# Everything that decides this tutorial's numbers. Fast and full mode differ only in the number
+# of training steps and the length of the KL warm-up.
 
 # %% tags=["parameters"]
-MODE = config.run_mode()             # "fast" or "full": see srlib.config
-CONFIG = VAEConfig.for_mode(MODE)    # scale, crops, steps, latent size, KL weight, samples, seed
-FULL_RESULTS = config.PROJECT_ROOT / "results" / "full" / "vae_study.json"
+MODE = config.run_mode()                 # "fast" or "full": see srlib.config
+BUDGETS = {"fast": dict(num_steps=500, kl_warmup_steps=200),
+           "full": dict(num_steps=2000, kl_warmup_steps=700)}
+CONFIG = SimpleNamespace(
+    degradation="bicubic", scale=4,      # at x4 many more sharp images fit one input than at x2
+    patch_size=64, batch_size=16, learning_rate=1e-3,
+    channels=32, latent_channels=4,      # the network's width; z has 4 channels at 1/4 of the resolution
+    kl_weight=0.02,                      # the final weight of the KL term: the trade-off explained below
+    num_samples=8,                       # samples drawn per photo at test time
+    precision="auto",                    # bfloat16 + channels-last where native (srlib.precision)
+    seed=42, **BUDGETS[MODE])
 
 config.set_seed(CONFIG.seed)
 print(MODE, CONFIG)
 
 # %% [markdown]
-# ## The model
+# ## Data
 #
-# `srlib.vae.ConditionalVAE` has three parts:
-#
-# - an **encoder** `q(z | highres, lowres)`: during training it sees the answer and writes what
-#   the low-resolution input does not tell into a small latent map `z` (4 channels at a quarter of
-#   the resolution);
-# - a **decoder** `p(highres | z, lowres)`: it adds detail to the bicubic-upsampled input, the
-#   detail chosen by `z`;
-# - the **reparameterisation trick**: `z = mu + sigma * eps` with `eps` drawn from N(0, I), so
-#   the sampling step lets gradients through to the encoder.
-#
-# The loss is the reconstruction error plus `kl_weight` times the KL divergence between `q` and
-# the prior N(0, I). The KL term is what makes sampling work: at test time there is no answer to
-# encode, so `z` is drawn from the prior, and the decoder has only seen latents like those if `q`
-# was kept close to the prior. **The KL weight is the trade-off**: small, and `z` carries a lot
-# (sharp reconstructions in training, but prior samples unlike anything the decoder saw); large,
-# and `z` carries little (samples all alike and blurry: the model falls back to the average).
-# `srlib.vae.KLAnnealing` raises it from 0 over the first steps so the encoder learns to use `z`
-# before it is squeezed.
-#
-# To compare, the same decoder is trained with `z` fixed at zero and a plain MSE loss: a
-# deterministic network with the same capacity.
+# Random 64-pixel crops of the training photos and their x4 bicubic reductions, brought back to
+# full size with bicubic (`srlib.patches.PairedPatches`); for scoring, the five validation
+# photos, cropped to a multiple of 16 so that the encoder's two halvings and the x4 divide them.
 
 # %%
 train_images = samples.load_split("train")
 valid_images = samples.load_split("valid")
-pairs, valid_inputs, valid_targets = vae_study.make_data(CONFIG, train_images, valid_images)
-print(f"x{CONFIG.scale} bicubic pairs, {CONFIG.patch_size}-pixel crops;",
-      f"{sum(p.numel() for p in srlib.vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels).parameters()):,} parameters")
+train_pairs = patches.PairedPatches(train_images, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
+                                    length=CONFIG.batch_size * 50, upsample_input=True, seed=CONFIG.seed)
+valid_inputs, valid_targets = patches.degrade_photos(valid_images, CONFIG.degradation, CONFIG.scale,
+                                                     seed=CONFIG.seed, multiple=4 * CONFIG.scale)
+lowres_batch, highres_batch = (to_tensor(array) for array in train_pairs.batch(range(4)))
+print("a batch:", tuple(lowres_batch.shape), "->", tuple(highres_batch.shape))
+
+# %% [markdown]
+# ## The model, from scratch
+#
+# A conditional VAE has three parts:
+#
+# - an **encoder** `q(z | highres, lowres)`: during training it sees the answer and writes what
+#   the low-resolution input does not tell into a small latent map `z` (4 channels at a quarter of
+#   the resolution). It returns a mean `mu` and a log-variance `logvar` for every latent element;
+# - a **decoder** `p(highres | z, lowres)`: it adds detail to the bicubic-upsampled input, the
+#   detail chosen by `z`;
+# - the **reparameterisation trick**: `z = mu + exp(0.5 * logvar) * eps` with `eps` drawn from
+#   N(0, I). Sampling itself has no gradient; written this way, the randomness is an input and
+#   the gradient flows through `mu` and `logvar` to the encoder.
+
+# %%
+def conv_block(in_channels, out_channels, stride=1):
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.LeakyReLU(0.2))
+
+
+class ConditionalVAE(nn.Module):
+    def __init__(self, channels=32, latent_channels=4):
+        super().__init__()
+        self.latent_channels = latent_channels
+        # encoder: (highres, lowres) stacked -> two stride-2 halvings -> mu and logvar
+        self.encoder = nn.Sequential(conv_block(6, channels), conv_block(channels, 2 * channels, stride=2),
+                                     conv_block(2 * channels, 4 * channels, stride=2),
+                                     nn.Conv2d(4 * channels, 2 * latent_channels, 3, padding=1))
+        # features of the input alone, which the decoder sees beside z
+        self.condition = nn.Sequential(conv_block(3, channels), conv_block(channels, channels))
+        self.decoder = nn.Sequential(conv_block(channels + latent_channels, channels), conv_block(channels, channels),
+                                     conv_block(channels, channels), nn.Conv2d(channels, 3, 3, padding=1))
+
+    def encode(self, lowres, highres):
+        mu, logvar = self.encoder(torch.cat([highres, lowres], dim=1)).chunk(2, dim=1)
+        return mu, logvar.clamp(-10.0, 10.0)  # keeps exp(logvar) finite in the first steps
+
+    def decode(self, lowres, z=None):
+        if z is None:  # the prior's mean: a deterministic network
+            z = torch.zeros(len(lowres), self.latent_channels, lowres.shape[2] // 4, lowres.shape[3] // 4)
+        z = F.interpolate(z, size=lowres.shape[-2:], mode="nearest")
+        return lowres + self.decoder(torch.cat([self.condition(lowres), z], dim=1))  # input + detail
+
+    def forward(self, lowres, highres):
+        mu, logvar = self.encode(lowres, highres)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # the reparameterisation trick
+        return self.decode(lowres, z), mu, logvar
+
+# %% [markdown]
+# ## The loss
+#
+# The negative evidence lower bound: a **reconstruction** term, the squared error summed over the
+# pixels of each image (a Gaussian likelihood up to constants), plus `kl_weight` times the **KL
+# divergence** between `q(z | ...)` = N(mu, exp(logvar)) and the prior N(0, I), which has a closed
+# form for Gaussians. The KL term is what makes sampling work: at test time there is no answer to
+# encode, so `z` is drawn from the prior, and the decoder has only seen latents like those if `q`
+# was kept close to the prior. **The KL weight is the trade-off**: small, and `z` carries a lot
+# (sharp reconstructions in training, but prior samples unlike anything the decoder saw); large,
+# and `z` carries little (samples all alike and blurry: the model falls back to the average).
+
+# %%
+def vae_loss(prediction, highres, mu, logvar, kl_weight):
+    reconstruction = ((prediction - highres) ** 2).flatten(1).sum(dim=1).mean()
+    kl = (0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)).flatten(1).sum(dim=1).mean()
+    return reconstruction + kl_weight * kl, reconstruction, kl
+
+# %% [markdown]
+# `srlib.vae` holds the same model and loss, because the tests and the speed benchmark use them
+# too. Same seed, same weights, same noise: the two must give the same numbers.
+
+# %%
+config.set_seed(CONFIG.seed)
+ours = ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
+config.set_seed(CONFIG.seed)
+library = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
+assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), library.state_dict().values()))
+torch.manual_seed(0)
+prediction, mu, logvar = ours(lowres_batch, highres_batch)
+torch.manual_seed(0)
+library_prediction, library_mu, library_logvar = library(lowres_batch, highres_batch)
+loss = vae_loss(prediction, highres_batch, mu, logvar, CONFIG.kl_weight)[0]
+library_loss = vae.vae_loss(library_prediction, highres_batch, library_mu, library_logvar, CONFIG.kl_weight)[0]
+print(f"{sum(p.numel() for p in ours.parameters()):,} parameters; loss {loss.item():.4f} (ours), "
+      f"{library_loss.item():.4f} (srlib.vae); largest output difference "
+      f"{(prediction - library_prediction).abs().max().item():.1e}")
+assert torch.allclose(loss, library_loss) and torch.allclose(prediction, library_prediction)
+
+# %% [markdown]
+# ## The training loop, from scratch
+#
+# Plain PyTorch: each step takes a batch of crops, runs the model, computes the loss, and lets
+# Adam move the weights. Two details:
+#
+# - **KL annealing**: the KL weight rises linearly from 0 to `kl_weight` over the first
+#   `kl_warmup_steps`, so the encoder learns to put information into `z` before the KL term starts
+#   to squeeze it (with the full weight from step 0, `z` tends to be ignored for good:
+#   "posterior collapse");
+# - **precision**: the network runs in bfloat16 with channels-last memory where the CPU computes
+#   it natively (`srlib.precision`), the loss in float32.
+#
+# To compare, the same decoder is trained with `z` fixed at zero and a plain squared-error loss
+# (`kind="mse"`): a deterministic network with the same capacity.
+
+# %%
+def train(model, pairs, num_steps, kind="vae"):
+    resolved = precision.prepare_training(model, CONFIG.precision, "cpu")  # "bf16" or "fp32"
+    layout = precision.memory_format(resolved)
+    optimiser = torch.optim.Adam(model.parameters(), CONFIG.learning_rate)
+    history = {"loss": [], "reconstruction": [], "kl": []}
+    batches_per_pass = len(pairs) // CONFIG.batch_size
+    model.train()
+    for step in range(num_steps):
+        if step % batches_per_pass == 0:  # a new pass: new crops, new order
+            pairs.set_epoch(step // batches_per_pass)
+            order = np.random.default_rng([CONFIG.seed, step]).permutation(len(pairs))
+        indices = order[(step % batches_per_pass) * CONFIG.batch_size:][: CONFIG.batch_size]
+        lowres, highres = (to_tensor(array).contiguous(memory_format=layout) for array in pairs.batch(indices))
+        kl_weight = CONFIG.kl_weight * min(1.0, step / CONFIG.kl_warmup_steps)
+        with precision.autocast(resolved):
+            if kind == "vae":
+                prediction, mu, logvar = model(lowres, highres)
+            else:
+                prediction = model.decode(lowres)
+        if kind == "vae":
+            loss, reconstruction, kl = vae_loss(prediction.float(), highres, mu.float(), logvar.float(), kl_weight)
+        else:
+            loss = reconstruction = ((prediction.float() - highres) ** 2).flatten(1).sum(dim=1).mean()
+            kl = torch.tensor(0.0)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        for key, value in (("loss", loss), ("reconstruction", reconstruction), ("kl", kl)):
+            history[key].append(value.item())
+    model.to(memory_format=torch.contiguous_format).eval()
+    return history
+
+# %% [markdown]
+# `srlib.vae.train` is the same loop with a progress bar and timings. Five steps of each, from the
+# same weights, must give the same losses:
+
+# %%
+steps = {}
+for name, model, run in (("ours", ConditionalVAE(CONFIG.channels, CONFIG.latent_channels), train),
+                         ("srlib.vae.train", vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels), None)):
+    model.load_state_dict(library.state_dict())
+    torch.manual_seed(1)
+    if run is not None:
+        steps[name] = run(model, train_pairs, 5)["loss"]
+    else:
+        steps[name] = vae.train(model, train_pairs, 5, CONFIG.batch_size, CONFIG.learning_rate, CONFIG.kl_weight,
+                                      CONFIG.kl_warmup_steps, precision=CONFIG.precision, seed=CONFIG.seed,
+                                      progress=False)["loss"]
+for name, values in steps.items():
+    print(f"{name:>16}:", " ".join(f"{value:9.3f}" for value in values))
+assert np.allclose(steps["ours"], steps["srlib.vae.train"], rtol=1e-5)
 
 # %% [markdown]
 # ## Train both models
+#
+# From here on the notebook uses the library's versions (`srlib.vae.ConditionalVAE` and
+# `srlib.vae.train`), which give the numbers above and add a progress bar. Both models start from
+# the same seed and see the same batches.
 
 # %%
-mse_model, mse_history = vae_study.train(CONFIG, pairs, "mse")
-vae_model, vae_history = vae_study.train(CONFIG, pairs, "vae")
-print(f"MSE model {mse_history['seconds']:.0f} s, VAE {vae_history['seconds']:.0f} s")
+histories, models = {}, {}
+for kind in ("mse", "vae"):
+    config.set_seed(CONFIG.seed)
+    models[kind] = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
+    histories[kind] = vae.train(models[kind], train_pairs, CONFIG.num_steps, CONFIG.batch_size,
+                                      CONFIG.learning_rate, CONFIG.kl_weight, CONFIG.kl_warmup_steps, kind=kind,
+                                      precision=CONFIG.precision, seed=CONFIG.seed)
+print(f"{CONFIG.num_steps} steps per model in {histories['mse']['precision']}")
 
 # %%
-plotting.plot_histories({"VAE reconstruction": {"step_loss": vae_history["reconstruction"]},
-                         "VAE KL (unweighted)": {"step_loss": np.array(vae_history["kl"]) + 1e-3},
-                         "MSE model": {"step_loss": mse_history["loss"]}}, relative=False,
+plotting.plot_histories({"VAE reconstruction": {"step_loss": histories["vae"]["reconstruction"]},
+                         "VAE KL (unweighted)": {"step_loss": np.array(histories["vae"]["kl"]) + 1e-3},
+                         "MSE model": {"step_loss": histories["mse"]["loss"]}}, relative=False,
                         title="training: the KL grows as the encoder starts to use z");
 
 # %% [markdown]
@@ -91,14 +257,14 @@ plotting.plot_histories({"VAE reconstruction": {"step_loss": vae_history["recons
 #
 # Four samples from the prior for the same low-resolution monarch, the mean of eight, the MSE
 # model's single answer, and the per-pixel standard deviation across the samples (bright where
-# the samples disagree: edges and texture, exactly the information the downscale destroyed).
+# the samples disagree).
 
 # %%
 started = time.perf_counter()
-mse_predictions = vae_study.predict(mse_model, valid_inputs, "mse")
+mse_predictions = vae.predict(models["mse"], valid_inputs, "mse")
 mse_seconds = time.perf_counter() - started
 started = time.perf_counter()
-vae_samples = vae_study.predict(vae_model, valid_inputs, "vae", CONFIG.num_samples, CONFIG.seed)
+vae_samples = vae.predict(models["vae"], valid_inputs, "vae", CONFIG.num_samples, CONFIG.seed)
 vae_seconds = time.perf_counter() - started
 name, box = "monarch", (120, 200, 120)
 stack = vae_samples[name]
@@ -113,59 +279,86 @@ plotting.show_images({"spread across samples (std)": np.repeat((spread / spread.
 # ## Scores
 #
 # PSNR, SSIM and HFEN (Y channel, `scale` pixels of border cropped) on the five validation
-# photos. "VAE, one sample" is the average score of single samples.
+# photos. "VAE, one sample (average)" is the average score of single samples, each scored alone.
 
 # %%
-table = vae_study.score(valid_targets, valid_inputs, mse_predictions, vae_samples, CONFIG)
+table = evaluation.evaluate(valid_targets, {"bicubic": valid_inputs, "MSE model": mse_predictions,
+                                            "VAE, mean of samples": {n: s.mean(axis=0) for n, s in vae_samples.items()}},
+                            crop_border=CONFIG.scale)
+single = [evaluation.evaluate(valid_targets, {"one sample": {n: s[i] for n, s in vae_samples.items()}},
+                              crop_border=CONFIG.scale).rows for i in range(CONFIG.num_samples)]
+for index, image in enumerate(valid_targets):
+    rows = [sample_rows[index] for sample_rows in single]
+    table.rows.append({"method": "VAE, one sample (average)", "image": image,
+                       **{key: float(np.mean([row[key] for row in rows])) for key in ("psnr", "ssim", "hfen")}})
 print(table.to_markdown())
 
 # %% [markdown]
-# `srlib.summary.record` adds the bicubic, MSE and VAE-mean rows (inference time of the mean: all its samples) to the collection's results table when the main job
-# (`make results`) runs this notebook; otherwise it writes nothing.
+# `srlib.summary.record` adds the bicubic, MSE and VAE-mean rows (inference time of the mean: all
+# its samples) to the collection's results table when the main job (`make results`) runs this
+# notebook; otherwise it writes nothing. `srlib.results.save` writes this run's results file,
+# `results/<mode>/05_vae.json`.
 
 # %%
 megapixels = sum(image.shape[0] * image.shape[1] for image in valid_targets.values()) / 1e6
-parameters = {name: sum(p.numel() for p in model.parameters()) for name, model in (("mse", mse_model), ("vae", vae_model))}
+parameters = {kind: sum(p.numel() for p in model.parameters()) for kind, model in models.items()}
 summary.record("vae", f"bicubic x{CONFIG.scale}", valid_targets,
                {"bicubic": valid_inputs, "MSE model": mse_predictions,
                 "VAE, mean of samples": {n: s.mean(axis=0) for n, s in vae_samples.items()}},
                {"bicubic": {"inference_seconds_per_megapixel": summary.bicubic_seconds_per_megapixel(valid_targets, CONFIG.scale)},
-                "MSE model": {"parameters": parameters["mse"], "training_seconds": mse_history["seconds"],
+                "MSE model": {"parameters": parameters["mse"], "training_seconds": histories["mse"]["seconds"],
                               "inference_seconds_per_megapixel": mse_seconds / megapixels},
-                "VAE, mean of samples": {"parameters": parameters["vae"], "training_seconds": vae_history["seconds"],
+                "VAE, mean of samples": {"parameters": parameters["vae"], "training_seconds": histories["vae"]["seconds"],
                                          "inference_seconds_per_megapixel": vae_seconds / megapixels}},
                crop_border=CONFIG.scale, notebook="05_vae")
+saved = results.save("05_vae", {"config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(),
+                                "training_seconds": {kind: h["seconds"] for kind, h in histories.items()},
+                                "precision": histories["vae"]["precision"], "parameters": parameters["vae"],
+                                "histories": {kind: {key: h[key] for key in ("loss", "reconstruction", "kl")}
+                                              for kind, h in histories.items()}})
+print("written", saved.relative_to(config.PROJECT_ROOT))
 
 # %% [markdown]
 # ## The full run
+#
+# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 05_vae`):
 
 # %%
-if FULL_RESULTS.exists():
-    full = json.loads(FULL_RESULTS.read_text())
-    print(f"{full['mode']} run, {full['date']}, {full['machine']}: "
-          f"{full['config']['num_steps']} steps per model, {sum(full['seconds'].values()) / 60:.0f} min of training")
+full = results.load("05_vae", "full")
+print(results.describe(full, "05_vae"))
+if full:
+    print(f"{full['config']['num_steps']} steps per model in {full['precision']}, "
+          f"{sum(full['training_seconds'].values()) / 60:.1f} min of training")
     print(full["markdown"])
-else:
-    print(f"{FULL_RESULTS} is missing: run `python -m srlib.vae_study --mode full`")
 
 # %% [markdown]
 # ## Conclusion
 #
-# The full run (2,000 steps per model on a 2-core CPU, about 8 minutes for both) at x4:
-#
-# - **A single sample scores worse than bicubic** on PSNR (29.01 against 29.53 dB) and SSIM
-#   (0.782 against 0.853): it commits to one set of details, and wherever those differ from the
-#   real ones, both metrics punish it twice over, once for the missing detail and once for the
-#   invented one. The spread map shows where the samples disagree: along edges and in texture,
-#   where the downscale destroyed the information.
-# - **The mean of the samples moves towards the MSE model's answer** (30.13 dB against 30.80 dB,
-#   from 29.01 for one sample): averaging plausible answers gives back the blurry average the
-#   MSE loss aims for. With only 8 samples and a short run the VAE's mean is still 0.7 dB short
-#   of the MSE model, which is trained for that average directly.
-# - **The MSE model wins every metric** (+1.26 dB): PSNR, SSIM and HFEN reward the average, not
-#   any single plausible image, which is why tutorials 3 and 4 need losses and judges other than
-#   the pixels.
+# The full run's numbers, read from its results file:
+
+# %%
+if full:
+    means = evaluation.ResultsTable(rows=full["rows"]).mean()
+    bicubic, mse, mean, one = (means[m] for m in ("bicubic", "MSE model", "VAE, mean of samples", "VAE, one sample (average)"))
+    print(f"- one sample against bicubic: PSNR {one['psnr']:.2f} against {bicubic['psnr']:.2f} dB, "
+          f"SSIM {one['ssim']:.3f} against {bicubic['ssim']:.3f}")
+    print(f"- the mean of {full['config']['num_samples']} samples: {mean['psnr']:.2f} dB, "
+          f"{mean['psnr'] - mse['psnr']:+.2f} dB from the MSE model ({mse['psnr']:.2f} dB)")
+    print(f"- the MSE model over bicubic: {mse['psnr'] - bicubic['psnr']:+.2f} dB PSNR, "
+          f"SSIM {mse['ssim']:.3f}, HFEN {mse['hfen']:.3f} (bicubic {bicubic['hfen']:.3f})")
+
+# %% [markdown]
+# - **A single sample scores worse than the average of answers.** It commits to one set of
+#   details, and wherever those differ from the real ones PSNR and SSIM punish it twice over, once
+#   for the missing detail and once for the invented one. The spread map shows where the samples
+#   disagree.
+# - **The mean of the samples moves towards the MSE model's answer**: averaging plausible answers
+#   gives back the blurry average that the MSE loss aims for. With a few samples and a short run
+#   the VAE's mean stays short of the MSE model, which is trained for that average directly.
+# - **The MSE model wins the pixel metrics**: PSNR, SSIM and HFEN reward the average, not any
+#   single plausible image, which is why tutorials 3 and 4 need losses and judges other than the
+#   pixels.
 #
 # The KL weight (`CONFIG.kl_weight`) sets how different the samples may be: raise it and they
 # collapse towards one blurry image; lower it and they vary more but drift from what the prior
-# can produce. Trained here for 500 steps in fast mode; the full-run numbers used 2,000.
+# can produce.
