@@ -342,34 +342,39 @@ def converge_keras(steps: int) -> dict:
 
 
 def to_markdown(result: dict) -> str:
+    """The results as Markdown; sections not measured (``--sections`` into a new file) are left out."""
     dates = sorted(set(result["dates"].values()))
     lines = [f"# Speed on this machine ({result['machine']}, {', '.join(dates)})", "",
-             f"bfloat16: {result['bfloat16']}. Threads: {result['threads']}.", "",
-             "## MATLAB bicubic (`srlib.resize.imresize`, x2)", "",
-             "| input | output | seconds | s per output MP |", "|---|---|---|---|"]
-    lines += [f"| {row['input']} | {row['output']} | {row['seconds']:.3f} | {row['seconds_per_megapixel']:.3f} |"
-              for row in result["imresize"]]
-    lines += ["", "## Inference: float32 against `auto` (bfloat16 + channels-last where native)", "",
-              "Seconds per output megapixel on kodim23 (the default 512-px tiles); PSNR: mean of the 5 validation photos.", "",
-              "| model | fp32 s/MP | auto s/MP | speed-up | fp32 PSNR (dB) | auto PSNR (dB) | change (dB) |",
-              "|---|---|---|---|---|---|---|"]
-    for name, row in result["inference"].items():
-        lines.append(f"| {name} | {row['fp32_seconds_per_megapixel']:.2f} | {row['auto_seconds_per_megapixel']:.2f} | "
-                     f"{row['speedup']:.2f}x | {row['fp32_psnr']:.4f} | {row['auto_psnr']:.4f} | "
-                     f"{row['psnr_change']:+.4f} |")
-    cli = result["command_line"]
-    seconds = cli["seconds"]
-    lines += ["", f"## `srlib upscale --model {cli['model']}` over {cli['images']} photos (fresh process each)", "",
-              "| run | seconds |", "|---|---|",
-              f"| `srlib upscale` (auto) | {seconds['auto']:.1f} |",
-              f"| `srlib upscale --precision fp32` | {seconds['fp32']:.1f} |",
-              f"| plain float32 forward, whole images, no saving | {seconds['plain_fp32_forward']:.1f} |",
-              "", f"auto / plain float32: **{cli['auto_over_plain_fp32']:.2f}**", "",
-              "## Training: seconds per step", "",
-              "| model | fp32 | bf16 | speed-up |", "|---|---|---|---|"]
-    for name, row in result["training_steps"].items():
-        lines.append(f"| {name} | {row['fp32_seconds_per_step']:.3f} | {row['bf16_seconds_per_step']:.3f} | "
-                     f"{row['speedup']:.2f}x |")
+             f"bfloat16: {result['bfloat16']}. Threads: {result['threads']}."]
+    if "imresize" in result:
+        lines += ["", "## MATLAB bicubic (`srlib.resize.imresize`, x2)", "",
+                  "| input | output | seconds | s per output MP |", "|---|---|---|---|"]
+        lines += [f"| {row['input']} | {row['output']} | {row['seconds']:.3f} | {row['seconds_per_megapixel']:.3f} |"
+                  for row in result["imresize"]]
+    if "inference" in result:
+        lines += ["", "## Inference: float32 against `auto` (bfloat16 + channels-last where native)", "",
+                  "Seconds per output megapixel on kodim23 (the default 512-px tiles); PSNR: mean of the 5 validation "
+                  "photos.", "",
+                  "| model | fp32 s/MP | auto s/MP | speed-up | fp32 PSNR (dB) | auto PSNR (dB) | change (dB) |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, row in result["inference"].items():
+            lines.append(f"| {name} | {row['fp32_seconds_per_megapixel']:.2f} | {row['auto_seconds_per_megapixel']:.2f} | "
+                         f"{row['speedup']:.2f}x | {row['fp32_psnr']:.4f} | {row['auto_psnr']:.4f} | "
+                         f"{row['psnr_change']:+.4f} |")
+    if "command_line" in result:
+        cli = result["command_line"]
+        seconds = cli["seconds"]
+        lines += ["", f"## `srlib upscale --model {cli['model']}` over {cli['images']} photos (fresh process each)", "",
+                  "| run | seconds |", "|---|---|",
+                  f"| `srlib upscale` (auto) | {seconds['auto']:.1f} |",
+                  f"| `srlib upscale --precision fp32` | {seconds['fp32']:.1f} |",
+                  f"| plain float32 forward, whole images, no saving | {seconds['plain_fp32_forward']:.1f} |",
+                  "", f"auto / plain float32: **{cli['auto_over_plain_fp32']:.2f}**"]
+    if "training_steps" in result:
+        lines += ["", "## Training: seconds per step", "", "| model | fp32 | bf16 | speed-up |", "|---|---|---|---|"]
+        for name, row in result["training_steps"].items():
+            lines.append(f"| {name} | {row['fp32_seconds_per_step']:.3f} | {row['bf16_seconds_per_step']:.3f} | "
+                         f"{row['speedup']:.2f}x |")
     convergence = {name: row for section in SECTIONS if section.startswith("convergence") and section in result
                    for name, row in result[section].items()}
     if convergence:
