@@ -74,6 +74,15 @@ def clean_display(output) -> bool:
     return True
 
 
+def _keep(output) -> bool:
+    """Whether a cleaned output still says something: non-empty text, a tidied rich output, an error."""
+    if output.output_type == "stream":
+        return bool(output.text.strip())
+    if output.output_type in ("display_data", "execute_result"):
+        return clean_display(output)
+    return True
+
+
 def clean(notebook) -> None:
     """Merge consecutive stream outputs, resolve progress-bar redraws, strip timing metadata and
     the leftovers of rich progress bars (:func:`clean_display`)."""
@@ -91,8 +100,7 @@ def clean(notebook) -> None:
         for output in merged:
             if output.output_type == "stream":
                 output.text = clean_stream(output.text).strip("\n") + "\n"
-        cell.outputs = [o for o in merged if (o.text.strip() if o.output_type == "stream" else
-                                              o.output_type not in ("display_data", "execute_result") or clean_display(o))]
+        cell.outputs = [output for output in merged if _keep(output)]
 
 
 def execute(path: Path, output: Path | None = None, mode: str | None = None) -> float:

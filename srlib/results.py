@@ -81,7 +81,7 @@ def readme_block(notebook: str, mode: str = "full") -> str:
     and the command that made it, then the table of the results file."""
     result = load(notebook, mode)
     if result is None:
-        raise FileNotFoundError(f"{results_path(notebook, mode)}: missing; {describe(None, notebook, mode)}")
+        raise FileNotFoundError(describe(None, notebook, mode))
     provenance = f"{result['mode']} run, {result['date']}, {result['machine']}; made by: {result['command']}"
     if result.get("note"):
         provenance += f" ({result['note']})"

@@ -100,6 +100,12 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return (0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)).flatten(1).sum(dim=1).mean()
 
 
+def reconstruction_error(prediction: torch.Tensor, highres: torch.Tensor) -> torch.Tensor:
+    """The squared error summed over each image's pixels, averaged over the batch (a Gaussian
+    log-likelihood up to constants): the VAE's reconstruction term and the MSE model's loss."""
+    return ((prediction - highres) ** 2).flatten(1).sum(dim=1).mean()
+
+
 def vae_loss(prediction: torch.Tensor, highres: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
              kl_weight: float) -> tuple[torch.Tensor, dict]:
     """``MSE(prediction, highres) * pixels + kl_weight * KL``, per image, averaged over the batch.
@@ -107,7 +113,7 @@ def vae_loss(prediction: torch.Tensor, highres: torch.Tensor, mu: torch.Tensor, 
     The reconstruction is summed over pixels (the Gaussian log-likelihood up to constants) so
     that ``kl_weight`` = 1 is the true evidence lower bound. Returns ``(loss, terms)``.
     """
-    reconstruction = ((prediction - highres) ** 2).flatten(1).sum(dim=1).mean()
+    reconstruction = reconstruction_error(prediction, highres)
     kl = kl_divergence(mu, logvar)
     return reconstruction + kl_weight * kl, {"reconstruction": reconstruction.item(), "kl": kl.item()}
 
@@ -168,7 +174,7 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
         if kind == "vae":
             loss, terms = vae_loss(prediction.float(), highres, mu.float(), logvar.float(), schedule(step))
         else:
-            loss = ((prediction.float() - highres) ** 2).flatten(1).sum(dim=1).mean()
+            loss = reconstruction_error(prediction.float(), highres)
             terms = {"reconstruction": loss.item(), "kl": 0.0}
         optimiser.zero_grad()
         loss.backward()

@@ -139,7 +139,7 @@ def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarra
     """``(lowres, highres)`` degraded the way the model was trained (its metadata's recipe)."""
     from srlib.arrays import mod_crop, to_float
     from srlib.degrade import bicubic, crappify
-    from srlib.resize import imresize
+    from srlib.resize import imresize, shrink
 
     recipe = metadata["degradation"]
     scale = metadata["scale"]
@@ -147,8 +147,6 @@ def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarra
         highres = mod_crop(to_float(highres), scale)
         return bicubic(highres, scale), highres
     if recipe["name"] == "crappify":
-        from srlib.resize import shrink
-
         highres = to_float(highres)
         if recipe.get("highres_size"):
             highres = shrink(highres, recipe["highres_size"])

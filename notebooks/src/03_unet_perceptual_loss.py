@@ -30,8 +30,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import fastai.callback.schedule  # noqa: F401 (adds Learner.fit_one_cycle)
-
 from srlib import checkpoints, config, data_torch, degrade, evaluation, losses_torch, models_torch, notebooks, \
     plotting, results, samples, summary, train_torch
 from srlib.callbacks_fastai import BFloat16Training

@@ -215,16 +215,16 @@ def train(model, pairs, num_steps, kind="vae"):
 
 # %%
 steps = {}
-for name, model, run in (("ours", ConditionalVAE(CONFIG.channels, CONFIG.latent_channels), train),
-                         ("srlib.vae.train", vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels), None)):
-    model.load_state_dict(library.state_dict())
-    torch.manual_seed(1)
-    if run is not None:
-        steps[name] = run(model, train_pairs, 5)["loss"]
-    else:
-        steps[name] = vae.train(model, train_pairs, 5, CONFIG.batch_size, CONFIG.learning_rate, CONFIG.kl_weight,
-                                      CONFIG.kl_warmup_steps, precision=CONFIG.precision, seed=CONFIG.seed,
-                                      progress=False)["loss"]
+model = ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
+model.load_state_dict(library.state_dict())
+torch.manual_seed(1)
+steps["ours"] = train(model, train_pairs, 5)["loss"]
+model = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
+model.load_state_dict(library.state_dict())
+torch.manual_seed(1)
+steps["srlib.vae.train"] = vae.train(model, train_pairs, 5, CONFIG.batch_size, CONFIG.learning_rate, CONFIG.kl_weight,
+                                     CONFIG.kl_warmup_steps, precision=CONFIG.precision, seed=CONFIG.seed,
+                                     progress=False)["loss"]
 for name, values in steps.items():
     print(f"{name:>16}:", " ".join(f"{value:9.3f}" for value in values))
 assert np.allclose(steps["ours"], steps["srlib.vae.train"], rtol=1e-5)
