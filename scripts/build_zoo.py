@@ -70,7 +70,8 @@ def add_unet(path: Path, name: str, description: str) -> None:
                 "scale": 2, "input": "bicubic-upsampled",
                 "degradation": {"name": "crappify", "highres_size": config["highres_size"]},
                 "data": saved["data"], "loss": saved["loss"], "description": description,
-                "training": {"seconds": saved["training_seconds"], "machine": saved["machine"],
+                "training": {"seconds": saved["training_seconds"], "steps": saved.get("training_steps"),
+                             "machine": saved["machine"],
                              "mode": saved["mode"], "config": saved["config"]}})
 
 

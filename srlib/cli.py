@@ -1,6 +1,7 @@
 """The ``srlib`` command line (installed with the package; ``python -m srlib`` works too).
 
-    srlib data                      write the sample photographs to data/samples with a manifest
+    srlib data                      write the sample photographs to data/samples with a manifest,
+                                    and the wallpapers of the full training pool to data/wallpapers
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
     srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic)
     srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present)
@@ -33,6 +34,16 @@ def _command_data(args) -> int:
 
     destination = write_samples(args.dest, splits=tuple(args.splits))
     print(f"sample photographs written to {destination} (manifest: {destination / 'manifest.json'})")
+    if args.wallpapers:
+        from srlib.samples import write_wallpapers
+
+        try:
+            folder = write_wallpapers()
+        except (FileNotFoundError, OSError) as error:
+            print(f"wallpapers not written: {error}\n  fast mode does not need them; full mode's training "
+                  "pool does (srlib.samples.load_pool)", file=sys.stderr)
+        else:
+            print(f"wallpaper photographs (the rest of the training pool) in {folder}")
     return 0
 
 
@@ -212,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                                epilog=EXAMPLES["data"])
     data.add_argument("--dest", default=None, help="destination folder (default: data/samples)")
     data.add_argument("--splits", nargs="+", default=["train", "valid"], choices=["train", "valid", "extra"])
+    data.add_argument("--no-wallpapers", dest="wallpapers", action="store_false",
+                      help="skip the 11 Debian wallpaper photographs of the full training pool (fetched with "
+                           "apt-get download when plasma-workspace-wallpapers is not installed)")
     data.set_defaults(run=_command_data)
 
     baseline = commands.add_parser("baseline", help="bicubic PSNR/SSIM/HFEN on the validation photos",

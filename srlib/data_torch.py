@@ -80,18 +80,20 @@ def paired_data(train_images: dict, valid_images: dict, degradation: str = "crap
                 highres_size: int | None = None, seed: int = 0, device=None):
     """The U-Net tutorials' data in one call: ``(dls, valid_inputs, valid_targets)``.
 
-    Photos are first resized to a ``highres_size`` shorter side (:func:`srlib.resize.shrink`;
-    None keeps them); ``dls`` are :func:`dataloaders` of ``steps_per_epoch * batch_size``
+    With ``highres_size``, training photos become a :func:`srlib.patches.tile_pyramid` of
+    ``highres_size`` tiles (whole photos shrunk to that shorter side, plus tiles of closer views)
+    and validation photos are shrunk to that shorter side (:func:`srlib.resize.shrink`); None
+    keeps both as they are. ``dls`` are :func:`dataloaders` of ``steps_per_epoch * batch_size``
     training crops (seed ``seed``) and ``2 * batch_size`` validation crops (seed ``seed + 1``),
     inputs bicubic-upsampled to the target size; ``valid_inputs``/``valid_targets`` are the whole
     validation photos (:func:`srlib.patches.degrade_photos`, seed ``seed``). Tutorial 2 builds
     the same thing step by step and checks it against this.
     """
-    from srlib.patches import degrade_photos
+    from srlib.patches import degrade_photos, tile_pyramid
     from srlib.resize import shrink
 
     if highres_size:
-        train_images = {name: shrink(image, highres_size) for name, image in train_images.items()}
+        train_images = tile_pyramid(train_images, highres_size)
         valid_images = {name: shrink(image, highres_size) for name, image in valid_images.items()}
 
     def crops(images, length, crop_seed):

@@ -95,7 +95,8 @@ class ResultsTable:
         return path
 
 
-COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "hfen": "HFEN", "vgg": "VGG distance"}
+COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "hfen": "HFEN", "vgg": "VGG distance",
+                 "mobilenet": "MobileNetV2 distance"}
 
 
 def _format(value: float, digits: int) -> str:

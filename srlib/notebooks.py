@@ -4,9 +4,11 @@ A tutorial *is* its notebook: fast mode and full mode are the same cells with ot
 ``python -m srlib.notebooks [NAMES] [--mode fast|full]`` executes them in order into
 ``results/notebooks/<mode>/`` (the main job, ``make results``, runs them all and writes the
 README's figures to ``img/``); each notebook writes its own results file (``srlib.results``).
-Interrupted, it resumes notebook by notebook. ``scripts/build_notebooks.py`` uses
-:func:`execute` for the committed notebooks. Needs nbformat and nbclient (the project
-environment has them).
+Interrupted, it resumes notebook by notebook. ``--publish`` then copies the executed notebooks
+into ``notebooks/``: the committed notebooks show the full run's outputs (:func:`publish` checks
+that their code is the current source's). ``scripts/build_notebooks.py`` builds the notebooks
+from ``notebooks/src/*.py`` with :func:`cells_from_source`. Needs nbformat and nbclient (the
+project environment has them).
 """
 from __future__ import annotations
 
@@ -18,6 +20,76 @@ import time
 from pathlib import Path
 
 from srlib.config import PROJECT_ROOT
+
+_HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+
+
+def cells_from_source(source: str) -> list:
+    """Notebook cells from a percent-format source (``notebooks/src/*.py``).
+
+    ``# %%`` starts a code cell, ``# %% [markdown]`` a Markdown cell whose lines start with
+    ``# ``, and ``# %% tags=["parameters"]`` tags a cell. Returns nbformat v4 cells.
+    """
+    import json
+
+    import nbformat
+
+    cells, kind, tags, lines = [], None, [], []
+
+    def flush():
+        text = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in text.splitlines())
+            cells.append(nbformat.v4.new_markdown_cell(text))
+        elif kind == "code":
+            cells.append(nbformat.v4.new_code_cell(text, metadata={"tags": tags} if tags else {}))
+
+    for line in source.splitlines():
+        match = _HEADER.match(line)
+        if match:
+            if kind is not None:
+                flush()
+            kind = "markdown" if match.group("markdown") else "code"
+            tags = json.loads(match.group("tags")) if match.group("tags") else []
+            lines = []
+        elif kind is not None:
+            lines.append(line)
+    if kind is not None:
+        flush()
+    return cells
+
+
+def stale_cells(notebook, source: str) -> list[int]:
+    """Indices of the cells whose text differs from the percent-format ``source`` (all of them
+    past the shorter of the two when the number of cells differs)."""
+    expected = [(cell.cell_type, cell.source) for cell in cells_from_source(source)]
+    actual = [(cell.cell_type, cell.source) for cell in notebook.cells]
+    differ = [index for index, (a, b) in enumerate(zip(actual, expected)) if a != b]
+    return differ + list(range(min(len(actual), len(expected)), max(len(actual), len(expected))))
+
+
+def publish(name: str, mode: str = "full", root: Path | None = None) -> Path:
+    """Copy the executed ``results/notebooks/<mode>/<name>.ipynb`` to ``notebooks/<name>.ipynb``.
+
+    Refuses (``ValueError`` naming the cells) when the executed copy's code or text differs from
+    ``notebooks/src/<name>.py``: the outputs a reader sees must come from the code beside them.
+    """
+    import nbformat
+
+    root = Path(root or PROJECT_ROOT)
+    executed = root / "results" / "notebooks" / mode / f"{name}.ipynb"
+    if not executed.exists():
+        raise FileNotFoundError(f"{executed}: not run in {mode} mode yet (python -m srlib.notebooks {name} --mode {mode})")
+    notebook = nbformat.read(executed, as_version=4)
+    stale = stale_cells(notebook, (root / "notebooks" / "src" / f"{name}.py").read_text())
+    if stale:
+        raise ValueError(f"{executed}: cells {stale} differ from notebooks/src/{name}.py; run it again")
+    target = root / "notebooks" / f"{name}.ipynb"
+    temporary = target.with_name(f".{target.name}.part")
+    nbformat.write(notebook, temporary)
+    os.replace(temporary, target)
+    return target
+
 
 # TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it, at
 # the start of a line or straight after a progress bar's last redraw.
@@ -196,6 +268,8 @@ def main(argv=None) -> int:
     parser.add_argument("--figures", default=None, help="folder for the README figures (e.g. img)")
     parser.add_argument("--results", default=None, help="folder for the results table's rows (srlib.summary)")
     parser.add_argument("--redo", action="store_true", help="run notebooks that are already up to date too")
+    parser.add_argument("--publish", action="store_true",
+                        help="then copy the executed notebooks into notebooks/ (what the repository shows readers)")
     args = parser.parse_args(argv)
     if args.mode:
         os.environ["SRLIB_MODE"] = args.mode
@@ -203,8 +277,16 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"no such notebook: {', '.join(unknown)} (choose from "
                      f"{', '.join(p.stem for p in sorted((PROJECT_ROOT / 'notebooks').glob('*.ipynb')))})")
-    run_all(Path(args.output) if args.output else default_output(), Path(args.figures) if args.figures else None, args.names, args.redo,
+    output = Path(args.output) if args.output else default_output()
+    run_all(output, Path(args.figures) if args.figures else None, args.names, args.redo,
             Path(args.results) if args.results else None)
+    if args.publish:
+        if output.resolve() != default_output().resolve():
+            parser.error("--publish copies from the default output folder; leave out --output")
+        from srlib.config import run_mode
+
+        for name in args.names or [p.stem for p in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))]:
+            print("published", publish(name, run_mode()).relative_to(PROJECT_ROOT))
     return 0
 
 

@@ -136,6 +136,43 @@ def make_pairs(images: Mapping, degradation: str = "bicubic", scale: int = 2, up
             for index, (name, image) in enumerate(images.items())}
 
 
+def tile_pyramid(images: Mapping, tile_size: int, levels: Sequence[int] = (1, 2, 4)) -> dict[str, np.ndarray]:
+    """Many small training images from a few large photos: ``{name: image}``.
+
+    For each level ``k`` the photo is shrunk (:func:`srlib.resize.shrink`, never enlarged) to a
+    shorter side of ``k * tile_size``: at ``k = 1`` the whole shrunk photo is kept (the whole
+    scene, as lesson 7 trains on), at ``k > 1`` it is cut into non-overlapping ``tile_size``
+    squares (a centred grid; details seen closer). Levels larger than the photo are skipped.
+    A 1280x800 photo at ``tile_size=192`` gives 1 + 6 + 24 = 31 images. Degradations that damage
+    a whole image once (``crappify``: its JPEG quality and the number written on it) then vary
+    from one small image to the next, which a handful of large photos cannot give.
+
+    Names are ``<photo>@<shorter side>`` for whole photos, ``<photo>@<shorter side>_<row>_<col>``
+    for tiles. Images are HWC float32 in [0, 1].
+    """
+    from srlib.resize import shrink
+
+    pyramid = {}
+    for name, image in images.items():
+        image = to_float(check_image(image, name))
+        for level in levels:
+            side = level * tile_size
+            if level > 1 and side > min(image.shape[:2]):
+                continue
+            scaled = shrink(image, side)
+            if level == 1:
+                pyramid[f"{name}@{side}"] = scaled
+                continue
+            rows, columns = scaled.shape[0] // tile_size, scaled.shape[1] // tile_size
+            top = (scaled.shape[0] - rows * tile_size) // 2
+            left = (scaled.shape[1] - columns * tile_size) // 2
+            for row in range(rows):
+                for column in range(columns):
+                    y, x = top + row * tile_size, left + column * tile_size
+                    pyramid[f"{name}@{side}_{row}_{column}"] = scaled[y: y + tile_size, x: x + tile_size]
+    return pyramid
+
+
 def degrade_photos(images: Mapping, degradation: str | Callable = "bicubic", scale: int = 2,
                    upsample_input: bool = True, seed: int = 0, multiple: int = 1) -> tuple[dict, dict]:
     """Whole validation photos as ``(inputs, targets)``, two ``{name: image}`` dictionaries.

@@ -91,17 +91,29 @@ def plot_histories(histories: dict, key: str = "step_loss", relative: bool = Tru
     return _save(figure, path)
 
 
-def bar_chart(values: dict, ylabel: str, baseline: float | None = None, path=None, title=None):
-    """Bars of ``{label: value}``, with an optional horizontal baseline (e.g. bicubic)."""
-    figure, axis = plt.subplots(figsize=(6, 3))
+def bar_chart(values: dict, ylabel: str, baseline: float | None = None, path=None, title=None,
+              baseline_label: str = "bicubic", digits: int = 2):
+    """Bars of ``{label: value}``, each labelled with its value.
+
+    With a ``baseline`` (e.g. bicubic's PSNR) the bars show ``value - baseline``, starting from
+    the baseline's line, so that differences of a fraction of a dB between methods stay visible
+    (bars of absolute PSNR starting at 0 dB would all look the same height).
+    """
+    figure, axis = plt.subplots(figsize=(6.5, 3.2))
     labels = list(values)
-    axis.bar(labels, [values[label] for label in labels], color="tab:blue")
+    heights = [values[label] - (baseline or 0.0) for label in labels]
+    colours = ["tab:blue" if height >= 0 else "tab:red" for height in heights]
+    bars = axis.bar(labels, heights, color=colours)
+    axis.bar_label(bars, labels=[f"{height:+.{digits}f}" if baseline is not None else f"{height:.{digits}f}"
+                                 for height in heights], fontsize=7, padding=2)
     if baseline is not None:
-        axis.axhline(baseline, color="tab:red", linestyle="--", label="bicubic")
-        axis.legend(fontsize=8)
-    axis.set_ylabel(ylabel)
+        axis.axhline(0.0, color="black", linewidth=0.8)
+        ylabel = f"{ylabel}, minus {baseline_label} ({baseline:.{digits}f})"
+    axis.margins(y=0.15)
+    axis.set_ylabel(ylabel, fontsize=8)
     axis.set_title(title or "")
     axis.tick_params(axis="x", labelrotation=30, labelsize=8)
+    axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     return _save(figure, path)
 

@@ -8,7 +8,14 @@ registered but unused by default (a near-duplicate stereo view and two non-photo
 
 ``srlib data`` (:func:`write_samples`) writes them to ``data/samples/<split>/<name>.png`` with a
 ``manifest.json``. :func:`load_split` reads that folder, or any folder of your own images.
-Taught in ``notebooks/01_autoencoder_keras.ipynb`` (Data section).
+
+**The training pool** (:func:`load_pool`), shared by every tutorial: the train split plus 11
+photographs from Debian's ``plasma-workspace-wallpapers`` (:data:`WALLPAPERS`, reduced to
+1280x800 by :func:`write_wallpapers`, which fetches the package with ``apt-get download`` when it
+is not installed). Fast mode trains on the train split alone, full mode on the whole pool.
+OpenCV's example images (Debian ``opencv-doc``) and ``mate-backgrounds`` are never in it: we keep
+them for independent evaluation.
+Taught in ``notebooks/01_autoencoder_keras.ipynb`` and ``02_unet_pixel_loss.ipynb`` (Data sections).
 """
 from __future__ import annotations
 
@@ -174,29 +181,87 @@ def load_split(split: str, folder=None) -> dict[str, np.ndarray]:
     return {name: SAMPLES[name].load() for name in names}
 
 
-#: Photographs in Debian's ``plasma-workspace-wallpapers`` (``apt-get install plasma-workspace-wallpapers``,
-#: 94 MB; the package's copyright file gives each picture's licence). Optional extra training data
-#: for the model zoo's classic models; never shipped, never needed by the tutorials.
+#: The photographs in Debian's ``plasma-workspace-wallpapers`` (94 MB; the package's copyright file
+#: gives each picture's author, all LGPL-3). The package's other wallpapers are paintings or
+#: vector art (``Autumn`` is a painting) and stay out. Never shipped with srlib; see :func:`write_wallpapers`.
 WALLPAPERS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
               "Kite", "OneStandsOut", "Path", "summer_1am")
+WALLPAPER_PACKAGE = "plasma-workspace-wallpapers"
+#: The sources of :func:`load_pool`: the sample photos' train split and the wallpapers.
+POOL_SOURCES = ("samples", "wallpapers")
 
 
-def write_wallpapers(destination=None, source="/usr/share/wallpapers", reduce: int = 2) -> Path:
+def wallpapers_dir() -> Path:
+    """``<data>/wallpapers``, where :func:`write_wallpapers` puts the reduced wallpapers."""
+    return data_dir() / "wallpapers"
+
+
+def _fetch_wallpaper_package(workdir: Path) -> Path:
+    """Download the Debian package with ``apt-get download`` (no root needed) and unpack it with
+    ``dpkg-deb -x`` under ``workdir``; return its ``usr/share/wallpapers`` folder."""
+    import shutil
+    import subprocess
+
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            raise FileNotFoundError(f"{tool}: not found, so the {WALLPAPER_PACKAGE} package cannot be fetched")
+    done = subprocess.run(["apt-get", "download", WALLPAPER_PACKAGE], cwd=workdir, capture_output=True, text=True)
+    packages = sorted(workdir.glob(f"{WALLPAPER_PACKAGE}_*.deb"))
+    if done.returncode or not packages:
+        raise FileNotFoundError(f"apt-get download {WALLPAPER_PACKAGE}: failed ({done.stderr.strip()[-300:]})")
+    subprocess.run(["dpkg-deb", "-x", str(packages[0]), str(workdir / "unpacked")], check=True)
+    return workdir / "unpacked" / "usr" / "share" / "wallpapers"
+
+
+def write_wallpapers(destination=None, source=None, reduce: int = 2, progress: bool = True) -> Path:
     """Write the largest version of each of :data:`WALLPAPERS`, reduced ``reduce`` times with
-    MATLAB bicubic (which also removes most JPEG artefacts), as PNG to ``data/wallpapers``.
+    MATLAB bicubic (which also removes most JPEG artefacts: 2560x1600 becomes 1280x800), as PNG
+    to ``destination`` (default ``data/wallpapers``). Files already there are kept.
 
-    Raises ``FileNotFoundError`` naming the package when the wallpapers are not installed.
+    ``source`` is the package's ``wallpapers`` folder; by default ``/usr/share/wallpapers`` when
+    the package is installed, else the package is fetched from Debian's registry with
+    ``apt-get download`` into a temporary folder (94 MB, no root needed) and deleted afterwards.
+    Raises ``FileNotFoundError`` saying what to install when neither works.
     """
+    import tempfile
+
     from srlib.resize import imresize
 
-    destination = Path(destination) if destination else data_dir() / "wallpapers"
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in tqdm(WALLPAPERS, desc="wallpapers"):
-        images = sorted(Path(source, name, "contents", "images").glob("*.jpg"),
-                        key=lambda path: int(path.stem.split("x")[0]) * int(path.stem.split("x")[1]))
-        if not images:
-            raise FileNotFoundError(f"{Path(source, name)}: missing; run `apt-get install plasma-workspace-wallpapers`")
-        target = destination / f"{name}.png"
-        if not target.exists():
-            save_image(target, imresize(load_image(images[-1]), scale=1.0 / reduce))
+    destination = Path(destination) if destination else wallpapers_dir()
+    missing = [name for name in WALLPAPERS if not (destination / f"{name}.png").exists()]
+    if not missing:
+        return destination
+    with tempfile.TemporaryDirectory(prefix="srlib-wallpapers-") as workdir:
+        if source is None:
+            installed = Path("/usr/share/wallpapers")
+            source = installed if (installed / WALLPAPERS[0]).is_dir() else _fetch_wallpaper_package(Path(workdir))
+        destination.mkdir(parents=True, exist_ok=True)
+        for name in tqdm(missing, desc="wallpapers", disable=not progress):
+            images = sorted(Path(source, name, "contents", "images").glob("*.jpg"),
+                            key=lambda path: int(path.stem.split("x")[0]) * int(path.stem.split("x")[1]))
+            if not images:
+                raise FileNotFoundError(f"{Path(source, name)}: missing; install Debian's {WALLPAPER_PACKAGE} "
+                                        f"(or run `srlib data` where apt-get can reach Debian)")
+            save_image(destination / f"{name}.png", imresize(load_image(images[-1]), scale=1.0 / reduce))
     return destination
+
+
+def load_pool(sources=POOL_SOURCES, progress: bool = False) -> dict[str, np.ndarray]:
+    """The training pool shared by every tutorial: ``{name: HxWx3 float32 image}``.
+
+    ``sources`` picks from :data:`POOL_SOURCES`: ``"samples"``, the 9 photos of the train split
+    (300 to 1000 pixels a side), and ``"wallpapers"``, 11 Debian photographs at 1280x800
+    (:func:`write_wallpapers` writes them on first use). The validation photos are never in the
+    pool, nor are OpenCV's example images or ``mate-backgrounds``, which we keep for independent
+    evaluation. Wallpaper names are prefixed ``wallpaper_``.
+    """
+    unknown = [source for source in sources if source not in POOL_SOURCES]
+    if unknown:
+        raise ValueError(f"unknown pool source(s) {unknown}; choose from {POOL_SOURCES}")
+    pool = {}
+    if "samples" in sources:
+        pool.update(load_split("train"))
+    if "wallpapers" in sources:
+        folder = write_wallpapers(progress=progress)
+        pool.update({f"wallpaper_{name}": load_image(folder / f"{name}.png") for name in WALLPAPERS})
+    return pool

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from srlib.config import PROJECT_ROOT
-from srlib.notebooks import clean
+from srlib.notebooks import cells_from_source, clean, publish, stale_cells
 
 COMMITTED = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 
@@ -70,3 +70,33 @@ def test_ensure_runs_the_notebook_that_makes_a_missing_file(tmp_path, monkeypatc
     assert produced.read_text() == "already there"
     with pytest.raises(FileNotFoundError, match="never.txt"):
         notebooks.ensure("02_maker", tmp_path / "never.txt")
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.stem)
+def test_committed_notebooks_hold_their_sources_code(path):
+    """The outputs a reader sees come from the code beside them: cell for cell, the committed
+    notebook is its source in notebooks/src (make notebooks / --publish keep them in step)."""
+    source = (PROJECT_ROOT / "notebooks" / "src" / f"{path.stem}.py").read_text()
+    assert stale_cells(nbformat.read(path, as_version=4), source) == []
+
+
+def test_cells_from_source_and_publish(tmp_path):
+    source = '# %% [markdown]\n# # Title\n# text\n\n# %% tags=["parameters"]\nMODE = "fast"\n\n# %%\nprint(MODE)\n'
+    cells = cells_from_source(source)
+    assert [(c.cell_type, c.source) for c in cells] == [("markdown", "# Title\ntext"), ("code", 'MODE = "fast"'),
+                                                         ("code", "print(MODE)")]
+    assert cells[1].metadata["tags"] == ["parameters"]
+    (tmp_path / "notebooks" / "src").mkdir(parents=True)
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source)
+    with pytest.raises(FileNotFoundError, match="not run in full mode"):
+        publish("09_x", root=tmp_path)
+    executed = nbformat.v4.new_notebook(cells=cells_from_source(source))
+    executed.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="full\n")]
+    (tmp_path / "results" / "notebooks" / "full").mkdir(parents=True)
+    nbformat.write(executed, tmp_path / "results" / "notebooks" / "full" / "09_x.ipynb")
+    published = publish("09_x", root=tmp_path)
+    assert nbformat.read(published, as_version=4).cells[2].outputs[0]["text"] == "full\n"
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source.replace("print(MODE)", "print(MODE, 1)"))
+    with pytest.raises(ValueError, match=r"cells \[2\] differ"):
+        publish("09_x", root=tmp_path)
+    assert nbformat.read(published, as_version=4).cells[2].outputs[0]["text"] == "full\n"  # left as it was

@@ -71,3 +71,19 @@ def test_pad_to_multiple_reflects_and_keeps_the_original():
     np.testing.assert_array_equal(padded[:30, :45], image)
     np.testing.assert_array_equal(padded[30, :45], image[28])  # reflection, not zeros
     assert pad_to_multiple(padded, 8) is padded
+
+
+def test_tile_pyramid_whole_photo_plus_tiles_of_closer_views():
+    from srlib.patches import tile_pyramid
+
+    photo = synthetic_photo(100, 160, seed=3)
+    pyramid = tile_pyramid({"p": photo}, 24, levels=(1, 2, 4, 8))
+    assert pyramid["p@24"].shape == (24, 38, 3)  # whole photo, shorter side 24
+    level2 = [name for name in pyramid if name.startswith("p@48_")]
+    level4 = [name for name in pyramid if name.startswith("p@96_")]
+    assert len(level2) == 2 * 3 and len(level4) == 4 * 6  # 48x77 and 96x154 cut into 24-pixel squares
+    assert all(pyramid[name].shape == (24, 24, 3) for name in level2 + level4)
+    assert not any(name.startswith("p@192") for name in pyramid)  # never enlarged
+    # the level-4 tiles are the photo shrunk to 96x154, cut on a centred grid
+    scaled = imresize(photo, size=(96, 154))
+    np.testing.assert_allclose(pyramid["p@96_1_2"], scaled[24:48, 5 + 48: 5 + 72], atol=1e-6)

@@ -54,3 +54,35 @@ def test_load_folder_errors(tmp_path):
     (tmp_path / "bad.png").write_text("not an image")
     with pytest.raises(ValueError, match="bad.png"):
         load_folder(tmp_path)
+
+
+def test_write_wallpapers_reduces_the_largest_version_and_keeps_existing_files(tmp_path, monkeypatch):
+    from srlib import samples
+
+    monkeypatch.setattr(samples, "WALLPAPERS", ("One", "Two"))
+    for name in ("One", "Two"):
+        images = tmp_path / "source" / name / "contents" / "images"
+        images.mkdir(parents=True)
+        save_image(images / "40x32.jpg", np.full((32, 40, 3), 10, np.uint8))
+        save_image(images / "80x64.jpg", np.full((64, 80, 3), 200, np.uint8))
+    destination = samples.write_wallpapers(tmp_path / "out", source=tmp_path / "source", progress=False)
+    written = load_folder(destination)
+    assert list(written) == ["One", "Two"]
+    assert written["One"].shape == (32, 40, 3) and abs(written["One"].mean() - 200 / 255) < 0.02  # the 80x64, halved
+    save_image(destination / "One.png", np.zeros((8, 8, 3), np.uint8), overwrite=True)
+    samples.write_wallpapers(destination, source=tmp_path / "nowhere", progress=False)  # nothing missing: no source read
+    assert load_folder(destination)["One"].shape == (8, 8, 3)
+    (destination / "Two.png").unlink()
+    with pytest.raises(FileNotFoundError, match="nowhere/Two.*plasma-workspace-wallpapers"):
+        samples.write_wallpapers(destination, source=tmp_path / "nowhere", progress=False)
+
+
+def test_the_pool_never_holds_validation_or_reserved_photos():
+    from srlib.samples import WALLPAPERS, load_pool
+
+    pool = load_pool(("samples",))
+    assert list(pool) == sample_names("train")
+    assert not {name.lower() for name in WALLPAPERS} & {"autumn", "mate", "opencv"}
+    assert not set(sample_names("valid")) & {name.removeprefix("wallpaper_") for name in pool}
+    with pytest.raises(ValueError, match="unknown pool source"):
+        load_pool(("samples", "opencv"))

@@ -16,7 +16,7 @@ from srlib.degrade import add_gaussian_noise, gaussian_blur  # noqa: E402
 from srlib.evaluation import evaluate  # noqa: E402
 from srlib.data_torch import paired_data  # noqa: E402
 from srlib.models_torch import ResidualUnet, build_unet, unet_learner  # noqa: E402
-from srlib.perceptual import vgg_distance  # noqa: E402
+from srlib.perceptual import mobilenet_distance, vgg_distance  # noqa: E402
 from srlib.train_torch import predict_image  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402
 
@@ -98,3 +98,25 @@ def test_vgg_distance_orders_degradations():
     table = evaluate({"a": image}, {"blur": {"a": blurred}}, crop_border=4, extra_metrics={"vgg": vgg_distance})
     assert set(table.mean()["blur"]) == {"psnr", "ssim", "hfen", "vgg"}
     assert "VGG distance ↓" in table.to_markdown()
+
+
+def test_mobilenet_distance_is_the_same_recipe_on_another_network():
+    image = synthetic_photo(64, 80, seed=5)
+    blurred, noisy = gaussian_blur(image, 2.0), add_gaussian_noise(image, 0.01, seed=0)
+    assert mobilenet_distance(image, image) == 0.0
+    assert mobilenet_distance(image, blurred) > mobilenet_distance(image, noisy) > 0
+    assert mobilenet_distance(image, blurred) == pytest.approx(mobilenet_distance(blurred, image), rel=1e-5)
+    # recomputed independently: torchvision's network, ImageNet normalisation, unit-normalised channels
+    from srlib.pretrained_torch import mobilenet_v2
+
+    network = mobilenet_v2("offline").features.eval()
+    mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    x = (torch.from_numpy(np.stack([image, blurred]).transpose(0, 3, 1, 2).copy()) - mean) / std
+    distances = []
+    with torch.no_grad():
+        for index in range(18):
+            x = network[index](x)
+            if index in (1, 3, 6, 13, 17):
+                a, b = (x[i] / (x[i].norm(dim=0, keepdim=True) + 1e-10) for i in (0, 1))
+                distances.append(float(((a - b) ** 2).sum(dim=0).mean()))
+    assert mobilenet_distance(image, blurred) == pytest.approx(np.mean(distances), rel=1e-5)
