@@ -77,7 +77,7 @@ def dataloaders(train: PairedPatches, valid: PairedPatches, batch_size: int = 16
 
 def paired_data(train_images: dict, valid_images: dict, degradation: str = "crappify", scale: int = 1,
                 patch_size: int = 96, batch_size: int = 8, steps_per_epoch: int = 100,
-                highres_size: int | None = None, seed: int = 0, device=None):
+                highres_size: int | None = None, seed: int = 0, device=None, fresh_damage: bool = False):
     """The U-Net tutorials' data in one call: ``(dls, valid_inputs, valid_targets)``.
 
     With ``highres_size``, training photos become a :func:`srlib.patches.tile_pyramid` of
@@ -85,7 +85,9 @@ def paired_data(train_images: dict, valid_images: dict, degradation: str = "crap
     and validation photos are shrunk to that shorter side (:func:`srlib.resize.shrink`); None
     keeps both as they are. ``dls`` are :func:`dataloaders` of ``steps_per_epoch * batch_size``
     training crops (seed ``seed``) and ``2 * batch_size`` validation crops (seed ``seed + 1``),
-    inputs bicubic-upsampled to the target size; ``valid_inputs``/``valid_targets`` are the whole
+    inputs bicubic-upsampled to the target size (``fresh_damage``: the training images are
+    degraded again at each epoch, see :class:`srlib.patches.PairedPatches`);
+    ``valid_inputs``/``valid_targets`` are the whole
     validation photos (:func:`srlib.patches.degrade_photos`, seed ``seed``). Tutorial 2 builds
     the same thing step by step and checks it against this.
     """
@@ -96,11 +98,12 @@ def paired_data(train_images: dict, valid_images: dict, degradation: str = "crap
         train_images = tile_pyramid(train_images, highres_size)
         valid_images = {name: shrink(image, highres_size) for name, image in valid_images.items()}
 
-    def crops(images, length, crop_seed):
+    def crops(images, length, crop_seed, fresh=False):
         return PairedPatches(images, degradation, scale=scale, patch_size=patch_size, length=length,
-                             upsample_input=True, seed=crop_seed)
+                             upsample_input=True, seed=crop_seed, fresh_damage=fresh)
 
-    dls = dataloaders(crops(train_images, steps_per_epoch * batch_size, seed), crops(valid_images, 2 * batch_size, seed + 1),
+    dls = dataloaders(crops(train_images, steps_per_epoch * batch_size, seed, fresh_damage),
+                      crops(valid_images, 2 * batch_size, seed + 1),
                       batch_size=batch_size, device=device, seed=seed)
     valid_inputs, valid_targets = degrade_photos(valid_images, degradation, scale, upsample_input=True, seed=seed)
     return dls, valid_inputs, valid_targets

@@ -64,6 +64,9 @@ class PairedPatches:
         augment: random flips and rotations.
         upsample_input: give the model its input bicubic-upsampled to ``patch_size``.
         seed: fixes the degradations and which patches are drawn.
+        fresh_damage: degrade every image again at each epoch (seed ``[seed, epoch, index]``), so a
+            random degradation (crappify's JPEG quality, its number and where it is written)
+            differs from one epoch to the next; epoch 0 is the same as without it.
 
     Index ``i`` of epoch ``e`` always gives the same pair; :meth:`set_epoch` moves to new crops.
     Degradations whose output is not exactly ``scale`` times smaller (``crappify`` resizes to a
@@ -72,7 +75,7 @@ class PairedPatches:
 
     def __init__(self, images: Sequence | Mapping, degradation: str | Callable = "bicubic", scale: int = 2,
                  patch_size: int = 64, length: int | None = None, augment: bool = True,
-                 upsample_input: bool = False, seed: int = 0):
+                 upsample_input: bool = False, seed: int = 0, fresh_damage: bool = False):
         if isinstance(images, Mapping):
             names, images = list(images.keys()), list(images.values())
         else:
@@ -83,6 +86,8 @@ class PairedPatches:
         if scale < 1 or patch_size % scale:
             raise ValueError(f"patch_size ({patch_size}) must be a positive multiple of scale ({scale})")
         self.scale, self.patch_size, self.augment, self.seed = scale, patch_size, augment, seed
+        self.degradation, self.upsample_input, self.fresh_damage = degradation, upsample_input, fresh_damage
+        self._damaged = {}  # {image index: lowres} of the current epoch, with fresh_damage
         self.names = names
         self.length = length if length is not None else len(images)
         self.epoch = 0
@@ -101,14 +106,25 @@ class PairedPatches:
 
     def set_epoch(self, epoch: int) -> None:
         """Draw a new set of crops (the pairs of epoch ``epoch``); data loaders call this."""
+        if int(epoch) != self.epoch:
+            self._damaged = {}
         self.epoch = int(epoch)
+
+    def _lowres(self, image_index: int) -> np.ndarray:
+        if not self.fresh_damage or self.epoch == 0:
+            return self.lowres[image_index]
+        if image_index not in self._damaged:
+            self._damaged[image_index] = degrade_pair(
+                self.highres[image_index], self.degradation, self.scale, self.upsample_input,
+                seed=[self.seed, self.epoch, image_index], name=self.names[image_index])[0]
+        return self._damaged[image_index]
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} pairs")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image_index = index % len(self.highres)
-        highres, lowres = self.highres[image_index], self.lowres[image_index]
+        highres, lowres = self.highres[image_index], self._lowres(image_index)
         step = self.input_scale
         lowres_size = self.patch_size // step
         top = int(rng.integers(0, (highres.shape[0] - self.patch_size) // step + 1))

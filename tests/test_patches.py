@@ -87,3 +87,22 @@ def test_tile_pyramid_whole_photo_plus_tiles_of_closer_views():
     # the level-4 tiles are the photo shrunk to 96x154, cut on a centred grid
     scaled = imresize(photo, size=(96, 154))
     np.testing.assert_allclose(pyramid["p@96_1_2"], scaled[24:48, 5 + 48: 5 + 72], atol=1e-6)
+
+
+def test_fresh_damage_degrades_again_at_each_epoch():
+    photos = {"a": synthetic_photo(200, 220, seed=6), "b": synthetic_photo(210, 200, seed=7)}
+    once = PairedPatches(photos, "crappify", scale=1, patch_size=64, length=4, upsample_input=True, seed=3)
+    fresh = PairedPatches(photos, "crappify", scale=1, patch_size=64, length=4, upsample_input=True, seed=3,
+                          fresh_damage=True)
+    assert all(np.array_equal(once[i][0], fresh[i][0]) for i in range(4))  # epoch 0: the same damage
+    for pairs in (once, fresh):
+        pairs.set_epoch(1)
+    assert all(np.array_equal(once[i][1], fresh[i][1]) for i in range(4))  # the same crops of the originals
+    assert not all(np.array_equal(once[i][0], fresh[i][0]) for i in range(4))  # new damage
+    expected = degrade_pair(photos["b"], "crappify", 1, True, seed=[3, 1, 1])[0]
+    assert np.array_equal(fresh._lowres(1), expected)
+    fresh.set_epoch(1)
+    again = fresh[1][0]
+    fresh.set_epoch(2)
+    fresh.set_epoch(1)
+    assert np.array_equal(fresh[1][0], again)  # seeded: epoch 1 gives the same damage every time

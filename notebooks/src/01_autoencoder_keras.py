@@ -12,11 +12,12 @@
 # **This notebook is the whole program**: the auto-encoder's layers, the SSIM and HFEN losses
 # and the study's loop are in the cells below. Fast mode (the default on a CPU, and what the tests
 # run): about 3 minutes on a 2-core laptop CPU, with a narrower network and 200 training steps per
-# loss (in bfloat16 where the CPU computes it natively: `srlib.train_keras.dtype_policy`). The
-# full run is this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks
-# 01_autoencoder_keras` (the default when a GPU is visible): the original 1.1 M-parameter
-# network, 2,500 steps per loss. It writes `results/full/01_autoencoder_keras.json`, whose table
-# is shown at the end.
+# loss on the 9 sample photos (in bfloat16 where the CPU computes it natively:
+# `srlib.train_keras.dtype_policy`). The full run is this notebook in full mode,
+# `SRLIB_MODE=full python -m srlib.notebooks 01_autoencoder_keras` (the default when a GPU is
+# visible): the original 1.1 M-parameter network, 2,500 steps of 96-pixel crops per loss (hours on
+# this CPU; minutes on a GPU). It writes
+# `results/full/01_autoencoder_keras.json`, whose table is shown at the end.
 #
 # **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
 # bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
@@ -53,8 +54,8 @@ print(f"srlib {srlib.__version__}, Keras {keras.__version__} on the {keras.backe
 
 # %% tags=["parameters"]
 MODE = config.run_mode()                 # "fast" or "full"
-BUDGETS = {"fast": dict(filters=(32, 64, 128), patch_size=48, num_steps=200),
-           "full": dict(filters=(64, 128, 256), patch_size=96, num_steps=2500)}
+BUDGETS = {"fast": dict(pool=("samples",), filters=(32, 64, 128), patch_size=48, num_steps=200),
+           "full": dict(pool=("samples",), filters=(64, 128, 256), patch_size=96, num_steps=2500)}
 CONFIG = SimpleNamespace(
     degradation="bicubic",               # "bicubic" (the classic benchmark) or "downup" (the original's recipe)
     scale=2, residual=True, batch_size=16, learning_rate=1e-3,
@@ -80,8 +81,10 @@ print(MODE, CONFIG)
 #
 # ## Data
 #
-# No SR benchmark can be downloaded offline, so we use colour photographs that installed Python
-# packages carry (`srlib.samples`): nine for training and five, never trained on, for validation.
+# No SR benchmark can be downloaded offline, so we use colour photographs that installed packages
+# carry: `srlib.samples.load_pool`, the training pool shared by every tutorial (here the nine
+# photos that Python packages ship; tutorials 2-5 in full mode add eleven 1280x800 photographs
+# from Debian's `plasma-workspace-wallpapers`), and five photos, never trained on, for validation.
 # Pairs are made by `srlib.degrade`:
 #
 # - **`bicubic`**: the classic benchmark degradation, MATLAB's antialiased bicubic `imresize` by
@@ -90,7 +93,7 @@ print(MODE, CONFIG)
 # - **`downup`**: the original tutorial's recipe, bilinear down by 2 and up again.
 
 # %%
-train_images = samples.load_split("train")
+train_images = samples.load_pool(CONFIG.pool)
 valid_images = samples.load_split("valid")
 print("train:", {name: image.shape[:2] for name, image in train_images.items()})
 print("valid:", {name: image.shape[:2] for name, image in valid_images.items()})
@@ -175,8 +178,10 @@ ours = build_autoencoder(CONFIG.filters, residual=CONFIG.residual)
 library = models_keras.build_autoencoder(CONFIG.filters, residual=CONFIG.residual)
 library.set_weights(ours.get_weights())
 assert np.allclose(ours(lowres_batch), library(lowres_batch), atol=1e-6)
-print(f"this run: filters {CONFIG.filters}, residual={CONFIG.residual}, {ours.count_params():,} parameters, "
-      "same outputs as srlib.models_keras.build_autoencoder")
+print("same outputs as srlib.models_keras.build_autoencoder")
+
+# %%
+print(f"this run: filters {CONFIG.filters}, residual={CONFIG.residual}, {ours.count_params():,} parameters")
 
 # %% [markdown]
 # ## The losses
@@ -289,6 +294,21 @@ table = evaluation.evaluate(valid_targets, {"input": valid_inputs} | {LOSS_LABEL
 print(table.to_markdown())
 
 # %% [markdown]
+# **Why the HFEN loss loses to bicubic.** HFEN filters the error with a Laplacian of Gaussian,
+# which sums to zero: a flat area gives no response, so a constant colour offset, or a cast that
+# varies slowly across the image, costs the HFEN loss nothing. Trained on HFEN alone, nothing
+# holds the network's colours in place, and PSNR, which sees every level of offset, collapses. The
+# average colour of each model's output against the original's, in 8-bit levels (mean over the
+# three channels and the five photos of |mean of output - mean of original|):
+
+# %%
+colour_shift = {LOSS_LABELS[name]: float(np.mean([
+    np.abs(images[photo].mean(axis=(0, 1)) - valid_targets[photo].mean(axis=(0, 1))).mean() * 255
+    for photo in valid_targets])) for name, images in predictions.items()}
+for label, shift in colour_shift.items():
+    print(f"{label:>14}: {shift:5.1f} levels")
+
+# %% [markdown]
 # `srlib.summary.record` adds these rows to the collection's results table when the main job
 # (`make results`) runs this notebook; otherwise it writes nothing.
 
@@ -319,17 +339,18 @@ plotting.compare_crops(rows, boxes, size=1.7, path=config.figure_path("autoencod
 saved = results.save("01_autoencoder_keras", {
     "config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(), "histories": histories,
     "seconds": sum(history["seconds"] for history in histories.values()), "parameters": model.count_params(),
+    "colour_shift": colour_shift,
     "keras_backend": keras.backend.backend(), "dtype_policy": policy})
 print("written", saved.relative_to(config.PROJECT_ROOT))
 
 # %% [markdown]
 # ## The full run
 #
-# The fast run above is a demonstration: 200 steps of a narrow network. The question of which
-# loss is best needs the real thing: the original network at its full width, 2,500 steps of
-# 96-pixel crops per loss, which is this notebook in full mode
+# In fast mode the run above is a demonstration: 200 steps of a narrow network. The question of
+# which loss is best needs the real thing: the original network at its full width, 2,500 steps
+# of 96-pixel crops per loss, which is this notebook in full mode
 # (`SRLIB_MODE=full python -m srlib.notebooks 01_autoencoder_keras`; on a GPU, with
-# `KERAS_BACKEND=torch`).
+# `KERAS_BACKEND=torch`). This section reads that run's results file, whichever mode ran above.
 
 # %%
 full = results.load("01_autoencoder_keras", "full")
@@ -344,7 +365,8 @@ if full:
     full_means = evaluation.ResultsTable(rows=full["rows"]).mean()
     plotting.bar_chart({label: values["psnr"] for label, values in full_means.items() if label not in ("bicubic", "input")},
                        "PSNR (dB), Y channel", baseline=full_means["bicubic"]["psnr"],
-                       title="full run: validation PSNR by training loss", path=config.figure_path("autoencoder_full_psnr.png"));
+                       title="full run: validation PSNR gain over bicubic, by training loss",
+                       path=config.figure_path("autoencoder_full_psnr.png"));
     plotting.plot_histories({LOSS_LABELS[name]: history for name, history in full["histories"].items()},
                             key="loss", xlabel="epoch (50 steps)", title="full run: training loss");
 
@@ -365,6 +387,9 @@ if full:
     print(f"best PSNR: {max(trained, key=lambda m: trained[m]['psnr'])}; "
           f"best SSIM: {max(trained, key=lambda m: trained[m]['ssim'])}; "
           f"best HFEN: {min(trained, key=lambda m: trained[m]['hfen'])}")
+    if "colour_shift" in full:
+        print("average colour shift (8-bit levels): " + ", ".join(
+            f"{label} {shift:.1f}" for label, shift in sorted(full["colour_shift"].items(), key=lambda item: -item[1])))
 
 # %% [markdown]
 # - **Every loss but HFEN beats bicubic clearly** with the full-width network, and HFEN
@@ -376,8 +401,8 @@ if full:
 #   than L2 even on L2's own metric.
 # - **The SSIM loss wins on SSIM** but not on PSNR: each loss is best at what it measures.
 # - **HFEN alone is a poor loss.** Its Laplacian-of-Gaussian filter is blind to flat areas and
-#   overall brightness, so nothing stops colours from drifting; in the mix with MSE (the original
-#   tutorial's choice) it gives a good HFEN but less PSNR than L1.
+#   overall brightness, so nothing stops colours from drifting (the colour-shift line above); in
+#   the mix with MSE (the original tutorial's choice) it gives a good HFEN but less PSNR than L1.
 # - **MS-SSIM + L1**, Zhao et al.'s recommendation, lands mid-table here, with our 3-scale
 #   MS-SSIM on 96-pixel crops.
 #

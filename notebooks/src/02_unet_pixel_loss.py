@@ -8,13 +8,15 @@
 #
 # **This notebook is the whole program**: the data loaders, the `unet_learner` call and lesson
 # 7's training schedule are in the cells below. Fast mode (default on a CPU; what the tests run):
-# about 2 minutes on a 2-core CPU, 400 training steps on 64-pixel crops, in bfloat16 where the
-# CPU computes it natively. The full run is this notebook in full mode,
-# `SRLIB_MODE=full python -m srlib.notebooks 02_unet_pixel_loss` (400 steps on 96-pixel crops);
-# it writes `results/full/02_unet_pixel_loss.json`, shown at the end.
+# about 3 minutes on a 2-core CPU, 400 training steps on 64-pixel crops of the 9 sample photos,
+# in bfloat16 where the CPU computes it natively; it then scores the zoo's `unet-pixel`, which is
+# this notebook's full run, beside its own. The full run is this notebook in full mode,
+# `SRLIB_MODE=full python -m srlib.notebooks 02_unet_pixel_loss` (3,500 steps on 96-pixel crops
+# of the whole training pool, about 35 minutes on the same CPU); it writes
+# `results/full/02_unet_pixel_loss.json`, shown at the end.
 #
-# **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
-# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
+# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
+# with native bfloat16 (AVX-512-BF16), 2026-11-26.
 
 # %% [markdown]
 # ## Setup
@@ -38,9 +40,9 @@ from fastai.torch_core import params
 from fastai.vision.learner import unet_learner
 
 from srlib import checkpoints, config, data_torch, degrade, evaluation, models_torch, patches, plotting, results, \
-    samples, summary, train_torch
+    samples, summary, train_torch, zoo
 from srlib.callbacks_fastai import BFloat16Training
-from srlib.perceptual import vgg_distance
+from srlib.perceptual import mobilenet_distance, vgg_distance
 from srlib.resize import shrink
 
 print(f"srlib {srlib.__version__}, fastai {fastai.__version__}, torch {torch.__version__}, "
@@ -50,17 +52,22 @@ print(f"srlib {srlib.__version__}, fastai {fastai.__version__}, torch {torch.__v
 # ## Parameters
 #
 # Everything that decides this tutorial's numbers; tutorials 3 and 4 read them back from the
-# weights this notebook saves. Fast and full mode differ in crop size and number of steps.
+# weights this notebook saves. Fast and full mode differ in the photos (`pool`: fast mode uses
+# the 9 sample photos, full mode adds the 11 Debian wallpapers, see "Data"), the crop size and the
+# number of steps.
 
 # %% tags=["parameters"]
 MODE = config.run_mode()               # "fast" or "full": see srlib.config
-BUDGETS = {"fast": dict(patch_size=64, steps_per_epoch=50, frozen_epochs=2, unfrozen_epochs=6),
-           "full": dict(patch_size=96, steps_per_epoch=100, frozen_epochs=1, unfrozen_epochs=3)}
+BUDGETS = {"fast": dict(pool=("samples",), patch_size=64, steps_per_epoch=50, frozen_epochs=2, unfrozen_epochs=6),
+           "full": dict(pool=("samples", "wallpapers"), patch_size=96, steps_per_epoch=250, frozen_epochs=2,
+                        unfrozen_epochs=12)}
 CONFIG = SimpleNamespace(
     degradation="crappify",            # lesson 7's damage (or "bicubic" with scale 2 or 4)
     scale=1,                           # crappify makes its own size; inputs are brought back to full size
     highres_size=192,                  # photos first resized to this shorter side (see "Data")
-    batch_size=8, learning_rate=1e-3,
+    batch_size=8,
+    fresh_damage=True,                 # crappify every training image again at each epoch (see "Data")
+    learning_rate=None,                # None: the learning-rate finder's suggestion (see "Train")
     self_attention=False,              # lesson 7's option: a self-attention layer in the decoder
     precision="auto",                  # bfloat16 + channels-last where native (srlib.precision)
     seed=42, **BUDGETS[MODE])
@@ -86,10 +93,31 @@ print(MODE, CONFIG)
 # (`CONFIG.highres_size`), so crappifying halves them and damages them, rather than shrinking
 # them five times. The U-Net takes the damaged image resized back up (bicubic) and must return
 # the original: remove the blocks, the ringing and the text, and restore detail.
+#
+# **The training pool** (`srlib.samples.load_pool`) is every photograph we may train on offline:
+# the 9 sample photos that Python packages ship and, in full mode, 11 photographs from Debian's
+# `plasma-workspace-wallpapers` (2560x1600 JPEGs, reduced to 1280x800; `srlib data` fetches the
+# package). The five validation photos are never in it. Fast.ai's lesson 7 convinces because its
+# model sees thousands of photos; 20 photos are few, but large ones hold many views: 
+# `srlib.patches.tile_pyramid` keeps each photo whole at a 192-pixel shorter side, *and* cuts it
+# shrunk to 384 and 768 pixels into 192-pixel squares (closer views of the same scene). Each
+# small image is crappified once, with its own JPEG quality and number, so the U-Net sees
+# hundreds of different damages instead of one per photo; and with `fresh_damage` each one is
+# crappified again at every epoch (new JPEG quality, new number, new place), so over a full run
+# the U-Net sees thousands.
 
 # %%
-train_images = samples.load_split("train")
+train_images = samples.load_pool(CONFIG.pool)
 valid_images = samples.load_split("valid")
+train_highres = patches.tile_pyramid(train_images, CONFIG.highres_size)
+print(f"{len(train_images)} photos -> {len(train_highres)} training images of {CONFIG.highres_size}-pixel shorter side")
+example = "wallpaper_Kite" if "wallpaper_Kite" in train_images else "astronaut"
+side = CONFIG.highres_size
+plotting.show_images({name: train_highres[name] for name in (f"{example}@{side}", f"{example}@{2 * side}_0_0",
+                                                              f"{example}@{4 * side}_1_2") if name in train_highres},
+                     size=2.6);
+
+# %%
 photo = shrink(valid_images["chelsea"], CONFIG.highres_size)
 small, quality = degrade.crappify(photo, seed=3, return_quality=True)
 plotting.show_images({f"original ({photo.shape[1]}x{photo.shape[0]})": photo,
@@ -102,7 +130,8 @@ plotting.show_images({f"original ({photo.shape[1]}x{photo.shape[0]})": photo,
 # fastai trains from a `DataLoaders`: a training and a validation `DataLoader`, each yielding
 # `(input, target)` batches on the right device. Ours are built in four steps:
 #
-# 1. shrink every photo to `highres_size`;
+# 1. the pool's photos as a tile pyramid of `highres_size` (above), the validation photos
+#    shrunk to that shorter side;
 # 2. `srlib.patches.PairedPatches` crappifies each photo once and serves random aligned crops
 #    with flips and 90-degree rotations, the input bicubic-upsampled to the target's size
 #    (`TorchPairs` turns each pair into CHW tensors);
@@ -121,11 +150,10 @@ class EpochDataLoader(DataLoader):
         self.dataset.pairs.set_epoch(self.epoch)
 
 
-train_highres = {name: shrink(image, CONFIG.highres_size) for name, image in train_images.items()}
 valid_highres = {name: shrink(image, CONFIG.highres_size) for name, image in valid_images.items()}
 train_crops = patches.PairedPatches(train_highres, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
                                     length=CONFIG.steps_per_epoch * CONFIG.batch_size, upsample_input=True,
-                                    seed=CONFIG.seed)
+                                    seed=CONFIG.seed, fresh_damage=CONFIG.fresh_damage)
 valid_crops = patches.PairedPatches(valid_highres, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
                                     length=2 * CONFIG.batch_size, upsample_input=True, seed=CONFIG.seed + 1)
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -149,7 +177,7 @@ plotting.show_images({f"input {i}": data_torch.to_image(lowres_batch[i]) for i i
 # %%
 settings = dict(degradation=CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
                 batch_size=CONFIG.batch_size, steps_per_epoch=CONFIG.steps_per_epoch,
-                highres_size=CONFIG.highres_size, seed=CONFIG.seed, device=device)
+                highres_size=CONFIG.highres_size, seed=CONFIG.seed, device=device, fresh_damage=CONFIG.fresh_damage)
 library_dls, library_inputs, library_targets = data_torch.paired_data(train_images, valid_images, **settings)
 train_loader.epoch = -1  # draw the first epoch again
 train_loader.rng.seed(CONFIG.seed)
@@ -228,12 +256,21 @@ del library_learn
 #
 # ## Train the fastai way
 #
-# First the learning-rate finder: train briefly while raising the learning rate, and look where
-# the loss falls fastest (fastai restores the weights afterwards).
+# First the learning-rate finder: train briefly while raising the learning rate from 1e-7
+# towards 10, and look where the loss falls fastest (fastai restores the weights afterwards). It
+# needs enough iterations to trace the curve (100 here): too low a rate changes nothing (the flat
+# start), a working one makes the loss fall, and a rate too high makes it climb again (fastai
+# stops there). fastai's `valley` suggestion picks a point well inside the longest descent; the
+# notebook trains with it (`CONFIG.learning_rate = None`; set a number to override). Lesson 7
+# picked `1e-3` by eye from the same kind of plot. Our U-Net's decoder starts from random weights,
+# so the first losses are large and almost any working rate brings them down quickly: expect a
+# long descent, perhaps still falling at the end of the range.
 
 # %%
-suggestion = learn.lr_find(num_it=20 if MODE == "fast" else 100)
-print(suggestion)
+suggestion = learn.lr_find(num_it=100)
+if CONFIG.learning_rate is None:
+    CONFIG.learning_rate = float(suggestion.valley)
+print(f"suggested {suggestion.valley:.2e}; training with learning_rate = {CONFIG.learning_rate:.2e}")
 
 # %% [markdown]
 # Then lesson 7's schedule, two stages:
@@ -252,7 +289,8 @@ learn.fit_one_cycle(CONFIG.frozen_epochs, CONFIG.learning_rate, pct_start=0.8)
 learn.unfreeze()
 learn.fit_one_cycle(CONFIG.unfrozen_epochs, slice(CONFIG.learning_rate / 100, CONFIG.learning_rate))
 training = {"seconds": time.perf_counter() - started,
-            "steps": (CONFIG.frozen_epochs + CONFIG.unfrozen_epochs) * CONFIG.steps_per_epoch, "precision": learn.precision}
+            "steps": (CONFIG.frozen_epochs + CONFIG.unfrozen_epochs) * CONFIG.steps_per_epoch, "precision": learn.precision,
+            "learning_rate": CONFIG.learning_rate}
 print(f"{training['steps']} steps in {training['precision']}")
 
 # %%
@@ -263,15 +301,40 @@ learn.recorder.plot_loss();
 #
 # The input itself is the baseline: the crappified photo brought back to full size with bicubic
 # interpolation. We report PSNR, SSIM and HFEN (Y channel, 4-pixel border cropped) and a
-# perceptual distance, `srlib.perceptual.vgg_distance` (how differently VGG-16 sees the two
-# images; lower is better), averaged over the five validation photos.
+# perceptual distances (how differently a network pretrained on ImageNet sees the two images;
+# lower is better): `srlib.perceptual.vgg_distance` with VGG-16 and `mobilenet_distance` with
+# MobileNetV2, averaged over the five validation photos.
 
 # %%
 predictions, inference = summary.timed_predictions(lambda image: train_torch.predict_image(learn.model, image),
                                                    valid_inputs)
 methods = {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": predictions}
-table = evaluation.evaluate(valid_targets, methods, crop_border=4, extra_metrics={"vgg": vgg_distance})
+table = evaluation.evaluate(valid_targets, methods, crop_border=4,
+                            extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})
 print(table.to_markdown(baseline=None))
+
+# %% [markdown]
+# ## The zoo's model: this notebook in full mode
+#
+# The model zoo ships this notebook's full-mode model as `unet-pixel` (`srlib models` lists it;
+# `scripts/build_zoo.py` puts a full run there). In fast mode it is scored here on the same inputs
+# with the same protocol as the table above, beside this short run; in full mode this run *is*
+# that model.
+
+# %%
+zoo_predictions = {}
+if MODE == "fast":
+    zoo_model, zoo_metadata = zoo.load_model("unet-pixel")
+    zoo_predictions = {name: train_torch.predict_image(zoo_model, image) for name, image in valid_inputs.items()}
+    zoo_training = zoo_metadata["training"]
+    print(f"trained {training['steps']} steps here ({MODE} mode, {training['seconds'] / 60:.1f} min); the zoo model "
+          f"trained {zoo_training.get('steps', 'an unrecorded number of')} steps ({zoo_training['mode']} mode, "
+          f"{zoo_training['seconds'] / 60:.0f} min on {zoo_training['machine']})")
+    with_zoo = evaluation.evaluate(valid_targets, {**methods, "zoo: unet-pixel": zoo_predictions}, crop_border=4,
+                                   extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})
+    print(with_zoo.to_markdown(baseline=None))
+else:
+    print(f"full mode: these {training['steps']} steps are the model that the zoo ships as unet-pixel")
 
 # %% [markdown]
 # The weights go to `models/unet_pixel_<mode>.safetensors` with this run's settings beside them:
@@ -282,8 +345,8 @@ weights = checkpoints.save_weights(learn.model, config.MODELS_DIR / f"unet_pixel
     "architecture": "fastai DynamicUnet, MobileNetV2 encoder, residual (srlib.models_torch.unet_learner)",
     "loss": "MSE", "scale": CONFIG.scale, "degradation": CONFIG.degradation,
     "input": "degraded image bicubic-upsampled to the output size, RGB in [0, 1]",
-    "data": "srlib.samples train split", "config": vars(CONFIG), "mode": MODE, "notebook": "02_unet_pixel_loss",
-    "training_seconds": training["seconds"], "machine": config.machine_description(), "validation": table.mean()})
+    "data": f"srlib.samples.load_pool({CONFIG.pool}) as a tile pyramid", "config": vars(CONFIG), "mode": MODE,
+    "notebook": "02_unet_pixel_loss", "training_seconds": training["seconds"], "training_steps": training["steps"], "machine": config.machine_description(), "validation": table.mean()})
 print("saved", weights.relative_to(config.PROJECT_ROOT))
 
 # %% [markdown]
@@ -304,7 +367,9 @@ summary.record("unet_pixel", f"{CONFIG.degradation} (x2 + JPEG)", valid_targets,
 
 # %%
 boxes = {"coffee": (40, 90, 80), "flower": (56, 94, 64), "monarch": (60, 90, 64)}
-rows = {name: {"input": valid_inputs[name], "U-Net, pixel loss": predictions[name], "original": valid_targets[name]}
+rows = {name: {"input": valid_inputs[name], f"U-Net, pixel loss ({MODE} run)": predictions[name],
+               **({"zoo: unet-pixel (full run)": zoo_predictions[name]} if MODE == "fast" else {}),
+               "original": valid_targets[name]}
         for name in boxes}
 plotting.compare_crops(rows, boxes, size=3.0, path=config.figure_path("unet_pixel_crops.png"));
 
@@ -345,6 +410,8 @@ if full:
           f"({after['psnr'] - before['psnr']:+.2f} dB)")
     print(f"- SSIM {before['ssim']:.3f} -> {after['ssim']:.3f}, HFEN {before['hfen']:.3f} -> {after['hfen']:.3f}, "
           f"VGG distance {before['vgg']:.3f} -> {after['vgg']:.3f}")
+    if "mobilenet" in after:
+        print(f"- MobileNetV2 distance {before['mobilenet']:.3f} -> {after['mobilenet']:.3f}")
 
 # %% [markdown]
 # In the crops the U-Net starts to take out the JPEG blocks and the written number. What it does

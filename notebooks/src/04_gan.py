@@ -24,8 +24,10 @@
 # switcher, both losses) and the record of the game are in the cells below. Fast mode (default on
 # a CPU; what the tests run): about 3 minutes on a 2-core CPU when tutorial 2 has run in this mode
 # (its U-Net is the generator; if its weights are missing, tutorial 2's notebook runs first).
-# The full run is this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 04_gan`;
-# it writes `results/full/04_gan.json`, shown at the end.
+# It then scores the zoo's `gan`, which is this notebook's full run, beside its own. The full run
+# is this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 04_gan` (a wider
+# critic, 1,000 turns of the game on the whole training pool, about 35 minutes on the same CPU,
+# after tutorials 2 and 3 in full mode); it writes `results/full/04_gan.json`, shown at the end.
 #
 # **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
 # bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/`.
@@ -52,8 +54,8 @@ from fastai.vision.gan import AdaptiveGANSwitcher, AdaptiveLoss, GANLearner, GAN
     gan_critic
 
 from srlib import checkpoints, config, data_torch, evaluation, metrics, models_torch, notebooks, plotting, results, \
-    samples, summary, train_torch
-from srlib.perceptual import vgg_distance
+    samples, summary, train_torch, zoo
+from srlib.perceptual import mobilenet_distance, vgg_distance
 
 # %% [markdown]
 # ## Parameters
@@ -61,7 +63,7 @@ from srlib.perceptual import vgg_distance
 # %% tags=["parameters"]
 MODE = config.run_mode()              # "fast" or "full": see srlib.config
 BUDGETS = {"fast": dict(critic_features=32, critic_batches=40, critic_epochs=24, gan_epochs=2),
-           "full": dict(critic_features=64, critic_batches=100, critic_epochs=12, gan_epochs=6)}
+           "full": dict(critic_features=64, critic_batches=100, critic_epochs=10, gan_epochs=4)}
 CONFIG = SimpleNamespace(
     critic_batch_size=16,
     # Adam with beta1 = 0.5 and a constant 2e-4 (DCGAN's settings) for the critic's pretraining:
@@ -70,6 +72,7 @@ CONFIG = SimpleNamespace(
     gan_learning_rate=1e-4,
     pixel_weight=50.0,                # lesson 7's weights_gen = (1, 50): adversarial 1, pixel 50
     critic_threshold=0.65,            # AdaptiveGANSwitcher: the critic trains until its loss is below this
+    max_psnr_drop=1.5,                # the epoch kept: lowest VGG distance within this many dB of the pixel U-Net
     seed=42, **BUDGETS[MODE])         # critic width (lesson 7: 128), its data, epochs (of tutorial 2's length)
 
 config.set_seed(CONFIG.seed)
@@ -86,11 +89,11 @@ print(MODE, CONFIG)
 # %%
 pixel_weights = notebooks.ensure("02_unet_pixel_loss", config.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
 DATA = SimpleNamespace(**checkpoints.load_metadata(pixel_weights)["config"])
-train_images = samples.load_split("train")
+train_images = samples.load_pool(DATA.pool)
 valid_images = samples.load_split("valid")
 dls, valid_inputs, valid_targets = data_torch.paired_data(
     train_images, valid_images, DATA.degradation, DATA.scale, DATA.patch_size, DATA.batch_size, DATA.steps_per_epoch,
-    DATA.highres_size, DATA.seed)
+    DATA.highres_size, DATA.seed, fresh_damage=DATA.fresh_damage)
 
 config.set_seed(CONFIG.seed)
 generator_learn = models_torch.unet_learner(dls, nn.L1Loss(), path=config.PROJECT_ROOT)
@@ -172,8 +175,9 @@ critic_accuracy = float(critic.validate()[1])
 # - Adam with **beta1 = 0**: no momentum, because each player's target moves with the other player.
 #
 # A small callback, `PlayerLosses`, records every turn (which player moved, its loss) and, after
-# each epoch, the generator's PSNR (Y channel, as in the tables) and VGG distance on the whole
-# validation photos.
+# each epoch, the generator's PSNR (Y channel, as in the tables), HFEN and VGG distance on the
+# whole validation photos, and keeps a copy of its weights: the epoch to keep is chosen by
+# validation afterwards, not assumed to be the last.
 
 # %%
 class PlayerLosses(Callback):
@@ -181,7 +185,8 @@ class PlayerLosses(Callback):
 
     def __init__(self, valid_inputs, valid_targets):
         self.valid_inputs, self.valid_targets = valid_inputs, valid_targets
-        self.history, self.validation = [], []   # [(step, player, loss)], [{"epoch", "psnr", "vgg"}]
+        self.history, self.validation = [], []   # [(step, player, loss)], [{"epoch", "psnr", "hfen", "vgg"}]
+        self.weights = {}                          # {epoch: the generator's state_dict after it}
 
     def before_batch(self):
         if self.training:
@@ -192,10 +197,13 @@ class PlayerLosses(Callback):
             self.history.append((len(self.history), self.player, float(self.learn.loss.detach())))
 
     def after_epoch(self):
-        predictions = train_torch.predict_images(self.learn.model.generator, self.valid_inputs)
+        generator = self.learn.model.generator
+        predictions = train_torch.predict_images(generator, self.valid_inputs)
         self.validation.append({"epoch": self.epoch + 1, **{
             name: float(np.mean([measure(self.valid_targets[n], p, crop_border=4) for n, p in predictions.items()]))
-            for name, measure in (("psnr", partial(metrics.psnr, y_channel=True)), ("vgg", vgg_distance))}})
+            for name, measure in (("psnr", partial(metrics.psnr, y_channel=True)),
+                                  ("hfen", partial(metrics.hfen, y_channel=True)), ("vgg", vgg_distance))}})
+        self.weights[self.epoch + 1] = {key: value.detach().clone() for key, value in generator.state_dict().items()}
 
 
 recorder = PlayerLosses(valid_inputs, valid_targets)
@@ -212,6 +220,23 @@ turns = [player for _, player, _ in recorder.history]
 print(f"{turns.count('generator')} generator turns, {turns.count('critic')} critic turns")
 
 # %% [markdown]
+# **The epoch to keep.** Among the epochs whose validation PSNR stays within
+# `CONFIG.max_psnr_drop` dB of the pixel U-Net it started from, the one with the lowest VGG
+# distance; if none does, the one with the highest PSNR. (The MobileNetV2 distance in the tables
+# below plays no part in this choice, so it stays an independent judge.)
+
+# %%
+pixel_psnr = float(np.mean([metrics.psnr(valid_targets[n], p, crop_border=4, y_channel=True)
+                            for n, p in pixel_predictions.items()]))
+eligible = [row for row in recorder.validation if row["psnr"] >= pixel_psnr - CONFIG.max_psnr_drop]
+best_epoch = (min(eligible, key=lambda row: row["vgg"]) if eligible
+              else max(recorder.validation, key=lambda row: row["psnr"]))["epoch"]
+learn.model.generator.load_state_dict(recorder.weights[best_epoch])
+for row in recorder.validation:
+    print(f"epoch {row['epoch']}: PSNR {row['psnr']:.2f} dB (pixel U-Net {pixel_psnr:.2f}), HFEN {row['hfen']:.3f}, "
+          f"VGG {row['vgg']:.3f}" + ("  <- kept" if row["epoch"] == best_epoch else ""))
+
+# %% [markdown]
 # **Reading the curves, and when to stop.** A GAN's losses do not fall together as a single
 # network's does: when the generator improves, the critic's loss *rises*, and the other way round.
 # A critic loss heading to zero means the critic has won (the generator gets no useful gradient:
@@ -219,7 +244,8 @@ print(f"{turns.count('generator')} generator turns, {turns.count('critic')} crit
 # pixel term and the validation PSNR collapse is inventing texture that is not there. Neither
 # curve says when the *images* are best. The practical rule (fast.ai trained its colouriser this
 # way) is to watch the generator's outputs and a validation measure, and stop at the last epoch
-# before artefacts appear: here the right panel, PSNR and VGG distance per epoch.
+# before artefacts appear: here the right panel, PSNR and VGG distance per epoch, and the rule
+# above.
 
 # %% [markdown]
 # ## Compare with the pixel and perceptual U-Nets
@@ -236,7 +262,8 @@ if perceptual_path.exists():
     methods["U-Net, perceptual loss"] = train_torch.predict_images(perceptual, valid_inputs)
 methods["GAN generator"], inference = summary.timed_predictions(
     lambda image: train_torch.predict_image(learn.model.generator, image), valid_inputs)
-table = evaluation.evaluate(valid_targets, methods, crop_border=4, extra_metrics={"vgg": vgg_distance})
+table = evaluation.evaluate(valid_targets, methods, crop_border=4,
+                            extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})
 print(table.to_markdown(baseline=None))
 weights = checkpoints.save_weights(learn.model.generator, config.MODELS_DIR / f"gan_generator_{MODE}.safetensors", {
     **checkpoints.load_metadata(pixel_weights), "notebook": "04_gan", "mode": MODE,
@@ -244,8 +271,31 @@ weights = checkpoints.save_weights(learn.model.generator, config.MODELS_DIR / f"
             f"{CONFIG.pixel_weight:g} * L1, from the pixel-loss U-Net",
     "config": {**vars(DATA), "gan": vars(CONFIG)},
     "training_seconds": pixel_metadata["training_seconds"] + critic_seconds + gan_seconds,
+    "training_steps": pixel_metadata["training_steps"] + best_epoch * DATA.steps_per_epoch, "kept_epoch": best_epoch,
     "machine": config.machine_description(), "validation": table.mean()})
 print("saved", weights.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
+# ## The zoo's model: this notebook in full mode
+#
+# The zoo ships this notebook's full-mode generator as `gan` (`scripts/build_zoo.py` puts a full run
+# there). In fast mode it is scored here on the same inputs with the same protocol, beside this
+# short run; in full mode this run *is* that model.
+
+# %%
+zoo_predictions = {}
+if MODE == "fast":
+    zoo_model, zoo_metadata = zoo.load_model("gan")
+    zoo_predictions = {name: train_torch.predict_image(zoo_model, image) for name, image in valid_inputs.items()}
+    zoo_training = zoo_metadata["training"]
+    print(f"played {best_epoch} of {CONFIG.gan_epochs} epochs here ({MODE} mode); the zoo model trained "
+          f"{zoo_training.get('steps', 'an unrecorded number of')} steps in all ({zoo_training['mode']} mode, "
+          f"{zoo_training['seconds'] / 60:.0f} min on {zoo_training['machine']})")
+    print(evaluation.evaluate(valid_targets, {"GAN generator": methods["GAN generator"], "zoo: gan": zoo_predictions},
+                              crop_border=4, extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance}
+                              ).to_markdown(baseline=None))
+else:
+    print(f"full mode: this run's generator (epoch {best_epoch}) is the model that the zoo ships as gan")
 
 # %% [markdown]
 # `srlib.summary.record` adds these rows to the collection's results table when the main job
@@ -260,7 +310,8 @@ summary.record("gan", f"{DATA.degradation} (x2 + JPEG)", valid_targets, {"GAN ge
 
 # %%
 boxes = {"kodim23": (66, 60, 64), "coffee": (56, 94, 64), "monarch": (70, 120, 64)}
-rows = {name: {label: images_[name] for label, images_ in methods.items()} | {"original": valid_targets[name]}
+rows = {name: {label: images_[name] for label, images_ in methods.items()}
+        | ({"zoo: gan": zoo_predictions[name]} if MODE == "fast" else {}) | {"original": valid_targets[name]}
         for name in boxes}
 plotting.compare_crops(rows, boxes, size=2.2, path=config.figure_path("gan_crops.png"));
 
@@ -271,6 +322,7 @@ plotting.compare_crops(rows, boxes, size=2.2, path=config.figure_path("gan_crops
 saved = results.save("04_gan", {
     "config": vars(CONFIG), "data": vars(DATA), "rows": table.rows, "markdown": table.to_markdown(baseline=None),
     "critic_accuracy": critic_accuracy, "history": recorder.history, "validation": recorder.validation,
+    "kept_epoch": best_epoch,
     "training_seconds": {"critic": critic_seconds, "gan": gan_seconds},
     "parameters": {"generator": sum(p.numel() for p in learn.model.generator.parameters()),
                    "critic": sum(p.numel() for p in learn.model.critic.parameters())}})
@@ -301,13 +353,12 @@ if full:
     means = evaluation.ResultsTable(rows=full["rows"]).mean()
     pixel, gan = means["U-Net, pixel loss"], means["GAN generator"]
     turns = [player for _, player, _ in full["history"]]
-    print(f"- GAN generator: PSNR {gan['psnr']:.2f} dB, SSIM {gan['ssim']:.3f}, VGG distance {gan['vgg']:.3f}; "
-          f"before the game (pixel U-Net): {pixel['psnr']:.2f} dB, {pixel['ssim']:.3f}, {pixel['vgg']:.3f}")
-    print(f"- the critic took {turns.count('critic')} of the {len(turns)} turns")
-    best = {key: max(full["validation"], key=lambda row: row["psnr"] if key == "psnr" else -row["vgg"])["epoch"]
-            for key in ("psnr", "vgg")}
-    print(f"- best validation PSNR after epoch {best['psnr']}, best VGG distance after epoch {best['vgg']} "
-          f"(of {len(full['validation'])})")
+    print(f"- GAN generator: PSNR {gan['psnr']:.2f} dB, HFEN {gan['hfen']:.3f}, VGG distance {gan['vgg']:.3f}; "
+          f"before the game (pixel U-Net): {pixel['psnr']:.2f} dB, {pixel['hfen']:.3f}, {pixel['vgg']:.3f}")
+    if "mobilenet" in gan:
+        print(f"- MobileNetV2 distance (independent): GAN {gan['mobilenet']:.3f}, pixel U-Net {pixel['mobilenet']:.3f}")
+    print(f"- the critic took {turns.count('critic')} of the {len(turns)} turns; epoch "
+          f"{full.get('kept_epoch', len(full['validation']))} of {len(full['validation'])} kept")
 
 # %% [markdown]
 # On a budget of minutes and a handful of photographs, the game is as likely to move the

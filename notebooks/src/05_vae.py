@@ -10,12 +10,14 @@
 #
 # **This notebook is the whole program.** The model, its loss and its training loop are written
 # in the cells below. Fast mode (default on a CPU; what the tests run) takes about 2 minutes on a
-# 2-core CPU: 500 steps per model, in bfloat16 where the CPU computes it natively. The full run is
-# this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 05_vae` (2,000 steps per
-# model); it writes `results/full/05_vae.json`, which the end of this notebook shows.
+# 2-core CPU: 500 steps per model on the 9 sample photos, in bfloat16 where the CPU computes it
+# natively. The full run is this notebook in full mode,
+# `SRLIB_MODE=full python -m srlib.notebooks 05_vae` (8,000 steps per model on the whole training
+# pool, about 25 minutes on the same CPU); it writes `results/full/05_vae.json`, which the end of
+# this notebook shows.
 #
-# **The outputs shown** come from `make notebooks` (fast mode) on a 2-core x86-64 CPU with native
-# bfloat16 (AVX-512-BF16), 2026-11-26; the full-run results are read from `results/full/05_vae.json`.
+# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
+# with native bfloat16 (AVX-512-BF16), 2026-11-26.
 
 # %% [markdown]
 # ## Setup
@@ -38,19 +40,20 @@ print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 # %% [markdown]
 # ## Parameters
 #
-# Everything that decides this tutorial's numbers. Fast and full mode differ only in the number
-# of training steps and the length of the KL warm-up.
+# Everything that decides this tutorial's numbers. Fast and full mode differ in the photos
+# (`pool`: the 9 sample photos, or the whole training pool with 11 Debian wallpapers, see
+# `srlib.samples.load_pool`), the number of training steps, the length of the KL warm-up and the
+# number of samples drawn per photo.
 
 # %% tags=["parameters"]
 MODE = config.run_mode()                 # "fast" or "full": see srlib.config
-BUDGETS = {"fast": dict(num_steps=500, kl_warmup_steps=200),
-           "full": dict(num_steps=2000, kl_warmup_steps=700)}
+BUDGETS = {"fast": dict(pool=("samples",), num_steps=500, kl_warmup_steps=200, num_samples=8),
+           "full": dict(pool=("samples", "wallpapers"), num_steps=8000, kl_warmup_steps=2000, num_samples=16)}
 CONFIG = SimpleNamespace(
     degradation="bicubic", scale=4,      # at x4 many more sharp images fit one input than at x2
     patch_size=64, batch_size=16, learning_rate=1e-3,
     channels=32, latent_channels=4,      # the network's width; z has 4 channels at 1/4 of the resolution
     kl_weight=0.02,                      # the final weight of the KL term: the trade-off explained below
-    num_samples=8,                       # samples drawn per photo at test time
     precision="auto",                    # bfloat16 + channels-last where native (srlib.precision)
     seed=42, **BUDGETS[MODE])
 
@@ -60,12 +63,12 @@ print(MODE, CONFIG)
 # %% [markdown]
 # ## Data
 #
-# Random 64-pixel crops of the training photos and their x4 bicubic reductions, brought back to
+# Random 64-pixel crops of the training pool's photos and their x4 bicubic reductions, brought back to
 # full size with bicubic (`srlib.patches.PairedPatches`); for scoring, the five validation
 # photos, cropped to a multiple of 16 so that the encoder's two halvings and the x4 divide them.
 
 # %%
-train_images = samples.load_split("train")
+train_images = samples.load_pool(CONFIG.pool)
 valid_images = samples.load_split("valid")
 train_pairs = patches.PairedPatches(train_images, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
                                     length=CONFIG.batch_size * 50, upsample_input=True, seed=CONFIG.seed)
@@ -253,11 +256,35 @@ plotting.plot_histories({"VAE reconstruction": {"step_loss": histories["vae"]["r
                         title="training: the KL grows as the encoder starts to use z");
 
 # %% [markdown]
+# **Why the KL stays near zero, then climbs.** At first the encoder's output is close to the prior
+# (`mu` near 0, `logvar` near 0: KL near zero) and `z` is noise that the decoder learns to ignore;
+# the decoder learns what the input alone tells, the MSE model's job. `z` can help only with what
+# is left, the fine detail, and it helps only once the decoder has learned to read it, while the
+# encoder has a reason to write into `z` only once the decoder reads it. That chicken-and-egg takes
+# a while to break; once it does, the encoder writes detail into `z`, the KL climbs, and the VAE's
+# reconstruction (which sees the encoded answer) falls below the MSE model's loss. The warm-up
+# keeps the KL's weight small during that time, so the climb is not punished before it pays. The
+# numbers of this run:
+
+# %%
+kl, vae_reconstruction = np.array(histories["vae"]["kl"]), np.array(histories["vae"]["reconstruction"])
+mse_loss = np.array(histories["mse"]["loss"])
+window = max(1, CONFIG.num_steps // 50)
+smooth = lambda values: np.convolve(values, np.ones(window) / window, mode="valid")  # noqa: E731
+kl_smooth, gap = smooth(kl), smooth(mse_loss) - smooth(vae_reconstruction)
+climb = int(np.argmax(kl_smooth > 0.25 * kl_smooth[-1]))
+print(f"KL (running mean of {window} steps): {kl_smooth[0]:.1f} at the start, passes a quarter of its final "
+      f"{kl_smooth[-1]:.1f} at step {climb + window}")
+print(f"MSE model's loss minus the VAE's reconstruction: {gap[max(0, climb - window)]:+.1f} before the climb, "
+      f"{gap[-1]:+.1f} at the end: z carries the detail the input lacks")
+
+# %% [markdown]
 # ## Several answers for one input
 #
-# Four samples from the prior for the same low-resolution monarch, the mean of eight, the MSE
-# model's single answer, and the per-pixel standard deviation across the samples (bright where
-# the samples disagree).
+# Four samples from the prior for the same low-resolution monarch, the mean of all
+# `CONFIG.num_samples`, the MSE model's single answer and the original. Below them, what each
+# sample adds to the mean (sample minus mean, magnified four times around grey): where the
+# samples make different choices.
 
 # %%
 started = time.perf_counter()
@@ -268,12 +295,65 @@ vae_samples = vae.predict(models["vae"], valid_inputs, "vae", CONFIG.num_samples
 vae_seconds = time.perf_counter() - started
 name, box = "monarch", (120, 200, 120)
 stack = vae_samples[name]
-spread = stack.std(axis=0).mean(axis=2)
+mean = stack.mean(axis=0)
 images = {f"sample {i + 1}": stack[i] for i in range(4)}
-images |= {"mean of samples": stack.mean(axis=0), "MSE model": mse_predictions[name], "original": valid_targets[name]}
+images |= {"mean of samples": mean, "MSE model": mse_predictions[name], "original": valid_targets[name]}
+differences = {f"sample {i + 1} - mean": np.clip(0.5 + 4 * (stack[i] - mean), 0, 1) for i in range(4)}
 plotting.compare_crops({name: images}, {name: box}, size=2.2, path=config.figure_path("vae_samples.png"));
-plotting.show_images({"spread across samples (std)": np.repeat((spread / spread.max())[..., None], 3, axis=2),
-                      "bicubic input": valid_inputs[name]}, size=4.0, path=config.figure_path("vae_spread.png"));
+plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=config.figure_path("vae_differences.png"));
+
+# %% [markdown]
+# ## Does the spread say where the answer is uncertain?
+#
+# A model that knows what it does not know lets its samples disagree where the input leaves the
+# answer open (edges, texture) and agree where it does not (smooth sky, flat walls). Then the
+# per-pixel **spread** (standard deviation across the samples) predicts the **error** of their
+# mean against the original. Left: both maps for the monarch, on one colour scale. Right: a
+# calibration curve over all five validation photos: the pixels sorted into ten groups by spread,
+# each group's mean error against its mean spread. For Gaussian errors of that spread the mean
+# absolute error would be `0.80 x spread` (the dashed line); a flat curve means the spread says
+# nothing about the error.
+
+# %%
+import matplotlib.pyplot as plt
+
+border = CONFIG.scale
+spreads, errors = [], []
+for photo, samples_ in vae_samples.items():
+    spread_map = samples_.std(axis=0).mean(axis=2)[border:-border, border:-border]
+    error_map = np.abs(samples_.mean(axis=0) - valid_targets[photo]).mean(axis=2)[border:-border, border:-border]
+    spreads.append(spread_map.ravel())
+    errors.append(error_map.ravel())
+    if photo == name:
+        maps = {"spread across samples": spread_map, "error of their mean": error_map}
+spreads, errors = np.concatenate(spreads), np.concatenate(errors)
+groups = np.minimum((np.argsort(np.argsort(spreads)) * 10) // len(spreads), 9)  # deciles of spread
+curve = np.array([(spreads[groups == g].mean(), errors[groups == g].mean()) for g in range(10)])
+ranks = lambda values: np.argsort(np.argsort(values))  # noqa: E731
+calibration = {"pearson": float(np.corrcoef(spreads, errors)[0, 1]),
+               "spearman": float(np.corrcoef(ranks(spreads), ranks(errors))[0, 1]),
+               "error_ratio_top_bottom_decile": float(curve[9, 1] / curve[0, 1])}
+
+figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+top = np.quantile(np.concatenate([m.ravel() for m in maps.values()]), 0.99)
+for axis, (title, values) in zip(axes[:2], maps.items()):
+    shown = axis.imshow(values, cmap="magma", vmin=0, vmax=top)
+    axis.set_title(f"{name}: {title}", fontsize=9)
+    axis.set_xticks([])
+    axis.set_yticks([])
+figure.colorbar(shown, ax=axes[:2], fraction=0.03)
+axes[2].plot(curve[:, 0], curve[:, 1], "o-", label="mean error per spread decile")
+axes[2].plot(curve[:, 0], 0.8 * curve[:, 0], "k--", label="Gaussian errors of that spread")
+axes[2].set_xlabel("spread across samples (std, RGB in [0, 1])")
+axes[2].set_ylabel("error of the mean (mean absolute)")
+axes[2].legend(fontsize=8)
+axes[2].grid(alpha=0.3)
+if config.figure_path("vae_spread.png"):
+    figure.savefig(config.figure_path("vae_spread.png"), dpi=plotting.DPI, bbox_inches="tight")
+plt.show()
+print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pearson']:.2f}, Spearman "
+      f"{calibration['spearman']:.2f}; the decile with the most spread has {calibration['error_ratio_top_bottom_decile']:.1f}x "
+      "the error of the decile with the least")
 
 # %% [markdown]
 # ## Scores
@@ -314,6 +394,7 @@ summary.record("vae", f"bicubic x{CONFIG.scale}", valid_targets,
 saved = results.save("05_vae", {"config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(),
                                 "training_seconds": {kind: h["seconds"] for kind, h in histories.items()},
                                 "precision": histories["vae"]["precision"], "parameters": parameters["vae"],
+                                "calibration": calibration, "calibration_curve": curve.tolist(),
                                 "histories": {kind: {key: h[key] for key in ("loss", "reconstruction", "kl")}
                                               for kind, h in histories.items()}})
 print("written", saved.relative_to(config.PROJECT_ROOT))
@@ -346,6 +427,10 @@ if full:
           f"{mean['psnr'] - mse['psnr']:+.2f} dB from the MSE model ({mse['psnr']:.2f} dB)")
     print(f"- the MSE model over bicubic: {mse['psnr'] - bicubic['psnr']:+.2f} dB PSNR, "
           f"SSIM {mse['ssim']:.3f}, HFEN {mse['hfen']:.3f} (bicubic {bicubic['hfen']:.3f})")
+    if "calibration" in full:
+        print(f"- spread against error of the mean, per pixel: Spearman {full['calibration']['spearman']:.2f}; the "
+              f"most uncertain tenth of the pixels has {full['calibration']['error_ratio_top_bottom_decile']:.1f}x "
+              "the error of the least uncertain tenth")
 
 # %% [markdown]
 # - **A single sample scores worse than the average of answers.** It commits to one set of
