@@ -2,8 +2,8 @@
 # Train the model zoo's classic x2 and x4 EDSR-baseline networks on a GPU machine (how the shipped
 # ones were made, on a lent NVIDIA H200). Weights and records go to $OUT (default results/zoo_gpu);
 # then `python scripts/build_zoo.py --edsr-x2 $OUT/edsr_x2 --edsr-x4 $OUT/edsr_x4` scores them
-# and writes srlib/zoo/. Needs data/samples (`srlib data`) and data/wallpapers
-# (`apt-get install plasma-workspace-wallpapers`, then srlib.samples.write_wallpapers()).
+# and writes srlib/zoo/. Needs data/samples and data/wallpapers: `srlib data` writes both (the
+# wallpapers from Debian's plasma-workspace-wallpapers, fetched with apt-get download if needed).
 #
 # x2: the 9 sample training photos, steps to fill 245 s (14,571 on the H200, batch 32).
 # x4: started from x2's weights (as EDSR does), with the 11 wallpaper photos added, because on the
