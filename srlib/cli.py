@@ -39,7 +39,7 @@ def _command_data(args) -> int:
 
         try:
             folder = write_wallpapers()
-        except (FileNotFoundError, OSError) as error:
+        except OSError as error:  # FileNotFoundError included
             print(f"wallpapers not written: {error}\n  fast mode does not need them; full mode's training "
                   "pool does (srlib.samples.load_pool)", file=sys.stderr)
         else:

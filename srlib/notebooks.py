@@ -278,11 +278,11 @@ def main(argv=None) -> int:
         parser.error(f"no such notebook: {', '.join(unknown)} (choose from "
                      f"{', '.join(p.stem for p in sorted((PROJECT_ROOT / 'notebooks').glob('*.ipynb')))})")
     output = Path(args.output) if args.output else default_output()
+    if args.publish and output.resolve() != default_output().resolve():  # before hours of running, not after
+        parser.error("--publish copies from the default output folder; leave out --output")
     run_all(output, Path(args.figures) if args.figures else None, args.names, args.redo,
             Path(args.results) if args.results else None)
     if args.publish:
-        if output.resolve() != default_output().resolve():
-            parser.error("--publish copies from the default output folder; leave out --output")
         from srlib.config import run_mode
 
         for name in args.names or [p.stem for p in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))]:
