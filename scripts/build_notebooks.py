@@ -2,6 +2,7 @@
 
     python scripts/build_notebooks.py [NAMES...]            # sources -> .ipynb (no outputs)
     python scripts/build_notebooks.py --execute [NAMES...]  # ... then run them in fast mode
+    python scripts/build_notebooks.py --text NAMES...        # only the prose of published notebooks
 
 A source is plain Python in percent format (``srlib.notebooks.cells_from_source``). The .ipynb
 files are generated: edit the sources. ``make notebooks`` builds and then executes them in fast
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from srlib.notebooks import cells_from_source, execute
+from srlib.notebooks import cells_from_source, execute, update_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,10 @@ if __name__ == "__main__":
     arguments = sys.argv[1:]
     run = "--execute" in arguments
     names = [a for a in arguments if not a.startswith("--")]
+    if "--text" in arguments:  # a published full run keeps its code and outputs; only its prose changes
+        for name in names:
+            print(f"notebooks/{name}.ipynb: text cells {update_text(name)} rewritten from notebooks/src/{name}.py")
+        sys.exit(0)
     for source in sorted((ROOT / "notebooks" / "src").glob("*.py")):
         if not names or source.stem in names:
             target = build(source)

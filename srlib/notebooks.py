@@ -68,6 +68,15 @@ def stale_cells(notebook, source: str) -> list[int]:
     return differ + list(range(min(len(actual), len(expected)), max(len(actual), len(expected))))
 
 
+def _write(notebook, target: Path) -> None:
+    """Write ``notebook`` to ``target`` atomically (a reader never finds half a file)."""
+    import nbformat
+
+    temporary = target.with_name(f".{target.name}.part")
+    nbformat.write(notebook, temporary)
+    os.replace(temporary, target)
+
+
 def publish(name: str, mode: str = "full", root: Path | None = None) -> Path:
     """Copy the executed ``results/notebooks/<mode>/<name>.ipynb`` to ``notebooks/<name>.ipynb``.
 
@@ -85,10 +94,35 @@ def publish(name: str, mode: str = "full", root: Path | None = None) -> Path:
     if stale:
         raise ValueError(f"{executed}: cells {stale} differ from notebooks/src/{name}.py; run it again")
     target = root / "notebooks" / f"{name}.ipynb"
-    temporary = target.with_name(f".{target.name}.part")
-    nbformat.write(notebook, temporary)
-    os.replace(temporary, target)
+    _write(notebook, target)
     return target
+
+
+def update_text(name: str, root: Path | None = None) -> list[int]:
+    """Rewrite the Markdown cells of the committed ``notebooks/<name>.ipynb`` from its source,
+    keeping every code cell and output as they are; returns the indices of the cells rewritten.
+
+    For correcting prose in a published full run without running it again: refuses
+    (``ValueError`` naming the cells) when a code cell, or the cells' kinds, differ from the
+    source, since the outputs would then no longer come from the code beside them.
+    """
+    import nbformat
+
+    root = Path(root or PROJECT_ROOT)
+    target = root / "notebooks" / f"{name}.ipynb"
+    notebook = nbformat.read(target, as_version=4)
+    expected = cells_from_source((root / "notebooks" / "src" / f"{name}.py").read_text())
+    code = [index for index in stale_cells(notebook, (root / "notebooks" / "src" / f"{name}.py").read_text())
+            if index >= min(len(expected), len(notebook.cells)) or expected[index].cell_type != "markdown"
+            or notebook.cells[index].cell_type != "markdown"]
+    if code:
+        raise ValueError(f"{target}: cells {code} differ from notebooks/src/{name}.py in code or kind; run it again")
+    changed = [index for index, cell in enumerate(notebook.cells) if cell.source != expected[index].source]
+    for index in changed:
+        notebook.cells[index].source = expected[index].source
+    if changed:
+        _write(notebook, target)
+    return changed
 
 
 # TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it, at
@@ -194,9 +228,7 @@ def execute(path: Path, output: Path | None = None, mode: str | None = None) -> 
     clean(notebook)
     output = Path(output or path)
     output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.part")
-    nbformat.write(notebook, temporary)
-    os.replace(temporary, output)
+    _write(notebook, output)
     return seconds
 
 
@@ -280,6 +312,15 @@ def main(argv=None) -> int:
     output = Path(args.output) if args.output else default_output()
     if args.publish and output.resolve() != default_output().resolve():  # before hours of running, not after
         parser.error("--publish copies from the default output folder; leave out --output")
+    if args.publish:
+        import nbformat
+
+        for name in args.names or [p.stem for p in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))]:
+            built = PROJECT_ROOT / "notebooks" / f"{name}.ipynb"
+            stale = stale_cells(nbformat.read(built, as_version=4), (PROJECT_ROOT / "notebooks" / "src" / f"{name}.py").read_text())
+            if stale:
+                parser.error(f"{built}: cells {stale} differ from notebooks/src/{name}.py, so the run could not be "
+                             f"published; build it first: python scripts/build_notebooks.py {name}")
     run_all(output, Path(args.figures) if args.figures else None, args.names, args.redo,
             Path(args.results) if args.results else None)
     if args.publish:

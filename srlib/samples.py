@@ -209,7 +209,10 @@ def _fetch_wallpaper_package(workdir: Path) -> Path:
     packages = sorted(workdir.glob(f"{WALLPAPER_PACKAGE}_*.deb"))
     if done.returncode or not packages:
         raise FileNotFoundError(f"apt-get download {WALLPAPER_PACKAGE}: failed ({done.stderr.strip()[-300:]})")
-    subprocess.run(["dpkg-deb", "-x", str(packages[0]), str(workdir / "unpacked")], check=True)
+    unpacked = subprocess.run(["dpkg-deb", "-x", str(packages[0]), str(workdir / "unpacked")],
+                              capture_output=True, text=True)
+    if unpacked.returncode:
+        raise FileNotFoundError(f"{packages[0]}: dpkg-deb -x failed ({unpacked.stderr.strip()[-300:]})")
     return workdir / "unpacked" / "usr" / "share" / "wallpapers"
 
 

@@ -100,3 +100,45 @@ def test_cells_from_source_and_publish(tmp_path):
     with pytest.raises(ValueError, match=r"cells \[2\] differ"):
         publish("09_x", root=tmp_path)
     assert nbformat.read(published, as_version=4).cells[2].outputs[0]["text"] == "full\n"  # left as it was
+
+
+def test_publish_refuses_before_running_anything(tmp_path, monkeypatch, capsys):
+    """--publish checks what it would refuse afterwards before the (hours-long) run starts."""
+    from srlib import notebooks
+
+    source = '# %% [markdown]\n# # Title\n\n# %%\nraise SystemExit("ran")\n'
+    (tmp_path / "notebooks" / "src").mkdir(parents=True)
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells_from_source(source.replace("# # Title", "# # Old title"))),
+                   tmp_path / "notebooks" / "09_x.ipynb")
+    monkeypatch.setattr(notebooks, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(notebooks, "run_all", lambda *args, **kwargs: pytest.fail("ran before refusing"))
+    monkeypatch.setenv("SRLIB_MODE", "fast")  # main() sets it; monkeypatch restores it afterwards
+    with pytest.raises(SystemExit):
+        notebooks.main(["09_x", "--mode", "full", "--publish", "--output", str(tmp_path / "elsewhere")])
+    assert "leave out --output" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        notebooks.main(["09_x", "--mode", "full", "--publish"])
+    assert "cells [0] differ from notebooks/src/09_x.py" in capsys.readouterr().err
+
+
+def test_update_text_rewrites_prose_and_keeps_outputs(tmp_path):
+    from srlib.notebooks import update_text
+
+    source = '# %% [markdown]\n# # Title\n\n# %%\nprint(1)\n\n# %% [markdown]\n# It printed 2.\n'
+    (tmp_path / "notebooks" / "src").mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook(cells=cells_from_source(source))
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source.replace("printed 2", "printed 1"))
+    assert update_text("09_x", root=tmp_path) == [2]
+    updated = nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4)
+    assert updated.cells[2].source == "It printed 1." and updated.cells[1].outputs[0]["text"] == "1\n"
+    assert update_text("09_x", root=tmp_path) == []
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source.replace("print(1)", "print(2)"))
+    with pytest.raises(ValueError, match=r"cells \[1\] differ .* in code or kind"):
+        update_text("09_x", root=tmp_path)
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source + "\n# %%\nprint(3)\n")
+    with pytest.raises(ValueError, match=r"cells \[3\] differ"):
+        update_text("09_x", root=tmp_path)
+    assert nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4).cells[1].outputs[0]["text"] == "1\n"
