@@ -12,7 +12,7 @@
 # in bfloat16 where the CPU computes it natively; it then scores the zoo's `unet-pixel`, which is
 # this notebook's full run, beside its own. The full run is this notebook in full mode,
 # `SRLIB_MODE=full python -m srlib.notebooks 02_unet_pixel_loss` (3,500 steps on 96-pixel crops
-# of the whole training pool, about 35 minutes on the same CPU); it writes
+# of the whole training pool, 15 minutes of training on the same CPU); it writes
 # `results/full/02_unet_pixel_loss.json`, shown at the end.
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
