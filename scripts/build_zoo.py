@@ -3,11 +3,12 @@ safetensors with metadata. A maintainer's tool, run once after training:
 
     python scripts/build_zoo.py --edsr-x2 results/zoo_gpu/edsr_x2 --edsr-x4 results/zoo_gpu/edsr_x4 \
         --unet-pixel models/unet_pixel_full.safetensors --unet-perceptual models/unet_perceptual_full.safetensors \
-        --gan models/gan_generator_full.safetensors
+        --gan models/gan_generator_full.safetensors --autoencoder models/autoencoder_l1_full.weights.h5
 
 EDSR folders hold ``weights.pt`` (a state dict) and ``record.json`` from ``python -m srlib.train_sr``
 (the x2/x4 models were trained on a lent H200 with ``scripts/train_zoo_gpu.sh``); the U-Nets are
-the full runs of tutorials 2-4.
+the full runs of tutorials 2-4; the auto-encoder is one of tutorial 1's full-run models (Keras
+weights ``models/autoencoder_<loss>_full.weights.h5``), served through its PyTorch twin.
 """
 from __future__ import annotations
 
@@ -75,6 +76,30 @@ def add_unet(path: Path, name: str, description: str) -> None:
                              "mode": saved["mode"], "config": saved["config"]}})
 
 
+def add_autoencoder(path: Path, name: str = "autoencoder-x2") -> None:
+    from srlib import results
+    from srlib.models_keras import build_autoencoder, to_torch
+
+    loss = path.name.removeprefix("autoencoder_").split("_full.")[0]
+    run = results.load("01_autoencoder_keras", "full")
+    if not run or loss not in run["histories"]:
+        raise SystemExit(f"{path}: no full run of tutorial 1 with the loss {loss!r} in results/full/")
+    config = run["config"]
+    keras_model = build_autoencoder(tuple(config["filters"]), residual=config["residual"])
+    keras_model.load_weights(path)
+    model = to_torch(keras_model, tuple(config["filters"]), residual=config["residual"])
+    history = run["histories"][loss]
+    add(model, {"name": name, "architecture": {"class": "Autoencoder",
+                                               "arguments": {"filters": list(config["filters"]),
+                                                             "residual": config["residual"]}},
+                "scale": config["scale"], "input": "bicubic-upsampled", "degradation": {"name": config["degradation"]},
+                "data": f"srlib.samples.load_pool({tuple(config['pool'])}), {config['patch_size']}-pixel crops",
+                "loss": loss, "description": f"tutorial 1's auto-encoder, full run, trained with the {loss} loss: "
+                                             f"x2 enlargement of clean photos",
+                "training": {"seconds": history["seconds"], "steps": history["steps"], "machine": run["machine"],
+                             "mode": run["mode"], "config": config, "command": run.get("command")}})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edsr-x2", type=Path)
@@ -82,6 +107,7 @@ def main() -> int:
     parser.add_argument("--unet-pixel", type=Path)
     parser.add_argument("--unet-perceptual", type=Path)
     parser.add_argument("--gan", type=Path)
+    parser.add_argument("--autoencoder", type=Path, help="models/autoencoder_<loss>_full.weights.h5")
     args = parser.parse_args()
     zoo.ZOO_DIR.mkdir(exist_ok=True)
     torch.set_num_threads(2)
@@ -96,6 +122,8 @@ def main() -> int:
         add_unet(args.unet_perceptual, "unet-perceptual", f"tutorial 3's U-Net, VGG-16 feature loss: {restoration}")
     if args.gan:
         add_unet(args.gan, "gan", f"tutorial 4's GAN generator (NoGAN): {restoration}")
+    if args.autoencoder:
+        add_autoencoder(args.autoencoder)
     print(zoo.describe())
     return 0
 

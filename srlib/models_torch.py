@@ -108,3 +108,35 @@ def build_unet(self_attention: bool = False, blur: bool = True, weight_norm: boo
                               norm_type=NormType.Weight if weight_norm else NormType.Batch,
                               y_range=None if residual else (-0.05, 1.05))
     return ResidualUnet(model) if residual else model
+
+
+class Autoencoder(nn.Module):
+    """PyTorch twin of :func:`srlib.models_keras.build_autoencoder` (tutorial 1's network), so the
+    zoo and ``srlib upscale`` can serve it; :func:`srlib.models_keras.to_torch` copies the weights.
+
+    Input and output: NCHW RGB in [0, 1], height and width divisible by 4. Same layers, in the same
+    order: two 3x3 ReLU convolutions of ``filters[0]``, max-pool, two of ``filters[1]``, max-pool,
+    one of ``filters[2]``; nearest-neighbour upsampling, two of ``filters[1]`` added to the second
+    stage, upsampling, two of ``filters[0]`` added to the first, a 3x3 convolution to 3 channels
+    (ReLU, or linear and added to the input when ``residual``). Dropout is left out: at inference
+    Keras's is the identity.
+    """
+
+    def __init__(self, filters=(64, 128, 256), residual: bool = False):
+        super().__init__()
+        small, medium, large = filters
+        self.residual = residual
+        widths = [(3, small), (small, small), (small, medium), (medium, medium), (medium, large),
+                  (large, medium), (medium, medium), (medium, small), (small, small), (small, 3)]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in widths)
+
+    def forward(self, images):
+        conv = [lambda x, layer=layer: torch.relu(layer(x)) for layer in self.convs]
+        pool = nn.functional.max_pool2d
+        stage1 = conv[1](conv[0](images))
+        stage2 = conv[3](conv[2](pool(stage1, 2, ceil_mode=True)))
+        x = conv[4](pool(stage2, 2, ceil_mode=True))
+        x = stage2 + conv[6](conv[5](nn.functional.interpolate(x, scale_factor=2, mode="nearest")))
+        x = conv[8](conv[7](nn.functional.interpolate(x, scale_factor=2, mode="nearest"))) + stage1
+        detail = self.convs[9](x)
+        return images + detail if self.residual else torch.relu(detail)

@@ -11,6 +11,7 @@ rebuilds the architecture from the metadata, checks the file against it and load
 | ``unet-pixel`` | x2 enlargement that also removes JPEG damage (tutorial 2's U-Net, crappify data) |
 | ``unet-perceptual`` | the same, fine-tuned with the VGG-16 feature loss (tutorial 3) |
 | ``gan`` | the same, fine-tuned against a critic (tutorial 4) |
+| ``autoencoder-x2`` | x2 enlargement of clean photos by tutorial 1's auto-encoder (full run, L1 loss) |
 
     from srlib import zoo
     model, metadata = zoo.load_model("edsr-x4")
@@ -30,7 +31,7 @@ from srlib.checkpoints import load_metadata, load_weights, save_weights
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
-ARCHITECTURES = ("EDSR", "ResidualUnet")
+ARCHITECTURES = ("Autoencoder", "EDSR", "ResidualUnet")
 
 
 def list_models(folder=ZOO_DIR) -> dict[str, dict]:
@@ -72,6 +73,10 @@ def build_model(metadata: dict) -> torch.nn.Module:
         from srlib.edsr import EDSR
 
         return EDSR(**architecture["arguments"])
+    if architecture["class"] == "Autoencoder":
+        from srlib.models_torch import Autoencoder
+
+        return Autoencoder(**architecture["arguments"])
     from srlib.models_torch import build_unet
 
     return build_unet(**architecture["arguments"])

@@ -38,3 +38,24 @@ def test_fit_takes_the_requested_steps_and_records_them():
     history = fit(model, "mse", pairs, num_steps=6, batch_size=2, progress=False)
     assert history["steps"] == 6 and len(history["step_loss"]) == 6 and len(history["loss"]) == 2
     assert all(np.isfinite(history["step_loss"]))
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_the_pytorch_twin_computes_what_the_keras_model_computes(residual):
+    """The zoo serves tutorial 1's model through PyTorch: same outputs from the same weights."""
+    import torch
+
+    from srlib.models_keras import to_torch
+
+    keras.utils.set_random_seed(1)
+    model = build_autoencoder((4, 8, 16), residual=residual)
+    for weight in model.weights:  # random biases too, so a bias copied to the wrong layer shows
+        weight.assign(np.random.default_rng(len(weight.path)).normal(0, 0.3, weight.shape).astype("float32"))
+    images = np.random.default_rng(2).random((2, 12, 20, 3), dtype=np.float32)
+    expected = np.asarray(model(images, training=False))
+    twin = to_torch(model, (4, 8, 16), residual=residual)
+    with torch.no_grad():
+        actual = twin(torch.from_numpy(images).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert np.abs(actual - expected).max() < 1e-4 * max(1.0, np.abs(expected).max())
+    with pytest.raises(ValueError, match="kernel .* other filters"):
+        to_torch(model, (4, 8, 8), residual=residual)

@@ -210,15 +210,16 @@ def test_evaluate_command_on_a_user_folder(tmp_path, tiny_model, capsys):
 
 def test_shipped_zoo_is_light_and_loads():
     models = zoo.list_models()
-    assert set(models) >= {"edsr-x2", "edsr-x4", "unet-pixel", "unet-perceptual", "gan"}
+    assert set(models) >= {"edsr-x2", "edsr-x4", "unet-pixel", "unet-perceptual", "gan", "autoencoder-x2"}
     assert zoo.total_size() < 60e6
     for name, metadata in models.items():
         assert {"seconds", "machine"} <= set(metadata["training"]), name
 
 
-@pytest.mark.parametrize("name", ["edsr-x2", "edsr-x4"])
-def test_shipped_classic_models_reproduce_their_validation_numbers(name):
-    """The shipped weights give the PSNR their metadata states, on one validation photo."""
+@pytest.mark.parametrize("name,least_gain", [("edsr-x2", 2.0), ("edsr-x4", 2.0), ("autoencoder-x2", 1.0)])
+def test_shipped_classic_models_reproduce_their_validation_numbers(name, least_gain):
+    """The shipped weights give the PSNR their metadata states, on one validation photo (for the
+    auto-encoder: through its PyTorch twin, from weights trained in Keras)."""
     from srlib.samples import load_split
 
     model, metadata = zoo.load_model(name, device="cpu")
@@ -227,7 +228,7 @@ def test_shipped_classic_models_reproduce_their_validation_numbers(name):
     row = next(r for r in table.rows if r["method"] == name)
     assert row["psnr"] == pytest.approx(metadata["validation"]["per_image"][photo]["psnr"], abs=0.01)
     bicubic = next(r for r in table.rows if r["method"] == "bicubic")
-    assert row["psnr"] - bicubic["psnr"] > 2.0
+    assert row["psnr"] - bicubic["psnr"] > least_gain
 
 
 def test_same_command_same_seed_same_results(tmp_path, tiny_model, capsys):
