@@ -131,12 +131,19 @@ class Autoencoder(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in widths)
 
     def forward(self, images):
-        conv = [lambda x, layer=layer: torch.relu(layer(x)) for layer in self.convs]
-        pool = nn.functional.max_pool2d
-        stage1 = conv[1](conv[0](images))
-        stage2 = conv[3](conv[2](pool(stage1, 2, ceil_mode=True)))
-        x = conv[4](pool(stage2, 2, ceil_mode=True))
-        x = stage2 + conv[6](conv[5](nn.functional.interpolate(x, scale_factor=2, mode="nearest")))
-        x = conv[8](conv[7](nn.functional.interpolate(x, scale_factor=2, mode="nearest"))) + stage1
+        def conv(index, x):  # the index-th 3x3 convolution, then ReLU
+            return torch.relu(self.convs[index](x))
+
+        def pool(x):
+            return nn.functional.max_pool2d(x, 2, ceil_mode=True)  # Keras's MaxPooling2D(padding="same")
+
+        def upsample(x):
+            return nn.functional.interpolate(x, scale_factor=2, mode="nearest")  # Keras's UpSampling2D
+
+        stage1 = conv(1, conv(0, images))
+        stage2 = conv(3, conv(2, pool(stage1)))
+        x = conv(4, pool(stage2))
+        x = stage2 + conv(6, conv(5, upsample(x)))
+        x = conv(8, conv(7, upsample(x))) + stage1
         detail = self.convs[9](x)
         return images + detail if self.residual else torch.relu(detail)

@@ -111,8 +111,9 @@ def update_text(name: str, root: Path | None = None) -> list[int]:
     root = Path(root or PROJECT_ROOT)
     target = root / "notebooks" / f"{name}.ipynb"
     notebook = nbformat.read(target, as_version=4)
-    expected = cells_from_source((root / "notebooks" / "src" / f"{name}.py").read_text())
-    code = [index for index in stale_cells(notebook, (root / "notebooks" / "src" / f"{name}.py").read_text())
+    source = (root / "notebooks" / "src" / f"{name}.py").read_text()
+    expected = cells_from_source(source)
+    code = [index for index in stale_cells(notebook, source)
             if index >= min(len(expected), len(notebook.cells)) or expected[index].cell_type != "markdown"
             or notebook.cells[index].cell_type != "markdown"]
     if code:
@@ -305,17 +306,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.mode:
         os.environ["SRLIB_MODE"] = args.mode
-    unknown = [name for name in args.names if not (PROJECT_ROOT / "notebooks" / f"{name}.ipynb").exists()]
+    available = [p.stem for p in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))]
+    unknown = [name for name in args.names if name not in available]
     if unknown:
-        parser.error(f"no such notebook: {', '.join(unknown)} (choose from "
-                     f"{', '.join(p.stem for p in sorted((PROJECT_ROOT / 'notebooks').glob('*.ipynb')))})")
+        parser.error(f"no such notebook: {', '.join(unknown)} (choose from {', '.join(available)})")
+    names = args.names or available
     output = Path(args.output) if args.output else default_output()
-    if args.publish and output.resolve() != default_output().resolve():  # before hours of running, not after
-        parser.error("--publish copies from the default output folder; leave out --output")
-    if args.publish:
+    if args.publish:  # what publish() would refuse, checked before hours of running, not after
         import nbformat
 
-        for name in args.names or [p.stem for p in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))]:
+        if output.resolve() != default_output().resolve():
+            parser.error("--publish copies from the default output folder; leave out --output")
+        for name in names:
             built = PROJECT_ROOT / "notebooks" / f"{name}.ipynb"
             stale = stale_cells(nbformat.read(built, as_version=4), (PROJECT_ROOT / "notebooks" / "src" / f"{name}.py").read_text())
             if stale:
@@ -326,7 +328,7 @@ def main(argv=None) -> int:
     if args.publish:
         from srlib.config import run_mode
 
-        for name in args.names or [p.stem for p in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))]:
+        for name in names:
             print("published", publish(name, run_mode()).relative_to(PROJECT_ROOT))
     return 0
 
