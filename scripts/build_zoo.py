@@ -3,12 +3,14 @@ safetensors with metadata. A maintainer's tool, run once after training:
 
     python scripts/build_zoo.py --edsr-x2 results/zoo_gpu/edsr_x2 --edsr-x4 results/zoo_gpu/edsr_x4 \
         --unet-pixel models/unet_pixel_full.safetensors --unet-perceptual models/unet_perceptual_full.safetensors \
-        --gan models/gan_generator_full.safetensors --autoencoder models/autoencoder_l1_full.weights.h5
+        --gan models/gan_generator_full.safetensors --autoencoder models/autoencoder_l1_full.weights.h5 \
+        --vae models/vae_full.safetensors
 
 EDSR folders hold ``weights.pt`` (a state dict) and ``record.json`` from ``python -m srlib.train_sr``
 (the x2/x4 models were trained on a lent H200 with ``scripts/train_zoo_gpu.sh``); the U-Nets are
 the full runs of tutorials 2-4; the auto-encoder is one of tutorial 1's full-run models (Keras
-weights ``models/autoencoder_<loss>_full.weights.h5``), served through its PyTorch twin.
+weights ``models/autoencoder_<loss>_full.weights.h5``), served through its PyTorch twin; the VAE
+is tutorial 5's full run, served at its zero latent (the notebook draws samples).
 """
 from __future__ import annotations
 
@@ -100,6 +102,23 @@ def add_autoencoder(path: Path, name: str = "autoencoder-x2") -> None:
                              "mode": run["mode"], "config": config, "command": run.get("command")}})
 
 
+def add_vae(path: Path, name: str = "vae-x4") -> None:
+    from srlib.vae import ConditionalVAE
+
+    saved = json.loads(path.with_suffix(".json").read_text())
+    model = ConditionalVAE(**saved["architecture"]["arguments"])
+    load_weights(model, path)
+    config = saved["config"]
+    add(model, {"name": name, "architecture": saved["architecture"], "scale": config["scale"],
+                "input": "bicubic-upsampled", "degradation": {"name": config["degradation"]},
+                "data": saved["data"], "loss": saved["loss"],
+                "description": f"tutorial 5's conditional VAE, full run: x{config['scale']} enlargement of clean photos "
+                               "at the zero latent (the prior's mean); the notebook draws samples",
+                "training": {"seconds": saved["training_seconds"], "steps": saved["training_steps"],
+                             "machine": saved["machine"], "mode": saved["mode"], "config": config,
+                             "command": "SRLIB_MODE=full python -m srlib.notebooks 05_vae"}})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edsr-x2", type=Path)
@@ -108,6 +127,7 @@ def main() -> int:
     parser.add_argument("--unet-perceptual", type=Path)
     parser.add_argument("--gan", type=Path)
     parser.add_argument("--autoencoder", type=Path, help="models/autoencoder_<loss>_full.weights.h5")
+    parser.add_argument("--vae", type=Path, help="models/vae_full.safetensors")
     args = parser.parse_args()
     zoo.ZOO_DIR.mkdir(exist_ok=True)
     torch.set_num_threads(2)
@@ -124,6 +144,8 @@ def main() -> int:
         add_unet(args.gan, "gan", f"tutorial 4's GAN generator (NoGAN): {restoration}")
     if args.autoencoder:
         add_autoencoder(args.autoencoder)
+    if args.vae:
+        add_vae(args.vae)
     print(zoo.describe())
     return 0
 

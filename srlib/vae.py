@@ -77,8 +77,14 @@ class ConditionalVAE(nn.Module):
         upsampled = F.interpolate(z, size=lowres.shape[-2:], mode="nearest")
         return lowres + self.decoder(torch.cat([self.condition(lowres), upsampled], dim=1))
 
-    def forward(self, lowres: torch.Tensor, highres: torch.Tensor):
-        """Training pass: ``(prediction, mu, logvar)`` with ``z`` sampled by reparameterisation."""
+    def forward(self, lowres: torch.Tensor, highres: torch.Tensor | None = None):
+        """Training pass: ``(prediction, mu, logvar)`` with ``z`` sampled by reparameterisation.
+
+        Without ``highres`` (serving, as the zoo's ``vae-x4`` does): the zero-latent prediction
+        :meth:`decode` gives, (N, 3, H, W).
+        """
+        if highres is None:
+            return self.decode(lowres)
         mu, logvar = self.encode(lowres, highres)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         return self.decode(lowres, z), mu, logvar

@@ -12,6 +12,7 @@ rebuilds the architecture from the metadata, checks the file against it and load
 | ``unet-perceptual`` | the same, fine-tuned with the VGG-16 feature loss (tutorial 3) |
 | ``gan`` | the same, fine-tuned against a critic (tutorial 4) |
 | ``autoencoder-x2`` | x2 enlargement of clean photos by tutorial 1's auto-encoder (full run, L1 loss) |
+| ``vae-x4`` | x4 enlargement of clean photos by tutorial 5's conditional VAE at its zero latent (full run) |
 
     from srlib import zoo
     model, metadata = zoo.load_model("edsr-x4")
@@ -31,7 +32,7 @@ from srlib.checkpoints import load_metadata, load_weights, save_weights
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
-ARCHITECTURES = ("Autoencoder", "EDSR", "ResidualUnet")
+ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "EDSR", "ResidualUnet")
 
 
 def list_models(folder=ZOO_DIR) -> dict[str, dict]:
@@ -73,6 +74,10 @@ def build_model(metadata: dict) -> torch.nn.Module:
         from srlib.edsr import EDSR
 
         return EDSR(**architecture["arguments"])
+    if architecture["class"] == "ConditionalVAE":
+        from srlib.vae import ConditionalVAE
+
+        return ConditionalVAE(**architecture["arguments"])
     if architecture["class"] == "Autoencoder":
         from srlib.models_torch import Autoencoder
 
@@ -185,6 +190,34 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
         predictions[name] = upscale(model, metadata, lowres, self_ensemble=self_ensemble, precision=precision)
     label = metadata["name"] + (" (self-ensemble)" if self_ensemble else "")
     return evaluate(originals, {"bicubic": bicubics, label: predictions}, crop_border=scale)
+
+
+def training_summary(metadata: dict) -> str:
+    """How a zoo model was trained, in words: ``"trained 3,500 steps (full mode, 15 min on <machine>)"``."""
+    training = metadata["training"]
+    steps = training.get("steps")
+    details = [f"{training['mode']} mode"] if training.get("mode") else []
+    details.append(f"{training['seconds'] / 60:.0f} min" + (f" on {training['machine']}" if training.get("machine") else ""))
+    return f"trained {f'{steps:,}' if steps else 'an unrecorded number of'} steps ({', '.join(details)})"
+
+
+def beside_run(name: str, inputs: dict, trained_here: str, folder=ZOO_DIR) -> tuple[dict, str]:
+    """A tutorial's fast run beside the zoo's model of the same notebook in full mode.
+
+    ``inputs``: ``{image name: HWC RGB [0, 1]}``, already degraded and shaped the way the model
+    takes them (for ``bicubic-upsampled`` models, the upsampled images a notebook's U-Net takes).
+    For ``lowres`` models, the low-resolution images (outputs ``scale`` times larger).
+    ``trained_here`` says what the notebook itself did (``"trained 300 steps here (fast mode)"``).
+    Returns ``({image name: prediction}, "<trained_here>; the zoo model <name> trained M steps
+    (full mode, T min on <machine>)")``.
+    """
+    from srlib.upscale import upscale_array
+
+    model, metadata = load_model(name, folder=folder)
+    scale, multiple = (1, 32) if metadata["input"] == "bicubic-upsampled" else (metadata["scale"], 1)
+    predictions = {key: upscale_array(model, np.ascontiguousarray(image), scale, tile=None, multiple=multiple)
+                   for key, image in inputs.items()}
+    return predictions, f"{trained_here}; the zoo model {name} {training_summary(metadata)}"
 
 
 def total_size(folder=ZOO_DIR) -> int:

@@ -110,3 +110,5 @@ def test_decode_without_a_latent_uses_the_zero_latent(batch):
     with torch.no_grad():
         assert torch.equal(model.decode(lowres), model.decode(lowres, torch.zeros(model.latent_shape(lowres))))
     assert model.latent_shape(lowres) == (2, 2, 4, 6)
+    with torch.no_grad():  # serving (the zoo's vae-x4): the input alone gives the zero-latent answer
+        assert torch.equal(model(lowres), model.decode(lowres))

@@ -35,6 +35,20 @@ def test_export_and_load_round_trip(tiny_model):
     assert zoo.upscale(model, metadata, image).shape == (40, 60, 3)
 
 
+def test_beside_run_predicts_with_the_zoo_model_and_says_how_it_was_trained(tiny_model):
+    """The tutorials' fast-mode cell: the zoo model's outputs on the notebook's inputs, and one
+    sentence that puts the notebook's short run beside the zoo model's training."""
+    model, metadata = zoo.load_model(str(tiny_model), device="cpu")
+    inputs = {"a": synthetic_photo(20, 30), "b": synthetic_photo(16, 12, seed=1)}
+    predictions, sentence = zoo.beside_run("tiny", inputs, "trained 5 steps here (fast mode)",
+                                           folder=tiny_model.parent)
+    assert {name: p.shape for name, p in predictions.items()} == {"a": (40, 60, 3), "b": (32, 24, 3)}
+    np.testing.assert_allclose(predictions["a"], zoo.upscale(model, metadata, inputs["a"]), atol=1e-6)
+    assert sentence == "trained 5 steps here (fast mode); the zoo model tiny trained an unrecorded number of steps (0 min)"
+    metadata["training"] = {"steps": 3500, "seconds": 924, "mode": "full", "machine": "a 2-core CPU"}
+    assert zoo.training_summary(metadata) == "trained 3,500 steps (full mode, 15 min on a 2-core CPU)"
+
+
 def test_unknown_model_lists_the_zoo():
     with pytest.raises(ValueError, match="unknown model 'nope'.*edsr-x2"):
         zoo.load_model("nope")
@@ -210,16 +224,18 @@ def test_evaluate_command_on_a_user_folder(tmp_path, tiny_model, capsys):
 
 def test_shipped_zoo_is_light_and_loads():
     models = zoo.list_models()
-    assert set(models) >= {"edsr-x2", "edsr-x4", "unet-pixel", "unet-perceptual", "gan", "autoencoder-x2"}
+    assert set(models) >= {"edsr-x2", "edsr-x4", "unet-pixel", "unet-perceptual", "gan", "autoencoder-x2", "vae-x4"}
     assert zoo.total_size() < 60e6
     for name, metadata in models.items():
         assert {"seconds", "machine"} <= set(metadata["training"]), name
 
 
-@pytest.mark.parametrize("name,least_gain", [("edsr-x2", 2.0), ("edsr-x4", 2.0), ("autoencoder-x2", 1.0)])
+@pytest.mark.parametrize("name,least_gain", [("edsr-x2", 2.0), ("edsr-x4", 2.0), ("autoencoder-x2", 1.0),
+                                             ("vae-x4", 0.5)])
 def test_shipped_classic_models_reproduce_their_validation_numbers(name, least_gain):
     """The shipped weights give the PSNR their metadata states, on one validation photo (for the
-    auto-encoder: through its PyTorch twin, from weights trained in Keras)."""
+    auto-encoder: through its PyTorch twin, from weights trained in Keras; for the VAE: at its
+    zero latent)."""
     from srlib.samples import load_split
 
     model, metadata = zoo.load_model(name, device="cpu")

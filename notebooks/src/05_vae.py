@@ -13,8 +13,8 @@
 # 2-core CPU: 500 steps per model on the 9 sample photos, in bfloat16 where the CPU computes it
 # natively. The full run is this notebook in full mode,
 # `SRLIB_MODE=full python -m srlib.notebooks 05_vae` (8,000 steps per model on the whole training
-# pool, about 25 minutes on the same CPU); it writes `results/full/05_vae.json`, which the end of
-# this notebook shows.
+# pool, about 40 minutes on the same CPU); it writes `results/full/05_vae.json`, which the end of
+# this notebook shows, and the VAE that the zoo ships as `vae-x4`.
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
 # with native bfloat16 (AVX-512-BF16), 2026-11-26.
@@ -26,13 +26,14 @@
 import time
 from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 import srlib
-from srlib import config, evaluation, patches, plotting, precision, results, samples, summary, vae
+from srlib import checkpoints, config, evaluation, patches, plotting, precision, results, samples, summary, vae, zoo
 from srlib.data_torch import to_tensor
 
 print(f"srlib {srlib.__version__}, torch {torch.__version__}")
@@ -48,7 +49,7 @@ print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 # %% tags=["parameters"]
 MODE = config.run_mode()                 # "fast" or "full": see srlib.config
 BUDGETS = {"fast": dict(pool=("samples",), num_steps=500, kl_warmup_steps=200, num_samples=8),
-           "full": dict(pool=("samples", "wallpapers"), num_steps=8000, kl_warmup_steps=2000, num_samples=16)}
+           "full": dict(pool=("samples", "wallpapers"), num_steps=8000, kl_warmup_steps=2000, num_samples=32)}
 CONFIG = SimpleNamespace(
     degradation="bicubic", scale=4,      # at x4 many more sharp images fit one input than at x2
     patch_size=64, batch_size=16, learning_rate=1e-3,
@@ -249,11 +250,37 @@ for kind in ("mse", "vae"):
                                       precision=CONFIG.precision, seed=CONFIG.seed)
 print(f"{CONFIG.num_steps} steps per model in {histories['mse']['precision']}")
 
+# %% [markdown]
+# The two terms live on different scales (the KL counts nats over the whole latent map), so they get
+# a panel each: left, the VAE's reconstruction error beside the MSE model's loss (the same
+# measure: squared error summed over a crop's pixels); right, the KL and the weight it is given.
+# Curves are running means over a fiftieth of the run.
+
 # %%
-plotting.plot_histories({"VAE reconstruction": {"step_loss": histories["vae"]["reconstruction"]},
-                         "VAE KL (unweighted)": {"step_loss": np.array(histories["vae"]["kl"]) + 1e-3},
-                         "MSE model": {"step_loss": histories["mse"]["loss"]}}, relative=False,
-                        title="training: the KL grows as the encoder starts to use z");
+window = max(1, CONFIG.num_steps // 50)
+smooth = lambda values: np.convolve(values, np.ones(window) / window, mode="valid")  # noqa: E731
+steps_axis = np.arange(window, CONFIG.num_steps + 1)
+figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5), layout="constrained")
+left.plot(steps_axis, smooth(histories["mse"]["loss"]), label="MSE model: loss")
+left.plot(steps_axis, smooth(histories["vae"]["reconstruction"]), label="VAE: reconstruction (z from the encoder)")
+left.set_yscale("log")
+left.set_ylabel("squared error per crop")
+right.plot(steps_axis, smooth(histories["vae"]["kl"]), color="C2", label="VAE: KL (unweighted)")
+right.set_ylabel("KL (nats per crop)")
+weight_axis = right.twinx()
+weight_axis.plot(np.arange(1, CONFIG.num_steps + 1),
+                 [vae.KLAnnealing(CONFIG.kl_weight, CONFIG.kl_warmup_steps)(step) for step in range(1, CONFIG.num_steps + 1)],
+                 "k--", label="KL weight (right axis)")
+weight_axis.set_ylabel("KL weight")
+for axis in (left, right):
+    axis.set_xlabel("step")
+    axis.grid(alpha=0.3)
+left.legend(fontsize=8)
+right.legend(handles=right.get_lines() + weight_axis.get_lines(), fontsize=8, loc="center right")
+figure.suptitle("training: the KL climbs once the encoder starts to use z", fontsize=10)
+if config.figure_path(f"vae_{MODE}_training.png"):
+    figure.savefig(config.figure_path(f"vae_{MODE}_training.png"), dpi=plotting.DPI, bbox_inches="tight")
+plt.show()
 
 # %% [markdown]
 # **Why the KL stays near zero, then climbs.** At first the encoder's output is close to the prior
@@ -269,8 +296,6 @@ plotting.plot_histories({"VAE reconstruction": {"step_loss": histories["vae"]["r
 # %%
 kl, vae_reconstruction = np.array(histories["vae"]["kl"]), np.array(histories["vae"]["reconstruction"])
 mse_loss = np.array(histories["mse"]["loss"])
-window = max(1, CONFIG.num_steps // 50)
-smooth = lambda values: np.convolve(values, np.ones(window) / window, mode="valid")  # noqa: E731
 kl_smooth, gap = smooth(kl), smooth(mse_loss) - smooth(vae_reconstruction)
 climb = int(np.argmax(kl_smooth > 0.25 * kl_smooth[-1]))
 print(f"KL (running mean of {window} steps): {kl_smooth[0]:.1f} at the start, passes a quarter of its final "
@@ -315,8 +340,6 @@ plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=config.f
 # nothing about the error.
 
 # %%
-import matplotlib.pyplot as plt
-
 border = CONFIG.scale
 spreads, errors = [], []
 for photo, samples_ in vae_samples.items():
@@ -334,14 +357,14 @@ calibration = {"pearson": float(np.corrcoef(spreads, errors)[0, 1]),
                "spearman": float(np.corrcoef(ranks(spreads), ranks(errors))[0, 1]),
                "error_ratio_top_bottom_decile": float(curve[9, 1] / curve[0, 1])}
 
-figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+figure, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
 top = np.quantile(np.concatenate([m.ravel() for m in maps.values()]), 0.99)
 for axis, (title, values) in zip(axes[:2], maps.items()):
     shown = axis.imshow(values, cmap="magma", vmin=0, vmax=top)
     axis.set_title(f"{name}: {title}", fontsize=9)
     axis.set_xticks([])
     axis.set_yticks([])
-figure.colorbar(shown, ax=axes[:2], fraction=0.03)
+figure.colorbar(shown, ax=axes[:2], fraction=0.03, pad=0.02)
 axes[2].plot(curve[:, 0], curve[:, 1], "o-", label="mean error per spread decile")
 axes[2].plot(curve[:, 0], 0.8 * curve[:, 0], "k--", label="Gaussian errors of that spread")
 axes[2].set_xlabel("spread across samples (std, RGB in [0, 1])")
@@ -359,11 +382,15 @@ print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pear
 # ## Scores
 #
 # PSNR, SSIM and HFEN (Y channel, `scale` pixels of border cropped) on the five validation
-# photos. "VAE, one sample (average)" is the average score of single samples, each scored alone.
+# photos. "VAE, one sample (average)" is the average score of single samples, each scored alone;
+# "VAE, z = 0" is the decoder at the prior's mean latent, one deterministic answer (what the zoo's
+# `vae-x4` gives).
 
 # %%
+zero_latent = vae.predict(models["vae"], valid_inputs, "mse")  # the decoder at z = 0, the prior's mean
 table = evaluation.evaluate(valid_targets, {"bicubic": valid_inputs, "MSE model": mse_predictions,
-                                            "VAE, mean of samples": {n: s.mean(axis=0) for n, s in vae_samples.items()}},
+                                            "VAE, mean of samples": {n: s.mean(axis=0) for n, s in vae_samples.items()},
+                                            "VAE, z = 0": zero_latent},
                             crop_border=CONFIG.scale)
 single = [evaluation.evaluate(valid_targets, {"one sample": {n: s[i] for n, s in vae_samples.items()}},
                               crop_border=CONFIG.scale).rows for i in range(CONFIG.num_samples)]
@@ -398,6 +425,38 @@ saved = results.save("05_vae", {"config": vars(CONFIG), "rows": table.rows, "mar
                                 "histories": {kind: {key: h[key] for key in ("loss", "reconstruction", "kl")}
                                               for kind, h in histories.items()}})
 print("written", saved.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
+# The VAE's weights go to `models/vae_<mode>.safetensors` with this run's settings beside them;
+# `scripts/build_zoo.py --vae models/vae_full.safetensors` puts the full run's in the zoo as `vae-x4`.
+
+# %%
+weights = checkpoints.save_weights(models["vae"], config.MODELS_DIR / f"vae_{MODE}.safetensors", {
+    "architecture": {"class": "ConditionalVAE", "arguments": {"channels": CONFIG.channels,
+                                                              "latent_channels": CONFIG.latent_channels}},
+    "loss": f"VAE: summed squared error + KL (weight {CONFIG.kl_weight:g}, warm-up {CONFIG.kl_warmup_steps} steps)",
+    "data": f"srlib.samples.load_pool({CONFIG.pool}), {CONFIG.patch_size}-pixel crops", "config": vars(CONFIG),
+    "mode": MODE, "notebook": "05_vae", "training_seconds": histories["vae"]["seconds"],
+    "training_steps": CONFIG.num_steps, "machine": config.machine_description(), "validation": table.mean()})
+print("saved", weights.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
+# ## The zoo's model: this notebook in full mode
+#
+# The zoo ships this notebook's full-mode VAE as `vae-x4`, served at its zero latent. In fast mode it
+# is scored here on the same inputs with the same protocol, beside this short run's VAE at z = 0;
+# in full mode this run *is* that model.
+
+# %%
+if MODE == "fast":
+    zoo_predictions, trained = zoo.beside_run(
+        "vae-x4", valid_inputs, f"trained {CONFIG.num_steps} steps here ({MODE} mode, "
+                                f"{histories['vae']['seconds'] / 60:.1f} min)")
+    print(trained)
+    print(evaluation.evaluate(valid_targets, {"bicubic": valid_inputs, "VAE, z = 0": zero_latent,
+                                              "zoo: vae-x4": zoo_predictions}, crop_border=CONFIG.scale).to_markdown())
+else:
+    print("full mode: this run's VAE is the model that the zoo ships as vae-x4")
 
 # %% [markdown]
 # ## The full run
@@ -438,8 +497,10 @@ if full:
 #   for the missing detail and once for the invented one. The spread map shows where the samples
 #   disagree.
 # - **The mean of the samples moves towards the MSE model's answer**: averaging plausible answers
-#   gives back the blurry average that the MSE loss aims for. With a few samples and a short run
-#   the VAE's mean stays short of the MSE model, which is trained for that average directly.
+#   gives back the blurry average that the MSE loss aims for. It stays short of the MSE model,
+#   which is trained for that average directly; the decoder at the zero latent (`VAE, z = 0`, the
+#   zoo's `vae-x4`) is about as far short, so more samples would not close the gap: the VAE's
+#   decoder, which must also serve every other `z`, is a little worse at the average itself.
 # - **The MSE model wins the pixel metrics**: PSNR, SSIM and HFEN reward the average, not any
 #   single plausible image, which is why tutorials 3 and 4 need losses and judges other than the
 #   pixels.
