@@ -12,7 +12,7 @@
 # in bfloat16 where the CPU computes it natively; it then scores the zoo's `unet-pixel`, which is
 # this notebook's full run, beside its own. The full run is this notebook in full mode,
 # `SRLIB_MODE=full python -m srlib.notebooks 02_unet_pixel_loss` (3,500 steps on 96-pixel crops
-# of the whole training pool, 15 minutes of training on the same CPU); it writes
+# of the whole training pool, 17 minutes of training on the same CPU); it writes
 # `results/full/02_unet_pixel_loss.json`, shown at the end.
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
@@ -328,12 +328,10 @@ print(table.to_markdown(baseline=None))
 # %%
 zoo_predictions = {}
 if MODE == "fast":
-    zoo_model, zoo_metadata = zoo.load_model("unet-pixel")
-    zoo_predictions = {name: train_torch.predict_image(zoo_model, image) for name, image in valid_inputs.items()}
-    zoo_training = zoo_metadata["training"]
-    print(f"trained {training['steps']} steps here ({MODE} mode, {training['seconds'] / 60:.1f} min); the zoo model "
-          f"trained {zoo_training.get('steps', 'an unrecorded number of')} steps ({zoo_training['mode']} mode, "
-          f"{zoo_training['seconds'] / 60:.0f} min on {zoo_training['machine']})")
+    zoo_predictions, trained = zoo.beside_run(
+        "unet-pixel", valid_inputs,
+        f"trained {training['steps']} steps here ({MODE} mode, {training['seconds'] / 60:.1f} min)")
+    print(trained)
     with_zoo = evaluation.evaluate(valid_targets, {**methods, "zoo: unet-pixel": zoo_predictions}, crop_border=4,
                                    extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})
     print(with_zoo.to_markdown(baseline=None))
