@@ -13,12 +13,13 @@
 # they are missing, tutorial 2's notebook runs first); it then scores the zoo's
 # `unet-perceptual`, which is this notebook's full run, beside its own. The full run is this
 # notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 03_unet_perceptual_loss`
-# (2,000 fine-tuning steps on 96-pixel crops of the whole training pool, about 25 minutes on the
+# (2,000 fine-tuning steps on 96-pixel crops of the whole training pool, about 27 minutes on the
 # same CPU, after tutorial 2's full run); it writes `results/full/03_unet_perceptual_loss.json`,
 # shown at the end.
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# with native bfloat16 (AVX-512-BF16), 2026-11-26.
+# with native bfloat16 (AVX-512-BF16), 2026-11-27 (a rerun, for a changed code cell, of the
+# 2026-11-26 run: the same numbers).
 
 # %% [markdown]
 # ## Setup
@@ -241,12 +242,10 @@ print("saved", weights.relative_to(config.PROJECT_ROOT))
 # %%
 zoo_predictions = {}
 if MODE == "fast":
-    zoo_model, zoo_metadata = zoo.load_model("unet-perceptual")
-    zoo_predictions = {name: train_torch.predict_image(zoo_model, image) for name, image in valid_inputs.items()}
-    zoo_training = zoo_metadata["training"]
-    print(f"fine-tuned {training['steps']} steps here ({MODE} mode, {training['seconds'] / 60:.1f} min); the zoo "
-          f"model trained {zoo_training.get('steps', 'an unrecorded number of')} steps in all, pixel loss then feature "
-          f"loss ({zoo_training['mode']} mode, {zoo_training['seconds'] / 60:.0f} min on {zoo_training['machine']})")
+    zoo_predictions, trained = zoo.beside_run(
+        "unet-perceptual", valid_inputs,
+        f"fine-tuned {training['steps']} steps here ({MODE} mode, {training['seconds'] / 60:.1f} min)")
+    print(trained, "in all, pixel loss then feature loss")
     print(evaluation.evaluate(valid_targets, {"U-Net, perceptual loss": perceptual_predictions,
                                               "zoo: unet-perceptual": zoo_predictions}, crop_border=4,
                               extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance}
