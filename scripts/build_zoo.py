@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from srlib import zoo
-from srlib.checkpoints import load_weights
+from srlib.checkpoints import load_metadata, load_weights
 from srlib.edsr import EDSR
 from srlib.samples import load_split
 
@@ -105,7 +105,7 @@ def add_autoencoder(path: Path, name: str = "autoencoder-x2") -> None:
 def add_vae(path: Path, name: str = "vae-x4") -> None:
     from srlib.vae import ConditionalVAE
 
-    saved = json.loads(path.with_suffix(".json").read_text())
+    saved = load_metadata(path)
     model = ConditionalVAE(**saved["architecture"]["arguments"])
     load_weights(model, path)
     config = saved["config"]

@@ -113,6 +113,13 @@ def export(model: torch.nn.Module, name: str, metadata: dict, folder=ZOO_DIR, dt
     return path
 
 
+def _scale_and_multiple(metadata: dict) -> tuple[int, int]:
+    """What the network itself does to its input: ``(enlargement, padding multiple)``. Models that
+    take ``bicubic-upsampled`` images (the U-Nets, the auto-encoder, the VAE) keep the size and
+    need sides divisible by 32 (the U-Net encoder's downsampling); ``lowres`` ones enlarge."""
+    return (1, 32) if metadata["input"] == "bicubic-upsampled" else (metadata["scale"], 1)
+
+
 def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int | None = 512,
             self_ensemble: bool = False, progress: bool = False, precision: str = "auto") -> np.ndarray:
     """``image`` (HWC RGB [0, 1]) enlarged ``metadata['scale']`` times by the model, tile by tile.
@@ -124,11 +131,9 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
     from srlib.degrade import upscale_bicubic
     from srlib.upscale import upscale_array
 
-    scale = metadata["scale"]
     if metadata["input"] == "bicubic-upsampled":
-        image, scale, multiple = upscale_bicubic(image, scale), 1, 32
-    else:
-        multiple = 1
+        image = upscale_bicubic(image, metadata["scale"])
+    scale, multiple = _scale_and_multiple(metadata)
 
     def run(array):
         return upscale_array(model, np.ascontiguousarray(array), scale, tile=tile, multiple=multiple,
@@ -214,7 +219,7 @@ def beside_run(name: str, inputs: dict, trained_here: str, folder=ZOO_DIR) -> tu
     from srlib.upscale import upscale_array
 
     model, metadata = load_model(name, folder=folder)
-    scale, multiple = (1, 32) if metadata["input"] == "bicubic-upsampled" else (metadata["scale"], 1)
+    scale, multiple = _scale_and_multiple(metadata)
     predictions = {key: upscale_array(model, np.ascontiguousarray(image), scale, tile=None, multiple=multiple)
                    for key, image in inputs.items()}
     return predictions, f"{trained_here}; the zoo model {name} {training_summary(metadata)}"

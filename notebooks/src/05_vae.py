@@ -13,7 +13,7 @@
 # 2-core CPU: 500 steps per model on the 9 sample photos, in bfloat16 where the CPU computes it
 # natively. The full run is this notebook in full mode,
 # `SRLIB_MODE=full python -m srlib.notebooks 05_vae` (8,000 steps per model on the whole training
-# pool, about 40 minutes on the same CPU); it writes `results/full/05_vae.json`, which the end of
+# pool, about 25 minutes on the same CPU); it writes `results/full/05_vae.json`, which the end of
 # this notebook shows, and the VAE that the zoo ships as `vae-x4`.
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
