@@ -5,12 +5,21 @@ own callback enters CUDA autocast only, so on a CPU with native bfloat16 (AVX-51
 does nothing. Used by the U-Net tutorials' learners (``notebooks/02`` and ``03``; tutorial 4's
 critic and GAN game stay float32);
 measured in ``results/benchmarks/speed.md``.
+
+:class:`EpochCheckpoints` saves a fit's whole state after every epoch, so a full run that is
+interrupted resumes where it stopped (tutorials 2 and 3).
 """
 from __future__ import annotations
 
-import torch
-from fastai.callback.core import Callback
+import time
+from pathlib import Path
 
+import numpy as np
+import torch
+from fastai.callback.core import Callback, CancelEpochException
+from fastcore.foundation import L
+
+from srlib import checkpoints
 from srlib import precision as precisions
 
 
@@ -63,3 +72,103 @@ class BFloat16Training(Callback):
     def after_fit(self):
         self._leave()
         self.learn.model.to(memory_format=torch.contiguous_format)
+
+
+class EpochCheckpoints(Callback):
+    """Save the whole state of a fit after every epoch; the same fit run again resumes after the last one.
+
+    ``path``: the checkpoint file of this fit (one per ``fit`` call: a two-stage schedule uses two).
+    ``settings``: what decides the run (the notebook's ``CONFIG``); a checkpoint written with other
+    settings, or for another number of epochs, is not used (the fit starts afresh and replaces it).
+    ``extra``: ``{name: object}`` with ``state_dict()`` and ``load_state_dict(state)``, saved too (a
+    callback's records, a GAN's turn); they are restored after the skipped epochs, so whatever they
+    recorded during those is replaced.
+
+    Saved after each epoch (atomically, :func:`srlib.checkpoints.save_state`): the model, the
+    optimiser (Adam's moments included) and which parameters hold a gradient, the global random generators, the training loader's own
+    generator and epoch counter (``EpochDataLoader.epoch``), the recorder's losses, learning rates
+    and table rows, and the training seconds so far. On resuming, the epochs already done are
+    skipped through fastai's ``CancelEpochException`` (as ``fit(start_epoch=...)`` does), their
+    rows printed again from the file; the one-cycle schedule is positioned by epoch, so the rest
+    of the run is the same as an uninterrupted one (a test checks the weights). ``seconds``: the
+    training time of the whole fit, across interruptions; ``resumed_after``: the epochs skipped.
+    """
+
+    order = 65  # after the Recorder (50), which it restores, and the progress bars (60), which count every epoch
+
+    def __init__(self, path, settings: dict | None = None, extra: dict | None = None):
+        self.path, self.settings, self.extra = Path(path), dict(settings or {}), dict(extra or {})
+        self.seconds, self.resumed_after, self.state = 0.0, 0, None
+
+    def before_fit(self):
+        self.state = checkpoints.load_state(self.path, {**self.settings, "epochs": self.n_epoch})
+        self.resumed_after, earlier = 0, 0.0
+        if self.state is not None:
+            state = self.state
+            self.learn.model.load_state_dict(state["model"])
+            for parameter, had_gradient in zip(self.learn.model.parameters(), state["gradients"]):
+                # fastai zeroes gradients rather than dropping them, and its optimiser steps every
+                # parameter whose .grad is not None (a GAN's frozen player too): restore which ones.
+                parameter.grad = torch.zeros_like(parameter) if had_gradient else None
+            self.learn.opt.load_state_dict({"state": state["optimiser"]["state"],
+                                            "hypers": L(state["optimiser"]["hypers"])})
+            checkpoints.set_random_state(state["random"])
+            loader = self.dls.train
+            loader.rng.setstate(_as_tuple(state["loader_rng"]))
+            if state["loader_epoch"] is not None:
+                loader.epoch = state["loader_epoch"]
+            recorder = self.learn.recorder
+            recorder.losses = [torch.tensor(value) for value in state["losses"]]
+            recorder.lrs = list(state["lrs"])
+            recorder.smooth_loss.count, recorder.smooth_loss.val = state["smooth_count"], state["smooth_value"]
+            self.resumed_after, earlier = state["epoch"] + 1, state["seconds"]
+            print(f"{self.path.name}: resuming after epoch {self.resumed_after} of {self.n_epoch} "
+                  f"({earlier / 60:.1f} min of training so far)")
+        self.started = time.perf_counter() - earlier
+
+    def before_epoch(self):
+        if self.epoch < self.resumed_after:
+            self.learn.recorder.log = L(self.epoch) + L(self.state["values"][self.epoch])  # its row, as first printed
+            raise CancelEpochException
+
+    def after_epoch(self):
+        recorder = self.learn.recorder
+        if self.epoch < self.resumed_after:
+            recorder.iters[-1] = self.state["iters"][self.epoch]
+            if self.epoch == self.resumed_after - 1:
+                for name, item in self.extra.items():
+                    item.load_state_dict(self.state["extra"][name])
+            return
+        self.seconds = time.perf_counter() - self.started
+        loader = self.dls.train
+        checkpoints.save_state(self.path, {
+            "epoch": self.epoch, "seconds": self.seconds,
+            "model": {name: value.detach().cpu().clone() for name, value in self.learn.model.state_dict().items()},
+            "gradients": [parameter.grad is not None for parameter in self.learn.model.parameters()],
+            "optimiser": _plain(self.learn.opt.state_dict()), "random": checkpoints.random_state(),
+            "loader_rng": loader.rng.getstate(), "loader_epoch": getattr(loader, "epoch", None),
+            "losses": [float(value) for value in recorder.losses], "lrs": [float(value) for value in recorder.lrs],
+            "values": [[None if value is None else float(value) for value in row] for row in recorder.values],
+            "iters": [int(value) for value in recorder.iters],
+            "smooth_count": recorder.smooth_loss.count, "smooth_value": recorder.smooth_loss.val.detach().clone(),
+            "extra": {name: item.state_dict() for name, item in self.extra.items()},
+        }, {**self.settings, "epochs": self.n_epoch})
+
+    def after_fit(self):
+        self.seconds = time.perf_counter() - self.started
+        self.state = None
+
+
+def _as_tuple(value):
+    """``random.Random.setstate`` wants the tuples that ``getstate`` gave (a checkpoint may hold lists)."""
+    return tuple(_as_tuple(item) for item in value) if isinstance(value, (list, tuple)) else value
+
+
+def _plain(value):
+    """fastai's optimiser state with plain lists for its ``L`` lists and Python numbers for NumPy's
+    (what a ``weights_only`` load reads)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, L)):
+        return [_plain(item) for item in value]
+    return value.item() if isinstance(value, np.generic) else value

@@ -5,12 +5,22 @@ executable) and ``path.with_suffix('.json')`` (architecture, scale, degradation,
 metrics...). ``load_weights(model, path)`` checks the file, loads it into a model you built
 with the same architecture, and returns the metadata. Imports torch.
 Taught in ``notebooks/02_unet_pixel_loss.ipynb``.
+
+Training state, for runs that resume: ``save_state(path, state, settings)`` writes a dict of
+tensors, numbers and strings atomically (``torch.save``; read back with ``weights_only=True``, so
+nothing executable either), and ``load_state(path, settings)`` returns it only when it was written
+with the same settings. ``random_state()`` / ``set_random_state()`` capture and restore the
+Python, NumPy and PyTorch generators. Used by :class:`srlib.callbacks_fastai.EpochCheckpoints`
+(tutorials 2 and 3) and :func:`srlib.vae.train` (tutorial 5).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -70,3 +80,76 @@ def load_weights(model: torch.nn.Module, path, map_location: str = "cpu") -> dic
         raise ValueError(f"{path}: does not fit this architecture ({detail})")
     model.load_state_dict(state)
     return load_metadata(path)
+
+
+def _settings_text(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def save_state(path, state: dict, settings: dict) -> Path:
+    """Write a training state (tensors, numbers, strings, lists, dicts) to ``path`` atomically,
+    with ``settings`` (the run's configuration, JSON-able) beside it for :func:`load_state`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**_plain_tensors(state), "settings": _settings_text(settings)}
+    atomic_write(path, lambda temporary: torch.save(payload, temporary))
+    return path
+
+
+def _plain_tensors(value):
+    """``value`` with every tensor a plain, detached CPU ``torch.Tensor``: subclasses (fastai's
+    ``TensorBase`` in its optimiser's state) would make a ``weights_only`` load refuse the file."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().as_subclass(torch.Tensor)
+    if isinstance(value, dict):
+        return {key: _plain_tensors(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain_tensors(item) for item in value)
+    return value
+
+
+def load_state(path, settings: dict, verbose: bool = True) -> dict | None:
+    """The state that :func:`save_state` wrote to ``path``, or ``None`` when there is none to resume
+    from: no file, or one written with other ``settings`` (then the run starts afresh and, with
+    ``verbose``, says so). A file that cannot be read raises ``ValueError`` naming it."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several kinds for a damaged file
+        raise ValueError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error}); "
+                         "delete it to start afresh") from None
+    if state.get("settings") != _settings_text(settings):
+        if verbose:
+            print(f"{path}: written with other settings; starting afresh (it will be replaced)")
+        return None
+    return state
+
+
+def clear_states(folder) -> None:
+    """Delete a finished run's checkpoints (``*.pt`` in ``folder``), so that the next run starts afresh."""
+    for path in Path(folder).glob("*.pt"):
+        path.unlink()
+
+
+def digest(path) -> str:
+    """A short SHA-256 of a file's bytes: put it in a run's settings when the run starts from that
+    file (a fine-tune from weights), so a checkpoint made from other weights is not resumed."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def random_state() -> dict:
+    """The state of Python's, NumPy's and PyTorch's global random generators."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    return {"python": random.getstate(), "numpy": [name, torch.from_numpy(keys.copy()), position, has_gauss, cached],
+            "torch": torch.get_rng_state()}
+
+
+def set_random_state(state: dict) -> None:
+    """Restore what :func:`random_state` captured."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy(), position, has_gauss, cached))
+    torch.set_rng_state(state["torch"])

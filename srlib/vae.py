@@ -24,11 +24,14 @@ scratch, checks them against these, then uses these.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from srlib import checkpoints
 
 
 def _block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
@@ -140,7 +143,8 @@ class KLAnnealing:
 
 def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, learning_rate: float = 1e-3,
           kl_weight: float = 0.02, kl_warmup_steps: int = 700, kind: str = "vae", precision: str = "auto",
-          seed: int = 42, progress: bool = True) -> dict:
+          seed: int = 42, progress: bool = True, checkpoint=None, checkpoint_every: int = 500,
+          settings: dict | None = None, stop_after: int | None = None) -> dict:
     """Train ``model`` in place on ``pairs`` (a :class:`srlib.patches.PairedPatches` with
     ``upsample_input=True``) with Adam; returns the history.
 
@@ -149,7 +153,16 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     deterministic network of the same capacity. Batches: a seeded permutation of ``pairs`` per
     pass, the crops redrawn each pass (``pairs.set_epoch``). The network runs in bfloat16 with
     channels-last where native (``precision``, see :mod:`srlib.precision`), the loss in float32.
-    History: per-step ``loss``, ``reconstruction``, ``kl``; ``seconds``; ``precision``.
+    History: per-step ``loss``, ``reconstruction``, ``kl``; ``seconds``; ``precision``;
+    ``resumed_after`` (steps taken from a checkpoint, 0 for a fresh run).
+
+    ``checkpoint``: a file (``.pt``) where the whole state (weights, Adam's moments, PyTorch's
+    generator, the history, the seconds so far) is saved every ``checkpoint_every`` steps and at
+    the end; when it exists and was written with the same settings, training resumes from it and
+    ends with the weights an uninterrupted run gives (the batches depend only on ``seed`` and the
+    step). ``settings``: anything else that decides the run (a notebook's ``CONFIG``), stored with
+    the checkpoint and compared like the arguments. ``stop_after``: leave the loop after that many steps without saving, as an
+    interruption would (for tests).
     """
     from tqdm import tqdm
 
@@ -164,12 +177,35 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     schedule = KLAnnealing(kl_weight, kl_warmup_steps)
     history = {"loss": [], "reconstruction": [], "kl": []}
     batches_per_pass = len(pairs) // batch_size
-    started = time.perf_counter()
+    settings = {**(settings or {}), "parameters": sum(p.numel() for p in model.parameters()), "kind": kind, "num_steps": num_steps, "batch_size": batch_size, "learning_rate": learning_rate,
+                "kl_weight": kl_weight, "kl_warmup_steps": kl_warmup_steps, "seed": seed, "precision": resolved,
+                "pairs": len(pairs)}
+    first, earlier = 0, 0.0
+    state = checkpoints.load_state(checkpoint, settings) if checkpoint is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        checkpoints.set_random_state(state["random"])
+        history = {key: list(state["history"][key]) for key in history}
+        first, earlier = state["step"], state["seconds"]
+        if progress:
+            print(f"{Path(checkpoint).name}: resuming after step {first} of {num_steps}")
+
+    def save(step):
+        checkpoints.save_state(checkpoint, {
+            "step": step, "seconds": time.perf_counter() - started, "random": checkpoints.random_state(),
+            "model": {name: value.detach().clone() for name, value in model.state_dict().items()},
+            "optimiser": optimiser.state_dict(), "history": history}, settings)
+
+    started = time.perf_counter() - earlier
     model.train()
-    for step in tqdm(range(num_steps), desc=f"{kind:>3}", disable=not progress, mininterval=1.0):
-        if step % batches_per_pass == 0:
+    for step in tqdm(range(first, num_steps), desc=f"{kind:>3}", disable=not progress, mininterval=1.0,
+                     initial=first, total=num_steps):
+        if step == stop_after:
+            break
+        if step % batches_per_pass == 0 or step == first:  # a new pass (or a resumed one): its crops and order
             pairs.set_epoch(step // batches_per_pass)
-            order = np.random.default_rng([seed, step]).permutation(len(pairs))
+            order = np.random.default_rng([seed, step - step % batches_per_pass]).permutation(len(pairs))
         indices = order[(step % batches_per_pass) * batch_size:][:batch_size]
         lowres, highres = (to_tensor(array).contiguous(memory_format=layout) for array in pairs.batch(indices))
         with precisions.autocast(resolved):
@@ -188,7 +224,10 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
         history["loss"].append(loss.item())
         history["reconstruction"].append(terms["reconstruction"])
         history["kl"].append(terms["kl"])
+        if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == num_steps):
+            save(step + 1)
     history["seconds"] = time.perf_counter() - started
+    history["resumed_after"] = first
     history["precision"] = resolved
     model.to(memory_format=torch.contiguous_format).eval()
     return history

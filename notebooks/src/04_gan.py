@@ -26,12 +26,13 @@
 # (its U-Net is the generator; if its weights are missing, tutorial 2's notebook runs first).
 # It then scores the zoo's `gan`, which is this notebook's full run, beside its own. The full run
 # is this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 04_gan` (a wider
-# critic pretrained on 3,200 crops, 1,250 turns of the game on the whole training pool, about 14
-# minutes on the same CPU, after tutorials 2 and 3 in full mode); it writes
+# critic pretrained on 3,200 crops, 1,250 turns of the game on the whole training pool, 9 to 13
+# minutes of training on the same CPU, after tutorials 2 and 3 in full mode); it writes
 # `results/full/04_gan.json`, shown at the end.
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# with native bfloat16 (AVX-512-BF16), 2026-11-26.
+# without native bfloat16, 2026-11-30, after tutorials 2 and 3 in full mode on the same CPU (in
+# float32; the critic and the game run in float32 on any machine).
 
 # %% [markdown]
 # ## Setup
@@ -39,7 +40,6 @@
 # %%
 import srlib  # first: it sizes the thread pools and silences known framework warnings
 
-import time
 from functools import partial
 from types import SimpleNamespace
 
@@ -55,6 +55,7 @@ from fastai.vision.gan import AdaptiveGANSwitcher, AdaptiveLoss, GANLearner, GAN
 
 from srlib import checkpoints, config, data_torch, evaluation, metrics, models_torch, notebooks, plotting, results, \
     samples, summary, train_torch, zoo
+from srlib.callbacks_fastai import EpochCheckpoints
 from srlib.perceptual import mobilenet_distance, vgg_distance
 
 # %% [markdown]
@@ -175,9 +176,11 @@ critic = Learner(critic_dls, patch_critic(CONFIG.critic_features),
                  loss_func=AdaptiveLoss(nn.BCEWithLogitsLoss()), metrics=accuracy_thresh_expand, wd=1e-3,
                  opt_func=partial(Adam, mom=CONFIG.critic_beta1, sqr_mom=0.99, eps=1e-8), path=config.PROJECT_ROOT)
 print(f"critic: {sum(p.numel() for p in critic.model.parameters()):,} parameters")
-started = time.perf_counter()
-critic.fit(CONFIG.critic_epochs, CONFIG.critic_learning_rate)
-critic_seconds = time.perf_counter() - started
+checkpoint_dir = config.MODELS_DIR / "checkpoints" / f"04_gan_{MODE}"
+run_settings = {**vars(CONFIG), "data": vars(DATA), "start": checkpoints.digest(pixel_weights)}
+critic_checkpoints = EpochCheckpoints(checkpoint_dir / "critic.pt", run_settings)
+critic.fit(CONFIG.critic_epochs, CONFIG.critic_learning_rate, cbs=critic_checkpoints)
+critic_seconds = critic_checkpoints.seconds
 critic_accuracy = float(critic.validate()[1])
 
 # %% [markdown]
@@ -204,6 +207,14 @@ critic_accuracy = float(critic.validate()[1])
 # during the critic's turns: `GANLearner` means to (its `switch_eval`), but fastai puts the whole
 # model back in training mode at each epoch's start, and a generator in training mode re-estimates
 # its batch-norm statistics every time the critic's turn runs it.
+#
+# Both the critic's pretraining and the game keep a checkpoint after every epoch
+# (`srlib.callbacks_fastai.EpochCheckpoints`, as in tutorials 2 and 3): an interrupted full run,
+# run again, resumes where it stopped. For the game it also saves `PlayerLosses`' records and whose
+# turn it is (the callback's `state_dict`), and which parameters hold a gradient: fastai zeroes
+# gradients instead of dropping them, and its optimiser steps every parameter that has one, the
+# resting player's included (with this game's Adam, momentum 0, only weight decay moves them); a
+# resumed game must do the same to end with the same weights (`tests/test_resume.py`).
 
 # %%
 class PlayerLosses(Callback):
@@ -232,14 +243,22 @@ class PlayerLosses(Callback):
                                   ("hfen", partial(metrics.hfen, y_channel=True)), ("vgg", vgg_distance))}})
         self.weights[self.epoch + 1] = {key: value.detach().clone() for key, value in generator.state_dict().items()}
 
+    def state_dict(self):  # saved after each epoch by EpochCheckpoints, with whose turn it is
+        return {"history": self.history, "validation": self.validation, "weights": self.weights,
+                "generator_turn": self.gan_trainer.gen_mode}
+
+    def load_state_dict(self, state):
+        self.history, self.validation, self.weights = list(state["history"]), list(state["validation"]), state["weights"]
+        self.gan_trainer.switch(state["generator_turn"])
+
 
 recorder = PlayerLosses(valid_inputs, valid_targets)
 learn = GANLearner.from_learners(generator_learn, critic, weights_gen=(1.0, CONFIG.pixel_weight), show_img=False,
                                  switcher=AdaptiveGANSwitcher(critic_thresh=CONFIG.critic_threshold),
                                  opt_func=partial(Adam, mom=0.0), wd=1e-3, cbs=[recorder], path=config.PROJECT_ROOT)
-started = time.perf_counter()
-learn.fit(CONFIG.gan_epochs, CONFIG.gan_learning_rate)
-gan_seconds = time.perf_counter() - started
+game_checkpoints = EpochCheckpoints(checkpoint_dir / "game.pt", run_settings, extra={"players": recorder})
+learn.fit(CONFIG.gan_epochs, CONFIG.gan_learning_rate, cbs=game_checkpoints)
+gan_seconds = game_checkpoints.seconds
 
 # %%
 plotting.plot_gan_history(recorder.history, recorder.validation, path=config.figure_path(f"gan_{MODE}_history.png"));
@@ -351,6 +370,7 @@ saved = results.save("04_gan", {
     "parameters": {"generator": sum(p.numel() for p in learn.model.generator.parameters()),
                    "critic": sum(p.numel() for p in learn.model.critic.parameters())}})
 print("written", saved.relative_to(config.PROJECT_ROOT))
+checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one starts afresh
 
 # %% [markdown]
 # ## The full run
@@ -385,7 +405,7 @@ if full:
           f"{full.get('kept_epoch', len(full['validation']))} of {len(full['validation'])} kept")
 
 # %% [markdown]
-# **What the full run shows** (this CPU, 2026-11-26): this time the game took place. The
+# **What the full run shows** (2026-11-30, as did the run of 2026-11-26): the game took place. The
 # instance-normalised critic learned to tell restorations from originals (its held-out accuracy,
 # the lines above), and in the game its loss fell below the switcher's threshold on almost every
 # one of its turns, so the two players alternated. But what it taught did not help: after every
