@@ -13,11 +13,13 @@
 # 2-core CPU: 500 steps per model on the 9 sample photos, in bfloat16 where the CPU computes it
 # natively. The full run is this notebook in full mode,
 # `SRLIB_MODE=full python -m srlib.notebooks 05_vae` (8,000 steps per model on the whole training
-# pool, about 25 minutes on the same CPU); it writes `results/full/05_vae.json`, which the end of
+# pool: 39 minutes of training on a 2-core CPU in float32, 23 in bfloat16 on one that computes it
+# natively); it writes `results/full/05_vae.json`, which the end of
 # this notebook shows, and the VAE that the zoo ships as `vae-x4`.
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# with native bfloat16 (AVX-512-BF16), 2026-11-26.
+# without native bfloat16 (so in float32), 2026-11-30: a rerun, for the new checkpoints, of the
+# 2026-11-26 run, which was in bfloat16 on a CPU with AVX-512-BF16.
 
 # %% [markdown]
 # ## Setup
@@ -237,17 +239,22 @@ assert np.allclose(steps["ours"], steps["srlib.vae.train"], rtol=1e-5)
 # ## Train both models
 #
 # From here on the notebook uses the library's versions (`srlib.vae.ConditionalVAE` and
-# `srlib.vae.train`), which give the numbers above and add a progress bar. Both models start from
-# the same seed and see the same batches.
+# `srlib.vae.train`), which give the numbers above and add a progress bar and checkpoints: every
+# 500 steps the whole state (weights, Adam's moments, PyTorch's generator, the history so far)
+# goes to `models/checkpoints/05_vae_<mode>/`, so an interrupted full run, run again, resumes
+# there and ends with the weights of an uninterrupted one (`tests/test_resume.py`). Both models
+# start from the same seed and see the same batches.
 
 # %%
 histories, models = {}, {}
+checkpoint_dir = config.MODELS_DIR / "checkpoints" / f"05_vae_{MODE}"
 for kind in ("mse", "vae"):
     config.set_seed(CONFIG.seed)
     models[kind] = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
     histories[kind] = vae.train(models[kind], train_pairs, CONFIG.num_steps, CONFIG.batch_size,
-                                      CONFIG.learning_rate, CONFIG.kl_weight, CONFIG.kl_warmup_steps, kind=kind,
-                                      precision=CONFIG.precision, seed=CONFIG.seed)
+                                CONFIG.learning_rate, CONFIG.kl_weight, CONFIG.kl_warmup_steps, kind=kind,
+                                precision=CONFIG.precision, seed=CONFIG.seed,
+                                checkpoint=checkpoint_dir / f"{kind}.pt", settings=vars(CONFIG))
 print(f"{CONFIG.num_steps} steps per model in {histories['mse']['precision']}")
 
 # %% [markdown]
@@ -439,6 +446,7 @@ weights = checkpoints.save_weights(models["vae"], config.MODELS_DIR / f"vae_{MOD
     "mode": MODE, "notebook": "05_vae", "training_seconds": histories["vae"]["seconds"],
     "training_steps": CONFIG.num_steps, "machine": config.machine_description(), "validation": table.mean()})
 print("saved", weights.relative_to(config.PROJECT_ROOT))
+checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one starts afresh
 
 # %% [markdown]
 # ## The zoo's model: this notebook in full mode
