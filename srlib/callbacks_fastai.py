@@ -7,7 +7,7 @@ critic and GAN game stay float32);
 measured in ``results/benchmarks/speed.md``.
 
 :class:`EpochCheckpoints` saves a fit's whole state after every epoch, so a full run that is
-interrupted resumes where it stopped (tutorials 2 and 3).
+interrupted resumes where it stopped (tutorials 2, 3 and 4).
 """
 from __future__ import annotations
 
@@ -85,9 +85,9 @@ class EpochCheckpoints(Callback):
     recorded during those is replaced.
 
     Saved after each epoch (atomically, :func:`srlib.checkpoints.save_state`): the model, the
-    optimiser (Adam's moments included) and which parameters hold a gradient, the global random generators, the training loader's own
-    generator and epoch counter (``EpochDataLoader.epoch``), the recorder's losses, learning rates
-    and table rows, and the training seconds so far. On resuming, the epochs already done are
+    optimiser (Adam's moments included) and which parameters hold a gradient, the global random
+    generators, the training loader's own generator and epoch counter (``EpochDataLoader.epoch``),
+    the recorder's losses, learning rates and table rows, and the training seconds so far. On resuming, the epochs already done are
     skipped through fastai's ``CancelEpochException`` (as ``fit(start_epoch=...)`` does), their
     rows printed again from the file; the one-cycle schedule is positioned by epoch, so the rest
     of the run is the same as an uninterrupted one (a test checks the weights). ``seconds``: the
