@@ -143,14 +143,14 @@ class EpochCheckpoints(Callback):
         loader = self.dls.train
         checkpoints.save_state(self.path, {
             "epoch": self.epoch, "seconds": self.seconds,
-            "model": {name: value.detach().cpu().clone() for name, value in self.learn.model.state_dict().items()},
+            "model": self.learn.model.state_dict(),  # save_state stores plain CPU copies as it writes
             "gradients": [parameter.grad is not None for parameter in self.learn.model.parameters()],
             "optimiser": _plain(self.learn.opt.state_dict()), "random": checkpoints.random_state(),
             "loader_rng": loader.rng.getstate(), "loader_epoch": getattr(loader, "epoch", None),
             "losses": [float(value) for value in recorder.losses], "lrs": [float(value) for value in recorder.lrs],
             "values": [[None if value is None else float(value) for value in row] for row in recorder.values],
             "iters": [int(value) for value in recorder.iters],
-            "smooth_count": recorder.smooth_loss.count, "smooth_value": recorder.smooth_loss.val.detach().clone(),
+            "smooth_count": recorder.smooth_loss.count, "smooth_value": recorder.smooth_loss.val,
             "extra": {name: item.state_dict() for name, item in self.extra.items()},
         }, {**self.settings, "epochs": self.n_epoch})
 

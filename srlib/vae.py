@@ -161,8 +161,8 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     the end; when it exists and was written with the same settings, training resumes from it and
     ends with the weights an uninterrupted run gives (the batches depend only on ``seed`` and the
     step). ``settings``: anything else that decides the run (a notebook's ``CONFIG``), stored with
-    the checkpoint and compared like the arguments. ``stop_after``: leave the loop after that many steps without saving, as an
-    interruption would (for tests).
+    the checkpoint and compared like the arguments. ``stop_after``: leave the loop after that many
+    steps without saving, as an interruption would (for tests).
     """
     from tqdm import tqdm
 
@@ -177,7 +177,8 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     schedule = KLAnnealing(kl_weight, kl_warmup_steps)
     history = {"loss": [], "reconstruction": [], "kl": []}
     batches_per_pass = len(pairs) // batch_size
-    settings = {**(settings or {}), "parameters": sum(p.numel() for p in model.parameters()), "kind": kind, "num_steps": num_steps, "batch_size": batch_size, "learning_rate": learning_rate,
+    settings = {**(settings or {}), "parameters": sum(p.numel() for p in model.parameters()), "kind": kind,
+                "num_steps": num_steps, "batch_size": batch_size, "learning_rate": learning_rate,
                 "kl_weight": kl_weight, "kl_warmup_steps": kl_warmup_steps, "seed": seed, "precision": resolved,
                 "pairs": len(pairs)}
     first, earlier = 0, 0.0
@@ -194,7 +195,7 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     def save(step):
         checkpoints.save_state(checkpoint, {
             "step": step, "seconds": time.perf_counter() - started, "random": checkpoints.random_state(),
-            "model": {name: value.detach().clone() for name, value in model.state_dict().items()},
+            "model": model.state_dict(),
             "optimiser": optimiser.state_dict(), "history": history}, settings)
 
     started = time.perf_counter() - earlier
