@@ -313,7 +313,7 @@ table = evaluation.evaluate(valid_targets, methods, crop_border=4,
 print(table.to_markdown(baseline=None))
 weights = checkpoints.save_weights(learn.model.generator, config.MODELS_DIR / f"gan_generator_{MODE}.safetensors", {
     **checkpoints.load_metadata(pixel_weights), "notebook": "04_gan", "mode": MODE,
-    "loss": f"GAN: adversarial (fastai gan_critic, {CONFIG.critic_features} features) + "
+    "loss": f"GAN: adversarial (patch_critic: PatchGAN, instance norm, {CONFIG.critic_features} features) + "
             f"{CONFIG.pixel_weight:g} * L1, from the pixel-loss U-Net",
     "config": {**vars(DATA), "gan": vars(CONFIG)},
     "training_seconds": pixel_metadata["training_seconds"] + critic_seconds + gan_seconds,
