@@ -50,11 +50,11 @@ class ProgressBar(keras.callbacks.Callback):
     def __init__(self, total_steps: int, description: str = "training", enabled: bool = True):
         super().__init__()
         self.total_steps, self.description, self.enabled = total_steps, description, enabled
-        self.bar, self.step_losses = None, []
+        self.bar, self.step_losses, self.initial = None, [], 0
 
     def on_train_begin(self, logs=None):
-        self.bar = tqdm(total=self.total_steps, desc=self.description, leave=True, mininterval=1.0,
-                        disable=not self.enabled,
+        self.bar = tqdm(total=self.total_steps, initial=self.initial, desc=self.description, leave=True,
+                        mininterval=1.0, disable=not self.enabled,
                         bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n}/{total} [{elapsed}<{remaining}] {postfix}")
 
     def on_train_batch_end(self, batch, logs=None):
@@ -67,15 +67,80 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.close()
 
 
+class EpochBackup(keras.callbacks.Callback):
+    """Save a Keras fit's whole state after every epoch, so that an interrupted fit resumes.
+
+    The state is the model's variables (the dropout layers' seed states included), the
+    optimiser's (Adam's moments and its step count, which places the cosine schedule), the
+    history so far, the progress bar's per-step losses, the training seconds and the global random
+    generators; :func:`srlib.checkpoints.save_state` writes it atomically to ``path`` with
+    ``settings``. :func:`fit` with ``checkpoint=path`` creates one; :meth:`restore` returns how many
+    epochs the file holds (0 when there is none, or one of other settings).
+    Keras's own ``BackupAndRestore`` keeps the weights and the epoch but not the history or the
+    crops' epoch, which the resumed run needs to equal an uninterrupted one.
+    """
+
+    def __init__(self, path, settings: dict, dataset: KerasPairs, bar: ProgressBar):
+        super().__init__()
+        from srlib import checkpoints  # imports torch: only runs that resume need it
+
+        self.checkpoints, self.path, self.settings = checkpoints, path, settings
+        self.dataset, self.bar = dataset, bar
+        self.history, self.seconds_before, self.started = {}, 0.0, None
+
+    def restore(self, model: keras.Model) -> int:
+        state = self.checkpoints.load_state(self.path, self.settings)
+        if state is None:
+            return 0
+        model.optimizer.build(model.trainable_variables)
+        for variable, value in zip(model.variables, state["model"], strict=True):
+            variable.assign(value.numpy())
+        for variable, value in zip(model.optimizer.variables, state["optimizer"], strict=True):
+            variable.assign(value.numpy())
+        self.checkpoints.set_random_state(state["random"])
+        self.history, self.bar.step_losses = state["history"], list(state["step_losses"])
+        self.seconds_before = float(state["seconds"])
+        epochs = int(state["epochs"])
+        self.dataset.epoch = epochs - 1
+        self.dataset.on_epoch_end()  # the crops and order of epoch `epochs`
+        print(f"{self.path}: resuming after epoch {epochs} ({self.seconds_before:.0f} s of training)")
+        return epochs
+
+    @property
+    def seconds(self) -> float:
+        return self.seconds_before + (time.perf_counter() - self.started if self.started else 0.0)
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        import torch
+
+        def tensors(variables):
+            return [torch.from_numpy(np.array(keras.ops.convert_to_numpy(v))) for v in variables]
+
+        self.checkpoints.save_state(self.path, {
+            "model": tensors(self.model.variables), "optimizer": tensors(self.model.optimizer.variables),
+            "epochs": epoch + 1, "history": self.history, "step_losses": self.bar.step_losses,
+            "seconds": self.seconds, "random": self.checkpoints.random_state()}, self.settings)
+
+
 def fit(model: keras.Model, loss, pairs: PairedPatches, num_steps: int, batch_size: int = 16,
         learning_rate: float = 1e-3, metrics=None, seed: int = 0, description: str = "training",
-        progress: bool = True) -> dict:
+        progress: bool = True, checkpoint=None, settings: dict | None = None, callbacks=()) -> dict:
     """Train ``model`` for about ``num_steps`` batches of ``pairs`` with Adam and a cosine-decayed rate.
 
     The steps are split into equal epochs of at most one pass over ``pairs`` each (the total is
     rounded up to a multiple of the epoch count). Returns ``{"loss": [mean loss per epoch],
-    ..., "step_loss": [running loss every step_stride steps], "seconds": wall time,
-    "steps": steps taken}``.
+    ..., "step_loss": [running loss every step_stride steps], "seconds": training time,
+    "steps": steps taken, "resumed_after": epochs read from the checkpoint}``.
+
+    With ``checkpoint`` (a file path), the whole state is saved there after every epoch
+    (:class:`EpochBackup`) and a fit that finds one written with the same ``settings`` resumes from
+    it, ending with the weights an uninterrupted fit would have; one that finds all its epochs
+    done trains nothing and returns the saved history. ``callbacks`` run after the backup.
     """
     batches_per_pass = len(KerasPairs(pairs, batch_size=batch_size))
     num_epochs = max(1, -(-num_steps // batches_per_pass))
@@ -85,12 +150,21 @@ def fit(model: keras.Model, loss, pairs: PairedPatches, num_steps: int, batch_si
                                                       alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=metrics or [])
     bar = ProgressBar(num_epochs * steps_per_epoch, description, enabled=progress)
+    backup, initial_epoch = None, 0
+    if checkpoint is not None:
+        backup = EpochBackup(checkpoint, {**(settings or {}), "num_steps": num_steps, "batch_size": batch_size,
+                                          "learning_rate": learning_rate, "seed": seed}, dataset, bar)
+        initial_epoch = backup.restore(model)
+    bar.initial = initial_epoch * steps_per_epoch
     started = time.perf_counter()
-    history = model.fit(dataset, epochs=num_epochs, verbose=0, callbacks=[bar])
+    history = model.fit(dataset, epochs=num_epochs, initial_epoch=initial_epoch, verbose=0,
+                        callbacks=[bar] + ([backup] if backup else []) + list(callbacks))
+    epochs = backup.history if backup else history.history
     stride = max(1, len(bar.step_losses) // 250)  # keep at most ~250 points
-    return {**{key: [float(v) for v in values] for key, values in history.history.items()},
+    return {**{key: [float(v) for v in values] for key, values in epochs.items()},
             "step_loss": bar.step_losses[::stride], "step_stride": stride,
-            "seconds": time.perf_counter() - started, "steps": num_epochs * steps_per_epoch}
+            "seconds": backup.seconds if backup else time.perf_counter() - started,
+            "steps": num_epochs * steps_per_epoch, "resumed_after": initial_epoch}
 
 
 def predict_image(model: keras.Model, image: np.ndarray, multiple: int = 4) -> np.ndarray:

@@ -59,3 +59,38 @@ def test_the_pytorch_twin_computes_what_the_keras_model_computes(residual):
     assert np.abs(actual - expected).max() < 1e-4 * max(1.0, np.abs(expected).max())
     with pytest.raises(ValueError, match="kernel .* other filters"):
         to_torch(model, (4, 8, 8), residual=residual)
+
+
+def interrupted_fit(path, stop_after_epoch=None, settings=None):
+    """Tutorial 1's fit (dropout, cosine schedule, fresh crops each epoch) with a checkpoint;
+    ``stop_after_epoch``: raise what Ctrl-C raises once that epoch's checkpoint is written."""
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == stop_after_epoch:
+                raise KeyboardInterrupt
+
+    keras.utils.set_random_seed(1)
+    images = {f"p{seed}": synthetic_photo(64, 64, seed=seed) for seed in range(2)}
+    pairs = PairedPatches(images, "bicubic", scale=2, patch_size=16, length=8, upsample_input=True, seed=1)
+    model = build_autoencoder((8, 8, 8), residual=True)
+    history = fit(model, "mae", pairs, num_steps=8, batch_size=2, seed=1, progress=False, checkpoint=path,
+                  settings=settings or {"run": 1}, callbacks=[Interrupt()])
+    return model, history
+
+
+def test_an_interrupted_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    whole, whole_history = interrupted_fit(tmp_path / "whole.pt")
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_fit(tmp_path / "cut.pt", stop_after_epoch=0)
+    resumed, history = interrupted_fit(tmp_path / "cut.pt")
+    assert history["resumed_after"] == 1 and whole_history["resumed_after"] == 0
+    assert all(np.array_equal(a, b) for a, b in zip(whole.get_weights(), resumed.get_weights()))
+    assert history["loss"] == whole_history["loss"] and history["step_loss"] == whole_history["step_loss"]
+    # A finished fit found again trains nothing and gives back its model and history (tutorial 1's
+    # losses done before an interruption are not trained again).
+    again, again_history = interrupted_fit(tmp_path / "cut.pt")
+    assert again_history["resumed_after"] == 2 and again_history["loss"] == whole_history["loss"]
+    assert all(np.array_equal(a, b) for a, b in zip(whole.get_weights(), again.get_weights()))
+    # Another run's settings: the checkpoint is not used.
+    _, fresh = interrupted_fit(tmp_path / "cut.pt", settings={"run": 2})
+    assert fresh["resumed_after"] == 0

@@ -16,11 +16,13 @@
 # `srlib.train_keras.dtype_policy`). The full run is this notebook in full mode,
 # `SRLIB_MODE=full python -m srlib.notebooks 01_autoencoder_keras` (the default when a GPU is
 # visible): the original 1.1 M-parameter network, 800 steps per loss on the whole training pool
-# (about 30 minutes on this CPU). It writes `results/full/01_autoencoder_keras.json`, whose table
-# is shown at the end.
+# (33 minutes of training on a 2-core CPU in float32; 30 in bfloat16 on one that computes it
+# natively). It writes `results/full/01_autoencoder_keras.json`, whose table is shown at the end.
+# Interrupted, it resumes where it stopped (below).
 #
 # **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# with native bfloat16 (AVX-512-BF16), 2026-11-26.
+# without native bfloat16 (so in float32), 2026-11-30. The run before it (2026-11-26, in bfloat16
+# on a CPU with AVX-512-BF16) ranked the losses the same way.
 
 # %% [markdown]
 # ## Setup
@@ -37,8 +39,8 @@ from types import SimpleNamespace
 import numpy as np
 
 import srlib
-from srlib import config, degrade, evaluation, kernels, losses_keras, models_keras, patches, plotting, results, \
-    samples, summary, train_keras, train_torch, zoo
+from srlib import checkpoints, config, degrade, evaluation, kernels, losses_keras, models_keras, patches, plotting, \
+    results, samples, summary, train_keras, zoo
 
 import keras
 from keras import layers, ops
@@ -259,17 +261,28 @@ for name, ours_loss, library_loss in (("SSIM loss", ssim_loss, losses_keras.SSIM
 # validation photo and save the weights (`models/autoencoder_<loss>_<mode>.weights.h5`).
 # `train_keras.dtype_policy` chooses Keras's `mixed_bfloat16` where the CPU
 # computes bfloat16 natively.
+#
+# **Interrupting is safe.** After every epoch, `fit` saves the whole training state to
+# `models/checkpoints/01_autoencoder_keras_<mode>/<loss>.pt` (`srlib.train_keras.EpochBackup`: the
+# weights, Adam's moments and step count, the dropout layers' random state, the history so far).
+# Run the notebook again and each loss resumes where it stopped, to the same weights as a run that
+# was never interrupted (`tests/test_autoencoder.py` checks it); the losses already finished are
+# read back instead of trained again. The checkpoints are deleted once the results are saved.
 
 # %%
 histories, predictions, inference = {}, {}, {}
 policy = train_keras.dtype_policy(CONFIG.precision)
+checkpoint_dir = config.MODELS_DIR / "checkpoints" / f"01_autoencoder_keras_{MODE}"
 for name in LOSSES:
     config.set_seed(CONFIG.seed)
     model = build_autoencoder(CONFIG.filters, residual=CONFIG.residual, dtype_policy=policy, name=f"autoencoder_{name}")
     train_pairs.set_epoch(0)
     histories[name] = train_keras.fit(model, losses_keras.LOSSES[name](), train_pairs, num_steps=CONFIG.num_steps,
                                       batch_size=CONFIG.batch_size, learning_rate=CONFIG.learning_rate,
-                                      seed=CONFIG.seed, description=f"{LOSS_LABELS[name]:>14}")
+                                      seed=CONFIG.seed, description=f"{LOSS_LABELS[name]:>14}",
+                                      checkpoint=checkpoint_dir / f"{name}.pt",
+                                      settings={**vars(CONFIG), "loss": name, "dtype_policy": policy,
+                                                "backend": keras.backend.backend()})
     predictions[name], inference[name] = summary.timed_predictions(  # seconds per output megapixel
         lambda image: train_keras.predict_image(model, image), valid_inputs)
     config.MODELS_DIR.mkdir(exist_ok=True)  # the weights, to rebuild with build_autoencoder(CONFIG.filters, ...)
@@ -297,7 +310,7 @@ table = evaluation.evaluate(valid_targets, {"input": valid_inputs} | {LOSS_LABEL
 print(table.to_markdown())
 
 # %% [markdown]
-# **Why the HFEN loss does no better than bicubic on PSNR** (in fast mode it does worse). HFEN
+# **Why the HFEN loss does worse than bicubic on PSNR** (3.2 dB worse in the full run). HFEN
 # filters the error with a Laplacian of Gaussian, which sums to zero: a flat area gives no
 # response, so a constant colour offset, or a cast that varies slowly across the image, costs the
 # HFEN loss nothing. Trained on HFEN alone, nothing holds the network's colours in place, and
@@ -342,18 +355,16 @@ plotting.compare_crops(rows, boxes, size=1.7, path=config.figure_path(f"autoenco
 # The zoo ships the full run's L1 model as `autoencoder-x2`: `scripts/build_zoo.py` copies its
 # weights into `srlib.models_torch.Autoencoder`, a PyTorch twin of `build_autoencoder` (a test
 # checks that both compute the same), so that `srlib upscale` can serve it. In fast mode it is
-# scored here beside this run's L1 model, on the same inputs; in full mode this run's L1 model *is*
-# that model.
+# scored here beside this run's L1 model, on the same inputs (`srlib.zoo.beside_run`, as in
+# tutorials 2-5); in full mode this run's L1 model *is* that model.
 
 # %%
 if MODE == "fast":
-    zoo_model, zoo_metadata = zoo.load_model("autoencoder-x2")
-    zoo_training = zoo_metadata["training"]
-    print(f"trained {histories['l1']['steps']} steps here ({MODE} mode, filters {CONFIG.filters}); the zoo model "
-          f"trained {zoo_training['steps']} steps ({zoo_training['mode']} mode, filters "
-          f"{tuple(zoo_metadata['architecture']['arguments']['filters'])}, {zoo_training['seconds'] / 60:.1f} min "
-          f"on {zoo_training['machine']})")
-    zoo_predictions = {name: train_torch.predict_image(zoo_model, image) for name, image in valid_inputs.items()}
+    zoo_predictions, trained = zoo.beside_run(
+        "autoencoder-x2", valid_inputs,
+        f"trained {histories['l1']['steps']} steps here ({MODE} mode, filters {CONFIG.filters}, "
+        f"{histories['l1']['seconds'] / 60:.1f} min)")
+    print(trained)
     print(evaluation.evaluate(valid_targets, {"input": valid_inputs, "L1 (this run)": predictions["l1"],
                                               "zoo: autoencoder-x2": zoo_predictions},
                               scale=CONFIG.scale, crop_border=CONFIG.scale).to_markdown())
@@ -370,6 +381,7 @@ saved = results.save("01_autoencoder_keras", {
     "colour_shift": colour_shift,
     "keras_backend": keras.backend.backend(), "dtype_policy": policy})
 print("written", saved.relative_to(config.PROJECT_ROOT))
+checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one starts afresh
 
 # %% [markdown]
 # ## The full run
@@ -421,8 +433,9 @@ if full:
 
 # %% [markdown]
 # - **Every loss but HFEN beats bicubic clearly** with the full-width network, and the HFEN
-#   error falls by a third to a half. (In the full run of 2026-11-26, on this CPU: 800 steps per
-#   loss, the training curves flat over the last 300.)
+#   error falls by 40 to 50%. (In the full run shown, 800 steps per loss: over the last 300 the
+#   training losses still fell by 1 to 14% as the learning rate decayed, so longer runs would gain
+#   a little more; the run before it, in bfloat16, ranked the losses the same way.)
 # - **The loss that wins on PSNR is not MSE**: L1 comes out well ahead of MSE and the PSNR loss
 #   just ahead, even though PSNR is a function of MSE. MSE's gradient
 #   shrinks with the error, so once most pixels are nearly right it stops pushing; L1's gradient
