@@ -22,7 +22,8 @@ setup(
         "keras": ["keras>=3.0", "tensorflow-cpu>=2.16"],
         "data": ["scikit-learn>=1.3", "matplotlib>=3.7", "sporco>=0.2"],
         "weights": ["onnx>=1.14"],
-        "all": ["srlib[torch,keras,data,weights]", "matplotlib>=3.7", "opencv-python-headless>=4.8"],
+        "export": ["onnx>=1.14", "onnxruntime>=1.14"],
+        "all": ["srlib[torch,keras,data,weights,export]", "matplotlib>=3.7", "opencv-python-headless>=4.8"],
     },
     entry_points={"console_scripts": ["srlib=srlib.cli:main"]},
 )

@@ -6,6 +6,8 @@ Writes ``<output>.json`` and ``<output>.md`` (``make benchmark`` uses results/be
   bicubic (Y channel, ``scale`` pixels of border), plus the x2/x4 models with self-ensemble;
 - speed: seconds per output megapixel (median of ``--repeats``) for each model and for bicubic,
   on one validation photo (kodim23, 768x512 output);
+- ONNX Runtime: the same, whole image, through the model exported by ``srlib export`` (float32,
+  ``--repeats`` medians), with the largest difference from PyTorch's output;
 - tiling: the largest difference between tiled (256-pixel tiles) and whole-image output;
 - memory: peak resident memory of ``srlib upscale`` making a 3840x2160 image with edsr-x4 (tiled),
   measured in a fresh process.
@@ -53,6 +55,28 @@ def peak_memory_4k(folder: Path, name: str = "edsr-x4", tile: int = 256) -> dict
             "peak_rss_mib": int(peak) / 1024, "seconds": float(seconds)}
 
 
+def onnx_upscaler(model, metadata: dict, folder: Path):
+    """``image -> output`` like ``zoo.upscale(..., tile=None)``, through ONNX Runtime on the model's
+    ``srlib export`` file (2 threads, as PyTorch here)."""
+    import onnxruntime
+
+    from srlib.export import export_onnx
+
+    path = export_onnx(model, metadata, folder / f"{metadata['name']}.onnx", overwrite=True)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    network_scale, _ = zoo.scale_and_multiple(metadata)
+
+    def run(image):
+        if network_scale == 1:  # the U-Nets, auto-encoder and VAE take the bicubic-enlarged image
+            image = upscale_bicubic(image, metadata["scale"])
+        output = session.run(None, {"image": np.ascontiguousarray(image.transpose(2, 0, 1)[None], np.float32)})[0]
+        return np.clip(output[0].transpose(1, 2, 0), 0.0, 1.0)
+
+    return run
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default="results/benchmarks/zoo")
@@ -88,6 +112,12 @@ def main(argv=None) -> int:
                 lambda image: zoo.upscale(model, metadata, image, tile=256), lowres, args.repeats)}
         small_tiles = zoo.upscale(model, metadata, lowres, tile=128)
         whole = zoo.upscale(model, metadata, lowres, tile=None)
+        print(f"{name}: ONNX Runtime", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            through_onnx = onnx_upscaler(model, metadata, Path(folder))
+            result["speed"][name]["onnxruntime_seconds_per_megapixel"] = seconds_per_megapixel(
+                through_onnx, lowres, args.repeats)
+            result["speed"][name]["onnxruntime_max_abs_difference"] = float(np.abs(through_onnx(lowres) - whole).max())
         result["tiling"][name] = {"tile": 128, "max_abs_difference": float(np.abs(small_tiles - whole).max()),
                                   "mean_abs_difference": float(np.abs(small_tiles - whole).mean())}
         if scale not in result["speed"].setdefault("bicubic", {}):
@@ -114,17 +144,19 @@ def to_markdown(result: dict) -> str:
                      f"{row['bicubic_psnr']:.2f} | {row['gain']:+.2f} |")
     lines += ["", "Inference time per output megapixel (median of repeats; kodim23, 768x512 output; U-Nets "
                   "include their bicubic pre-upsampling):", "",
-              "| model | parameters | whole image (s/MP) | 256-px tiles (s/MP) | tiled vs whole, 128-px tiles: max / mean abs difference |",
-              "|---|---|---|---|---|"]
+              "| model | parameters | whole image (s/MP) | 256-px tiles (s/MP) | ONNX Runtime, whole image (s/MP) | "
+              "ONNX vs PyTorch: max abs difference | tiled vs whole, 128-px tiles: max / mean abs difference |",
+              "|---|---|---|---|---|---|---|"]
     for name, row in result["speed"].items():
         if name == "bicubic":
             continue
         tiling = result["tiling"][name]
         lines.append(f"| {name} | {row['parameters'] / 1e6:.2f} M | {row['seconds_per_megapixel']:.2f} | "
-                     f"{row['tiled_seconds_per_megapixel']:.2f} | {tiling['max_abs_difference']:.2e} / "
+                     f"{row['tiled_seconds_per_megapixel']:.2f} | {row['onnxruntime_seconds_per_megapixel']:.2f} | "
+                     f"{row['onnxruntime_max_abs_difference']:.1e} | {tiling['max_abs_difference']:.2e} / "
                      f"{tiling['mean_abs_difference']:.2e} |")
     for scale, value in result["speed"]["bicubic"].items():
-        lines.append(f"| bicubic x{scale} (MATLAB imresize, NumPy) | 0 | {value:.3f} | - | - |")
+        lines.append(f"| bicubic x{scale} (MATLAB imresize, NumPy) | 0 | {value:.3f} | - | - | - | - |")
     memory = result["memory"]
     lines += ["", f"Peak resident memory of `srlib upscale --model {memory['model']} --tile {memory['tile']}` making a "
                   f"{memory['output']} image from {memory['input']}: **{memory['peak_rss_mib']:.0f} MiB** "

@@ -7,6 +7,7 @@
     srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present)
     srlib models                    the model zoo
     srlib evaluate FOLDER --model M score a zoo model on your own high-resolution photos
+    srlib export MODEL -o FILE.onnx write a zoo model as ONNX (any image size), checked with ONNX Runtime
 
 Each subcommand's ``--help`` gives an example. Errors name the file and the reason, and end the
 command with a non-zero status instead of a traceback.
@@ -26,6 +27,7 @@ EXAMPLES = {
                "  srlib upscale photos/ -o enlarged --model edsr-x2 --skip-existing",
     "models": "example: srlib models",
     "evaluate": "example: srlib evaluate data/samples/valid --model edsr-x2",
+    "export": "example: srlib export edsr-x4 -o edsr-x4.onnx",
 }
 
 
@@ -73,41 +75,84 @@ class BatchPlan:
     """Input files and their outputs ``OUTDIR/<stem>.png``, checked before any work starts.
 
     Refuses (``ValueError`` naming the path): a missing input, an output folder that cannot be
-    created or written, an output that would replace one of the inputs, two inputs with the same
-    stem. Existing outputs are skipped with ``skip_existing`` (resume after an interruption),
-    replaced with ``overwrite``, and otherwise reported as failures without touching them.
+    created or written, an output that would replace one of the inputs. Inputs that share a stem
+    (``a.png``, ``a.jpg``) are written under distinct names, ``a_png.png`` and ``a_jpg.png`` (and
+    :meth:`report` says so); inputs that would still share an output (two ``a.png`` from two
+    folders) are listed as failures, the rest of the batch goes on. Entries of a folder that have
+    an image suffix but cannot be read (a dangling symbolic link, a folder, a device) are listed as
+    failures too. Existing outputs are skipped with ``skip_existing`` (resume after an
+    interruption), replaced with ``overwrite``, and otherwise reported as failures without
+    touching them.
     """
 
     def __init__(self, inputs, output, overwrite: bool = False, skip_existing: bool = False):
-        from srlib.io import list_images
+        from srlib.io import IMAGE_SUFFIXES, unreadable_entry
 
-        self.sources: list[Path] = []
+        self.failures: list[str] = []
+        self.renamed: list[str] = []
+        self.skipped = 0
+        sources: list[Path] = []
         for item in map(Path, inputs):
             if item.is_dir():
-                self.sources.extend(list_images(item))
+                try:
+                    entries = sorted(item.iterdir())
+                except OSError as error:
+                    raise ValueError(f"{item}: cannot list the folder ({error.strerror or error})") from None
+                for entry in entries:
+                    if entry.suffix.lower() not in IMAGE_SUFFIXES:
+                        continue
+                    problem = unreadable_entry(entry)
+                    if problem:
+                        self.failures.append(f"{entry}: {problem}")
+                    else:
+                        sources.append(entry)
             elif item.is_file():
-                self.sources.append(item)
+                sources.append(item)
+            elif item.is_symlink():
+                raise ValueError(f"{item}: {unreadable_entry(item)}")
             else:
                 raise ValueError(f"{item}: no such file or folder")
-        if not self.sources:
+        if not sources and not self.failures:
             raise ValueError(f"no image files in {', '.join(map(str, inputs))}")
         self.output = Path(output)
-        self.targets = [self.output / f"{path.stem}.png" for path in self.sources]
+        self.sources, self.targets = self._name_outputs(sources)
         resolved_inputs = {path.resolve() for path in self.sources}
         for source, target in zip(self.sources, self.targets):
             if target.resolve() in resolved_inputs:
                 raise ValueError(f"{target}: the output would replace the input {source}; choose another output "
                                  "folder (outputs are named <stem>.png)")
-        seen = {}
-        for source, target in zip(self.sources, self.targets):
-            if target in seen:
-                raise ValueError(f"{source} and {seen[target]} would both be written to {target}; "
-                                 "rename one or process them separately")
-            seen[target] = source
+        self.unprocessed = len(self.failures)  # entries that failed before any work: not among the sources
         self._check_writable()
         self.overwrite, self.skip_existing = overwrite, skip_existing
-        self.failures: list[str] = []
-        self.skipped = 0
+
+    def _name_outputs(self, sources: list[Path]) -> tuple[list[Path], list[Path]]:
+        """``OUTDIR/<stem>.png`` for each source; ``<stem>_<suffix>.png`` where stems collide;
+        sources that would still collide become failures."""
+        by_stem: dict[str, list[Path]] = {}
+        for source in sources:
+            by_stem.setdefault(source.stem, []).append(source)
+        names = {}
+        for stem, group in by_stem.items():
+            if len(group) == 1:
+                names[group[0]] = f"{stem}.png"
+                continue
+            for source in group:
+                names[source] = f"{stem}_{source.suffix.lower().lstrip('.')}.png"
+            self.renamed.append(f"{' and '.join(str(source) for source in group)} share the stem {stem!r}: "
+                                f"written as {', '.join(sorted(set(names[source] for source in group)))}")
+        claimants: dict[str, list[Path]] = {}
+        for source in sources:
+            claimants.setdefault(names[source], []).append(source)
+        kept, targets = [], []
+        for source in sources:
+            others = claimants[names[source]]
+            if len(others) > 1:
+                self.failures.append(f"{source}: {' and '.join(map(str, others))} would all be written to "
+                                     f"{self.output / names[source]}; rename one or process them separately")
+                continue
+            kept.append(source)
+            targets.append(self.output / names[source])
+        return kept, targets
 
     def _check_writable(self):
         import tempfile
@@ -139,17 +184,20 @@ class BatchPlan:
         self.failures.append(message if str(source) in message else f"{source}: {message}")
 
     def report(self, verb: str) -> int:
-        """Print the summary and the failures; the exit status (1 if any file failed)."""
-        done = len(self.sources) - len(self.failures) - self.skipped
+        """Print the summary, the renamed outputs and the failures; the exit status (1 if any file failed)."""
+        total = len(self.sources) + self.unprocessed
+        done = total - len(self.failures) - self.skipped
         skipped = f", {self.skipped} skipped (exist already)" if self.skipped else ""
-        print(f"{done} of {len(self.sources)} images {verb} to {self.output}{skipped}")
+        print(f"{done} of {total} images {verb} to {self.output}{skipped}")
+        for message in self.renamed:
+            print(f"renamed: {message}")
         for message in self.failures:
             print(f"failed: {message}", file=sys.stderr)
         return 1 if self.failures else 0
 
 
-#: What a bad input file may raise; anything else is a bug and keeps its traceback.
-FILE_ERRORS = (ValueError, FileExistsError, FileNotFoundError, PermissionError, IsADirectoryError)
+#: What a bad input file (or a failing disk) may raise; anything else is a bug and keeps its traceback.
+FILE_ERRORS = (ValueError, OSError)
 
 
 def _command_degrade(args) -> int:
@@ -210,6 +258,32 @@ def _command_evaluate(args) -> int:
     if args.output:
         table.save_json(Path(args.output).with_suffix(".json"))
         Path(args.output).with_suffix(".md").write_text(table.to_markdown(per_image=True) + "\n")
+    return 0
+
+
+def _command_export(args) -> int:
+    from srlib import zoo
+    from srlib.export import check_onnx, export_onnx
+
+    model, metadata = zoo.load_model(args.model, device="cpu")
+    path = export_onnx(model, metadata, args.output, overwrite=args.overwrite, opset=args.opset)
+    scale, _ = zoo.scale_and_multiple(metadata)
+    size = f"{scale}H, {scale}W" if scale > 1 else "H, W"
+    takes = ("the low-resolution image" if scale > 1 else
+             f"the image already enlarged x{metadata['scale']} with MATLAB's bicubic (srlib.degrade.upscale_bicubic)")
+    print(f"written {path} ({path.stat().st_size / 1e6:.1f} MB, opset {args.opset}): input 'image' (N, 3, H, W) "
+          f"float32 RGB in [0, 1], any H and W; {takes}; output 'output' (N, 3, {size}), clip to [0, 1]")
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print("not checked: the onnxruntime package is not installed (pip install onnxruntime)")
+        return 0
+    difference = check_onnx(path, model, metadata)
+    print(f"checked with ONNX Runtime: largest difference from PyTorch's output {difference:.1e} (61x83 random image)")
+    if difference > 1e-3:
+        print(f"error: {path}: ONNX Runtime's output differs from PyTorch's by {difference:.1e} (more than 1e-3)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -285,6 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     _precision_argument(evaluate)
     evaluate.add_argument("--output", default=None, help="also write OUTPUT.md and OUTPUT.json")
     evaluate.set_defaults(run=_command_evaluate)
+
+    export = commands.add_parser("export", help="write a zoo model as an ONNX file",
+                                 description="Write a zoo model as ONNX (dynamic batch, height and width; "
+                                             "sizes the network cannot take are padded inside the graph) and "
+                                             "check it against PyTorch with ONNX Runtime when it is installed.",
+                                 epilog=EXAMPLES["export"])
+    export.add_argument("model", help="zoo model name or a .safetensors file with its .json")
+    export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    export.add_argument("--opset", type=int, default=17, help="ONNX operator set (default 17)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    export.set_defaults(run=_command_export)
     return parser
 
 
@@ -310,7 +395,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     try:
         status = args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, OSError) as error:  # OSError: FileNotFoundError, PermissionError, a full disk...
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ Taught in ``notebooks/01_autoencoder_keras.ipynb`` (Data section).
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -133,6 +134,28 @@ def list_images(folder) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def unreadable_entry(path) -> str | None:
+    """Why the folder entry ``path`` cannot be read as an image file, or ``None`` if it can:
+    a dangling symbolic link, a link loop, a folder, something other than a regular file, or a
+    file without read permission. Batch commands list such entries as failures by name."""
+    path = Path(path)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"a dangling symbolic link (its target {os.readlink(path)} does not exist)"
+        return "no such file"
+    except OSError as error:  # a link loop (ELOOP), a name too long...
+        return f"cannot be read ({error.strerror or error})"
+    if stat.S_ISDIR(status.st_mode):
+        return "a folder, not an image file (folders inside folders are not searched)"
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file (a device, pipe or socket)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
 
 
 def _umask() -> int:

@@ -113,7 +113,7 @@ def export(model: torch.nn.Module, name: str, metadata: dict, folder=ZOO_DIR, dt
     return path
 
 
-def _scale_and_multiple(metadata: dict) -> tuple[int, int]:
+def scale_and_multiple(metadata: dict) -> tuple[int, int]:
     """What the network itself does to its input: ``(enlargement, padding multiple)``. Models that
     take ``bicubic-upsampled`` images (the U-Nets, the auto-encoder, the VAE) keep the size and
     need sides divisible by 32 (the U-Net encoder's downsampling); ``lowres`` ones enlarge."""
@@ -133,7 +133,7 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
 
     if metadata["input"] == "bicubic-upsampled":
         image = upscale_bicubic(image, metadata["scale"])
-    scale, multiple = _scale_and_multiple(metadata)
+    scale, multiple = scale_and_multiple(metadata)
 
     def run(array):
         return upscale_array(model, np.ascontiguousarray(array), scale, tile=tile, multiple=multiple,
@@ -219,7 +219,7 @@ def beside_run(name: str, inputs: dict, trained_here: str, folder=ZOO_DIR) -> tu
     from srlib.upscale import upscale_array
 
     model, metadata = load_model(name, folder=folder)
-    scale, multiple = _scale_and_multiple(metadata)
+    scale, multiple = scale_and_multiple(metadata)
     predictions = {key: upscale_array(model, np.ascontiguousarray(image), scale, tile=None, multiple=multiple)
                    for key, image in inputs.items()}
     return predictions, f"{trained_here}; the zoo model {name} {training_summary(metadata)}"

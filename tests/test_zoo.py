@@ -288,3 +288,80 @@ def test_upscale_precision_flag(tmp_path, tiny_model, capsys):
               "--precision", "fp16"])
     assert stop.value.code == 2
     assert "invalid choice: 'fp16'" in capsys.readouterr().err
+
+
+def test_inputs_sharing_a_stem_are_written_under_distinct_names(tmp_path, tiny_model, capsys):
+    inputs, other = tmp_path / "in", tmp_path / "other"
+    inputs.mkdir(), other.mkdir()
+    save_image(inputs / "a.png", synthetic_photo(20, 20))
+    save_image(inputs / "a.jpg", synthetic_photo(20, 24, seed=1))
+    save_image(inputs / "b.png", synthetic_photo(16, 16, seed=2))
+    save_image(other / "b.png", synthetic_photo(12, 12, seed=3))  # same name as in/b.png: cannot be told apart
+    status = main(["upscale", str(inputs), str(other), "-o", str(tmp_path / "out"), "--model", str(tiny_model)])
+    captured = capsys.readouterr()
+    assert status == 1  # the two b.png failed; the rest of the batch was done
+    assert "2 of 4 images upscaled" in captured.out
+    assert "renamed:" in captured.out and "a_jpg.png" in captured.out and "a_png.png" in captured.out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_jpg.png", "a_png.png"]
+    assert load_image(tmp_path / "out" / "a_jpg.png").shape == (40, 48, 3)
+    assert load_image(tmp_path / "out" / "a_png.png").shape == (40, 40, 3)
+    assert f"failed: {inputs / 'b.png'}" in captured.err and f"failed: {other / 'b.png'}" in captured.err
+
+
+def test_dangling_links_and_folders_among_the_inputs_are_named(tmp_path, tiny_model, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    save_image(inputs / "good.png", synthetic_photo(20, 20))
+    (inputs / "gone.png").symlink_to(tmp_path / "deleted.png")
+    (inputs / "loop.jpg").symlink_to(inputs / "loop.jpg")
+    (inputs / "album.png").mkdir()
+    (inputs / "notes.txt").write_text("not an image: ignored, as before")
+    status = main(["upscale", str(inputs), "-o", str(tmp_path / "out"), "--model", str(tiny_model)])
+    captured = capsys.readouterr()
+    assert status == 1 and "1 of 4 images upscaled" in captured.out
+    assert f"{inputs / 'gone.png'}: a dangling symbolic link" in captured.err
+    assert f"{inputs / 'loop.jpg'}: cannot be read" in captured.err
+    assert f"{inputs / 'album.png'}: a folder" in captured.err
+    assert "notes.txt" not in captured.err
+    assert "Traceback" not in captured.err
+    # A dangling link named on the command line is an error naming it, not a traceback.
+    assert main(["upscale", str(inputs / "gone.png"), "-o", str(tmp_path / "out2"), "--model", str(tiny_model)]) == 2
+    assert "gone.png: a dangling symbolic link" in capsys.readouterr().err
+
+
+def test_an_os_error_is_a_message_not_a_traceback(tmp_path, tiny_model, capsys, monkeypatch):
+    save_image(tmp_path / "photo.png", synthetic_photo(20, 20))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "out" / "photo.png"))
+
+    monkeypatch.setattr("srlib.io.save_image", full_disk)
+    assert main(["upscale", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
+                 "--model", str(tiny_model)]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    monkeypatch.setattr(zoo, "list_models", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission "
+                                                                                                 "denied", "zoo")))
+    assert main(["models"]) == 2
+    assert "Permission denied" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["edsr-x2", "unet-pixel"])
+def test_export_onnx_matches_pytorch_at_any_size(tmp_path, name, capsys):
+    from srlib.export import check_onnx  # needs onnxruntime, a pinned requirement
+
+    target = tmp_path / f"{name}.onnx"
+    assert main(["export", name, "-o", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "checked with ONNX Runtime" in out
+    model, metadata = zoo.load_model(name, device="cpu")
+    for height, width in ((37, 50), (64, 96)):  # U-Net: neither a multiple of 32 nor square
+        assert check_onnx(target, model, metadata, height, width) < 1e-3
+    import onnx
+
+    properties = {item.key: item.value for item in onnx.load(str(target)).metadata_props}
+    assert properties["srlib_model"] == name and properties["scale"] == str(metadata["scale"])
+    before = target.read_bytes()
+    assert main(["export", name, "-o", str(target)]) == 2  # never replaced without --overwrite
+    assert "exists already" in capsys.readouterr().err and target.read_bytes() == before
+    assert main(["export", name, "-o", str(tmp_path / "model.txt")]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err
