@@ -181,10 +181,19 @@ def figure_path(name: str) -> Path | None:
     """Where to save the README figure ``name``: ``$SRLIB_FIGURES/name``, or None (don't save).
 
     The main job (``make results``) sets ``SRLIB_FIGURES=img``; tests and readers' runs leave it
-    unset, so executing a notebook never rewrites the committed figures.
+    unset, so executing a notebook never rewrites the committed figures. A name that does not say
+    which run made it (no ``fast`` or ``full`` among the words of its stem) gets the run mode
+    appended, ``unet_pixel_crops.png`` -> ``unet_pixel_crops_fast.png``: the fast main job never
+    replaces a full run's figure (a name that says ``full``, drawn from the full run's results file,
+    is the same in either mode).
     """
     folder = os.environ.get("SRLIB_FIGURES")
-    return Path(folder) / name if folder else None
+    if not folder:
+        return None
+    path = Path(name)
+    if not {"fast", "full"} & set(path.stem.split("_")):
+        path = path.with_name(f"{path.stem}_{run_mode()}{path.suffix}")
+    return Path(folder) / path
 
 
 def data_dir() -> Path:

@@ -149,17 +149,19 @@ def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int
 
 
 def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool = True,
-          stop_after: int | None = None, progress: bool = True, pairs=None) -> tuple[EDSR, dict]:
+          stop_after: int | None = None, progress: bool = True, pairs=None,
+          replace_other: bool = False) -> tuple[EDSR, dict]:
     """Train (or resume) an EDSR on ``images`` ({name: HWC [0, 1]}); returns ``(model, record)``.
 
     ``output`` is a folder for ``checkpoint.pt``. With ``resume`` and a checkpoint of the same
     config there, training continues from it; a checkpoint of another config is refused (pass a
-    new folder or ``resume=False``). ``stop_after`` ends the call after that many steps in total
+    new folder or ``resume=False``), or with ``replace_other`` replaced by a fresh run that says so
+    (tutorial 6, whose reader may change its parameters between runs). ``stop_after`` ends the call after that many steps in total
     (what an interruption does; used by the tests). ``pairs``: :func:`make_pairs` of ``images``
     when already computed. The record holds the config, the history
     (step, loss) every 50 steps, the training seconds and the machine.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text: a notebook keeps the bar's final state
 
     from srlib.config import machine_description
 
@@ -179,14 +181,19 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
     if resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         if state["record"]["config"] != record["config"]:
-            raise ValueError(f"{checkpoint_path}: a checkpoint of another configuration; use another output "
-                             "folder or resume=False")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        sampler.generator.set_state(state["generator"])
-        record = state["record"]
+            if not replace_other:
+                raise ValueError(f"{checkpoint_path}: a checkpoint of another configuration; use another output "
+                                 "folder or resume=False")
+            print(f"{checkpoint_path}: written with other settings; starting afresh (it will be replaced)")
+        else:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            sampler.generator.set_state(state["generator"])
+            record = state["record"]
+            print(f"{checkpoint_path}: resuming after step {record['step']} ({record['seconds']:.0f} s of training)")
     last = config.steps if stop_after is None else min(stop_after, config.steps)
-    bar = tqdm(total=config.steps, initial=record["step"], desc=f"EDSR x{config.scale}", disable=not progress)
+    bar = tqdm(total=config.steps, initial=record["step"], desc=f"EDSR x{config.scale}", disable=not progress,
+               mininterval=1.0)
     start, running = time.perf_counter() - record["seconds"], []
     model.train()
 

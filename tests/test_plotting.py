@@ -30,7 +30,13 @@ def test_figure_path_only_when_the_main_job_asks(monkeypatch, tmp_path):
     monkeypatch.delenv("SRLIB_FIGURES", raising=False)
     assert config.figure_path("x.png") is None
     monkeypatch.setenv("SRLIB_FIGURES", str(tmp_path))
-    assert config.figure_path("x.png") == tmp_path / "x.png"
+    monkeypatch.setenv("SRLIB_MODE", "fast")
+    # A figure that does not name its run gets the mode: the fast main job never replaces a full run's.
+    assert config.figure_path("unet_pixel_crops.png") == tmp_path / "unet_pixel_crops_fast.png"
+    assert config.figure_path("autoencoder_fast_crops.png") == tmp_path / "autoencoder_fast_crops.png"
+    assert config.figure_path("gan_full_history.png") == tmp_path / "gan_full_history.png"
+    monkeypatch.setenv("SRLIB_MODE", "full")
+    assert config.figure_path("unet_pixel_crops.png") == tmp_path / "unet_pixel_crops_full.png"
 
 
 def test_run_mode(monkeypatch):

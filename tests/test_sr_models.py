@@ -52,6 +52,11 @@ def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
     train(_tiny(), _images(), tmp_path, stop_after=3, progress=False)
     with pytest.raises(ValueError, match="another configuration"):
         train(_tiny(learning_rate=1e-3), _images(), tmp_path, progress=False)
+    # Tutorial 6 replaces it instead: a fresh run, equal to one that never saw the old checkpoint.
+    replaced, record = train(_tiny(learning_rate=1e-3), _images(), tmp_path, progress=False, replace_other=True)
+    fresh, _ = train(_tiny(learning_rate=1e-3), _images(), tmp_path / "fresh", progress=False)
+    assert record["step"] == 6
+    assert all(torch.equal(a, b) for a, b in zip(replaced.state_dict().values(), fresh.state_dict().values()))
 
 
 def test_photos_smaller_than_a_crop_are_named(tmp_path):
