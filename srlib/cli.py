@@ -3,7 +3,8 @@
     srlib data                      write the sample photographs to data/samples with a manifest,
                                     and the wallpapers of the full training pool to data/wallpapers
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
-    srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic)
+    srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic,
+                                    second-order)
     srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present)
     srlib models                    the model zoo
     srlib evaluate FOLDER --model M score a zoo model on your own high-resolution photos
@@ -318,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   epilog=EXAMPLES["degrade"])
     degrade.add_argument("inputs", nargs="+", help="image files or folders")
     degrade.add_argument("-o", "--output", required=True, help="output folder")
-    degrade.add_argument("--degradation", default="bicubic", choices=["bicubic", "downup", "crappify", "realistic"])
+    degrade.add_argument("--degradation", default="bicubic",
+                         choices=["bicubic", "downup", "crappify", "realistic", "second-order"])
     degrade.add_argument("--scale", type=int, default=2)
     degrade.add_argument("--seed", type=int, default=0)
     _batch_arguments(degrade)

@@ -12,6 +12,9 @@ All functions take and return HWC RGB float32 images in [0, 1]. Random ones take
   quarter. Output is small; models upsample it back.
 - :func:`realistic`: a first-order version of Real-ESRGAN's pipeline (Wang et al., 2021): blur,
   bicubic downscale, Gaussian noise, JPEG, each with random strength.
+- :func:`second_order`: Real-ESRGAN's second-order pipeline (the degradation of the zoo's model
+  for camera photos): isotropic and anisotropic blur, random resize modes, Gaussian and Poisson
+  noise (colour or grey), JPEG, all twice, then a sinc filter; output ``scale`` times smaller.
 - Building blocks to compose more: :func:`gaussian_blur`, :func:`add_gaussian_noise`,
   :func:`jpeg`, :func:`resize`.
 
@@ -147,12 +150,107 @@ def realistic(highres, scale: int = 4, seed=None) -> np.ndarray:
     return jpeg(array, int(rng.integers(30, 96)))
 
 
+def _filter(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return np.clip(ndimage.convolve(image, kernel[:, :, None], mode="reflect"), 0.0, 1.0).astype(np.float32)
+
+
+def _random_blur_kernel(rng: np.random.Generator, sigma_range: tuple[float, float],
+                        sinc_probability: float) -> np.ndarray:
+    """A Real-ESRGAN blur kernel: odd size 7-21; with ``sinc_probability`` a circular sinc, else a
+    Gaussian, isotropic (probability 0.65) or anisotropic with a random angle."""
+    from srlib.kernels import anisotropic_gaussian
+
+    if rng.random() < sinc_probability:
+        return circular_sinc_kernel(rng)
+    size = int(rng.choice(np.arange(7, 22, 2)))
+    if rng.random() < 0.65:
+        sigma = float(rng.uniform(*sigma_range))
+        return anisotropic_gaussian(size, sigma, sigma)
+    return anisotropic_gaussian(size, float(rng.uniform(*sigma_range)), float(rng.uniform(*sigma_range)),
+                                float(rng.uniform(-np.pi, np.pi)))
+
+
+def _resize_factor(rng: np.random.Generator, probabilities, factor_range) -> float:
+    """Up (from 1 to the range's top), down (from its bottom to 1) or kept, with ``probabilities``."""
+    direction = rng.choice(3, p=probabilities)
+    if direction == 0:
+        return float(rng.uniform(1, factor_range[1]))
+    return float(rng.uniform(factor_range[0], 1)) if direction == 1 else 1.0
+
+
+def _random_mode(rng: np.random.Generator) -> str:
+    """Area (box), bilinear or bicubic: the resize modes Real-ESRGAN draws from."""
+    return str(rng.choice(["box", "bilinear", "bicubic"]))
+
+
+def circular_sinc_kernel(rng: np.random.Generator) -> np.ndarray:
+    """Real-ESRGAN's final sinc: size 7-21, cutoff between pi/3 (pi/5 for 13 and more) and pi."""
+    from srlib.kernels import circular_sinc
+
+    size = int(rng.choice(np.arange(7, 22, 2)))
+    return circular_sinc(size, float(rng.uniform(np.pi / 3 if size < 13 else np.pi / 5, np.pi)))
+
+
+def _random_noise(image: np.ndarray, rng: np.random.Generator, gaussian_range, poisson_range) -> np.ndarray:
+    """Gaussian noise (sigma in levels of 255) or Poisson noise (scale), each half the time; grey
+    (the same in every channel) 40% of the time, as Real-ESRGAN's configuration."""
+    grey = rng.random() < 0.4
+    shape = image.shape[:2] + (1,) if grey else image.shape
+    if rng.random() < 0.5:
+        noise = rng.normal(0.0, float(rng.uniform(*gaussian_range)) / 255.0, size=shape)
+    else:
+        scale = float(rng.uniform(*poisson_range))
+        base = image.mean(axis=2, keepdims=True) if grey else image
+        levels = np.clip(base, 0, 1) * 255.0
+        noise = (rng.poisson(levels) - levels) / 255.0 * scale
+    return np.clip(image + noise, 0.0, 1.0).astype(np.float32)
+
+
+def second_order(highres, scale: int = 4, seed=None) -> np.ndarray:
+    """Real-ESRGAN's second-order degradation (Wang et al., ICCV-W 2021, section 3 and its
+    ``train_realesrnet_x4plus.yml``): ``(H, W)`` -> ``(H // scale, W // scale)``, HWC [0, 1].
+
+    Twice: a random blur (Gaussian, isotropic or anisotropic, sigma 0.2-3 then 0.2-1.5, the second
+    time with probability 0.8; a sinc 10% of the time), a resize by a random factor and mode
+    (0.15-1.5 of the photo, then 0.3-1.2 of the final size), Gaussian (1-30 then 1-25 levels) or
+    Poisson noise (scale 0.05-3 then 0.05-2.5), colour or grey, and JPEG (quality 30-95): after the
+    first order at once, after the second in random order with the resize to the final size and
+    a sinc filter (probability 0.8). Left out: the "generalised" and "plateau" kernel shapes (a
+    fifth of the paper's kernels) and its GPU batching.
+    """
+    rng = as_generator(seed)
+    array = mod_crop(to_float(highres, "highres"), scale)
+    target = (array.shape[0] // scale, array.shape[1] // scale)
+    # First order: blur, resize by a random factor of the photo, noise, JPEG.
+    array = _filter(array, _random_blur_kernel(rng, (0.2, 3.0), sinc_probability=0.1))
+    factor = _resize_factor(rng, (0.2, 0.7, 0.1), (0.15, 1.5))
+    array = resize(array, (max(1, round(array.shape[0] * factor)), max(1, round(array.shape[1] * factor))),
+                   _random_mode(rng))
+    array = jpeg(_random_noise(array, rng, (1, 30), (0.05, 3.0)), int(rng.integers(30, 96)))
+    # Second order: the same with milder ranges; the resize is relative to the final size.
+    if rng.random() < 0.8:
+        array = _filter(array, _random_blur_kernel(rng, (0.2, 1.5), sinc_probability=0.1))
+    factor = _resize_factor(rng, (0.3, 0.4, 0.3), (0.3, 1.2))
+    array = resize(array, (max(1, int(target[0] * factor)), max(1, int(target[1] * factor))), _random_mode(rng))
+    array = _random_noise(array, rng, (1, 25), (0.05, 2.5))
+    # Last: resize to the final size with a sinc filter (probability 0.8), and JPEG, in random order.
+    sinc = circular_sinc_kernel(rng) if rng.random() < 0.8 else None
+    quality, jpeg_first, mode = int(rng.integers(30, 96)), rng.random() < 0.5, _random_mode(rng)
+    if jpeg_first:
+        array = jpeg(array, quality)
+    array = resize(array, target, mode)
+    if sinc is not None:
+        array = _filter(array, sinc)
+    return array if jpeg_first else jpeg(array, quality)
+
+
 #: name -> (function, takes a scale, is random)
 DEGRADATIONS = {
     "bicubic": (bicubic, True, False),
     "downup": (downup, True, False),
     "crappify": (crappify, False, True),
     "realistic": (realistic, True, True),
+    "second-order": (second_order, True, True),
 }
 
 

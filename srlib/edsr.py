@@ -8,7 +8,8 @@ paper's "baseline": 1.37 M parameters at x2, 1.52 M at x4.
 
 Input: NCHW RGB in [0, 1], the low-resolution image itself (no bicubic pre-upsampling);
 output: NCHW RGB, ``scale`` times larger, roughly in [0, 1] (clip before saving).
-Trained by :mod:`srlib.train_sr`; shipped in the model zoo (:mod:`srlib.zoo`).
+Trained by :mod:`srlib.train_sr`; shipped in the model zoo (:mod:`srlib.zoo`). Taught in
+``notebooks/06_classic_sr.ipynb``, which builds it from scratch and checks it against this one.
 """
 from __future__ import annotations
 

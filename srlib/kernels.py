@@ -55,3 +55,38 @@ def ms_ssim_weights(num_scales: int) -> np.ndarray:
         raise ValueError(f"num_scales must be in 1..5, got {num_scales}")
     weights = np.asarray(MS_SSIM_WEIGHTS[:num_scales], dtype=np.float64)
     return weights / weights.sum()
+
+
+def anisotropic_gaussian(size: int, sigma_x: float, sigma_y: float, angle: float = 0.0) -> np.ndarray:
+    """Normalised 2-D Gaussian blur kernel (size, size), ``size`` odd, with standard deviations
+    ``sigma_x`` and ``sigma_y`` along axes turned by ``angle`` radians (isotropic when they are
+    equal). The blur of Real-ESRGAN's degradations (Wang et al., 2021, eq. 2). Returns float64."""
+    if size % 2 == 0 or size < 1:
+        raise ValueError(f"kernel size must be odd and positive, got {size}")
+    if min(sigma_x, sigma_y) <= 0:
+        raise ValueError(f"sigmas must be positive, got {sigma_x}, {sigma_y}")
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    covariance = rotation @ np.diag([sigma_x**2, sigma_y**2]) @ rotation.T
+    inverse = np.linalg.inv(covariance)
+    half = size // 2
+    y, x = np.mgrid[-half:half + 1, -half:half + 1]
+    points = np.stack([x, y], axis=-1).astype(np.float64)
+    kernel = np.exp(-0.5 * np.einsum("...i,ij,...j->...", points, inverse, points))
+    return kernel / kernel.sum()
+
+
+def circular_sinc(size: int, cutoff: float) -> np.ndarray:
+    """Normalised 2-D ideal low-pass (circular sinc) kernel (size, size) with cutoff frequency
+    ``cutoff`` in radians per pixel (pi: no filtering): ``cutoff * J1(cutoff * r) / (2 pi r)``.
+    Real-ESRGAN's ringing and overshoot artefacts (Wang et al., 2021, eq. 4). Returns float64."""
+    from scipy.special import j1
+
+    if size % 2 == 0 or size < 1:
+        raise ValueError(f"kernel size must be odd and positive, got {size}")
+    half = size // 2
+    y, x = np.mgrid[-half:half + 1, -half:half + 1]
+    radius = np.hypot(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kernel = cutoff * j1(cutoff * radius) / (2 * np.pi * radius)
+    kernel[half, half] = cutoff**2 / (4 * np.pi)  # the limit at r = 0
+    return kernel / kernel.sum()

@@ -1,7 +1,8 @@
 """Train a classic super-resolution network (EDSR) on aligned random crops, resumably (imports torch).
 
-The zoo's bicubic x2/x4 models come from here. Pairs are the photos cropped to a multiple of the
-scale and their MATLAB-bicubic reductions, computed once; each step draws ``batch_size`` aligned
+The zoo's bicubic x2/x4 models come from here; taught in ``notebooks/06_classic_sr.ipynb``, which
+writes the same loop and crop sampler in its cells first. Pairs are the photos cropped to a
+multiple of the scale and their MATLAB-bicubic reductions, computed once; each step draws ``batch_size`` aligned
 crops (``patch_size`` low-resolution pixels square) with random flips and rotations, from images
 chosen in proportion to their area, using a seeded ``torch.Generator``. The loss is L1 (EDSR's),
 Adam with a cosine learning-rate decay. Steps run in bfloat16 autocast with channels-last tensors

@@ -64,3 +64,35 @@ def test_every_named_degradation_runs_on_uint8(name):
 def test_unknown_degradation():
     with pytest.raises(ValueError, match="unknown degradation 'blurry'"):
         degrade(synthetic_photo(), "blurry")
+
+
+def test_second_order_is_seeded_exact_in_size_and_varied():
+    from srlib.degrade import second_order, upscale_bicubic
+
+    image = synthetic_photo(101, 134)  # not a multiple of the scale: cropped first, as bicubic does
+    first = second_order(image, 4, seed=3)
+    assert first.shape == (25, 33, 3) and first.dtype == np.float32
+    assert 0 <= first.min() and first.max() <= 1
+    np.testing.assert_array_equal(first, second_order(image, 4, seed=3))
+    outputs = [second_order(image, 4, seed=seed) for seed in range(12)]
+    assert all(output.shape == (25, 33, 3) for output in outputs)
+    # Random strengths: the damage differs a lot from seed to seed, and is worse than a clean
+    # bicubic reduction on average (blur, noise and JPEG on top of the size).
+    target = image[:100, :132]
+    scores = [psnr(target, upscale_bicubic(output, 4)) for output in outputs]
+    clean = psnr(target, upscale_bicubic(degrade(image, "bicubic", scale=4), 4))
+    assert np.mean(scores) < clean and max(scores) - min(scores) > 1.0
+
+
+def test_blur_kernels():
+    from srlib.kernels import anisotropic_gaussian, circular_sinc, gaussian_window
+
+    np.testing.assert_allclose(anisotropic_gaussian(11, 1.5, 1.5), gaussian_window(11, 1.5), atol=1e-12)
+    wide = anisotropic_gaussian(15, 3.0, 0.8)  # wide along x
+    np.testing.assert_allclose(anisotropic_gaussian(15, 3.0, 0.8, np.pi / 2), wide.T, atol=1e-12)
+    assert wide[7, :].sum() > wide[:, 7].sum()
+    sinc = circular_sinc(13, np.pi / 3)
+    assert np.isclose(sinc.sum(), 1) and np.allclose(sinc, sinc.T) and np.allclose(sinc, sinc[::-1, ::-1])
+    assert sinc.min() < 0  # the ripples that make ringing
+    with pytest.raises(ValueError, match="odd"):
+        anisotropic_gaussian(8, 1, 1)
