@@ -53,6 +53,7 @@ class SRTrainConfig:
     seed: int = 0
     checkpoint_every: int = 500
     precision: str = "auto"  # auto / fp32 / bf16 (srlib.precision); the record says what was used
+    degradation: str = "bicubic"  # or a random one of srlib.degrade (second-order: camera-like), per crop
     data: list = field(default_factory=lambda: ["srlib samples: train split"])
     init: str | None = None  # weights.pt to start from (tensors of matching shape)
 
@@ -80,10 +81,22 @@ def make_pairs(images: dict, scale: int) -> list[tuple[torch.Tensor, torch.Tenso
 
 
 class CropSampler:
-    """Aligned random crops with the 8 dihedral transforms, drawn from a seeded generator."""
+    """Aligned random crops with the 8 dihedral transforms, drawn from a seeded generator.
 
-    def __init__(self, pairs, scale: int, patch_size: int, seed: int, device="cpu", names=None):
-        self.scale, self.patch_size = scale, patch_size
+    With ``degradation`` other than ``"bicubic"`` (a random one of :mod:`srlib.degrade`, such as
+    ``"second-order"``), each crop's low-resolution patch is made afresh from its high-resolution
+    crop, with a seed drawn from the same generator: a new damage every time the crop is drawn,
+    still repeatable and resumable. The pairs' precomputed bicubic images then only give sizes.
+    """
+
+    def __init__(self, pairs, scale: int, patch_size: int, seed: int, device="cpu", names=None,
+                 degradation: str = "bicubic"):
+        from srlib.degrade import DEGRADATIONS
+
+        if degradation not in DEGRADATIONS or not DEGRADATIONS[degradation][1]:
+            raise ValueError(f"unknown degradation {degradation!r} for training at a scale; choose from "
+                             f"{sorted(name for name, entry in DEGRADATIONS.items() if entry[1])}")
+        self.scale, self.patch_size, self.degradation = scale, patch_size, degradation
         for index, (lowres, _) in enumerate(pairs):
             if min(lowres.shape[1:]) < patch_size:
                 name = names[index] if names else f"image {index}"
@@ -104,14 +117,25 @@ class CropSampler:
             top = int(torch.randint(lowres.shape[1] - size + 1, (1,), generator=self.generator))
             left = int(torch.randint(lowres.shape[2] - size + 1, (1,), generator=self.generator))
             flip, turns = torch.randint(2, (1,), generator=self.generator), torch.randint(4, (1,), generator=self.generator)
-            low = lowres[:, top:top + size, left:left + size]
             high = highres[:, top * scale:(top + size) * scale, left * scale:(left + size) * scale]
+            if self.degradation == "bicubic":
+                low = lowres[:, top:top + size, left:left + size]
+            else:
+                low = self._degrade(high, int(torch.randint(2**31 - 1, (1,), generator=self.generator)))
             if int(flip):
                 low, high = low.flip(-1), high.flip(-1)
             low, high = low.rot90(int(turns), (1, 2)), high.rot90(int(turns), (1, 2))
             lowres_crops.append(low)
             highres_crops.append(high)
         return torch.stack(lowres_crops), torch.stack(highres_crops)
+
+    def _degrade(self, highres: torch.Tensor, seed: int) -> torch.Tensor:
+        """The crop's low-resolution patch by ``self.degradation`` (CHW in, CHW out, same device)."""
+        from srlib.degrade import degrade
+
+        image = highres.permute(1, 2, 0).cpu().numpy()
+        lowres = degrade(image, self.degradation, scale=self.scale, seed=seed)
+        return torch.from_numpy(lowres.transpose(2, 0, 1).copy()).to(highres.device)
 
 
 def learning_rate_at(config: SRTrainConfig, step: int, total_steps: int) -> float:
@@ -175,7 +199,7 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
     precision = precisions.prepare_training(model, config.precision, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     sampler = CropSampler(pairs or make_pairs(images, config.scale), config.scale, config.patch_size, config.seed,
-                          device=device, names=list(images))
+                          device=device, names=list(images), degradation=config.degradation)
     record = {"config": asdict(config), "history": [], "step": 0, "seconds": 0.0,
               "parameters": count_parameters(model), "machine": machine_description(), "images": list(images),
               "precision": precision}
@@ -249,6 +273,9 @@ def main(argv=None) -> int:
     parser.add_argument("--init", default=None,
                         help="start from these weights (weights.pt of a run at another scale: every tensor of "
                              "matching shape is copied, as EDSR initialises x4 from x2)")
+    parser.add_argument("--degradation", default="bicubic",
+                        help="how crops are reduced: bicubic (default, the classic task), or a random degradation "
+                             "of srlib.degrade made afresh for each crop (second-order: camera-like photos)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", required=True,
                         help="folder for checkpoint.pt, weights.pt (the model alone) and record.json")
@@ -261,14 +288,15 @@ def main(argv=None) -> int:
         images.update(load_split("train") if folder == "samples" else load_folder(folder))
     config = SRTrainConfig(scale=args.scale, features=args.features, blocks=args.blocks, patch_size=args.patch_size,
                            batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
-                           precision=args.precision,
+                           precision=args.precision, degradation=args.degradation,
                            data=["srlib samples: train split" if folder == "samples" else folder for folder in args.data],
                            init=args.init)
     device = default_device()
     torch.backends.cudnn.benchmark = device.type == "cuda"
     pairs = make_pairs(images, config.scale)
     if args.seconds:
-        sampler = CropSampler(pairs, config.scale, config.patch_size, config.seed, device)
+        sampler = CropSampler(pairs, config.scale, config.patch_size, config.seed, device,
+                              degradation=config.degradation)
         per_step = time_steps(config, sampler, device)
         config.steps = max(1, int(args.seconds / per_step))
         print(f"{per_step * 1000:.1f} ms per step on {device}: {config.steps} steps for {args.seconds:.0f} s")

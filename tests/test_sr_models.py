@@ -80,3 +80,22 @@ def test_tiles_without_enough_overlap_differ():
     model = EDSR(scale=2, features=8, blocks=2).eval()
     image = synthetic_photo(40, 40)
     assert np.abs(upscale_array(model, image, 2, tile=8, overlap=0) - upscale_array(model, image, 2, tile=None)).max() > 1e-3
+
+
+def test_a_random_degradation_is_made_afresh_for_each_crop_and_resumes(tmp_path):
+    from srlib.train_sr import CropSampler, make_pairs
+
+    pairs = make_pairs(_images(), 2)
+    sampler = CropSampler(pairs, 2, 12, seed=1, degradation="second-order")
+    lowres, highres = sampler.batch(4)
+    assert lowres.shape == (4, 3, 12, 12) and highres.shape == (4, 3, 24, 24)
+    again = CropSampler(pairs, 2, 12, seed=1, degradation="second-order").batch(4)
+    assert torch.equal(lowres, again[0]) and torch.equal(highres, again[1])
+    clean = CropSampler(pairs, 2, 12, seed=1).batch(4)
+    assert not torch.equal(lowres, clean[0])  # not the bicubic reduction
+    with pytest.raises(ValueError, match="unknown degradation 'crappify'"):
+        CropSampler(pairs, 2, 12, seed=1, degradation="crappify")  # no scale: not for this trainer
+    straight, _ = train(_tiny(degradation="second-order"), _images(), tmp_path / "straight", progress=False)
+    train(_tiny(degradation="second-order"), _images(), tmp_path / "cut", stop_after=3, progress=False)
+    resumed, _ = train(_tiny(degradation="second-order"), _images(), tmp_path / "cut", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
