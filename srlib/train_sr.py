@@ -55,17 +55,33 @@ class SRTrainConfig:
     precision: str = "auto"  # auto / fp32 / bf16 (srlib.precision); the record says what was used
     degradation: str = "bicubic"  # or a random one of srlib.degrade (second-order: camera-like), per crop
     data: list = field(default_factory=lambda: ["srlib samples: train split"])
-    init: str | None = None  # weights.pt to start from (tensors of matching shape)
+    init: str | None = None  # weights to start from: a weights.pt, a .safetensors file or a zoo name
 
     def model(self) -> EDSR:
         model = EDSR(scale=self.scale, features=self.features, blocks=self.blocks)
         if self.init:
-            state = torch.load(self.init, map_location="cpu", weights_only=True)
+            state = initial_weights(self.init)
             own = model.state_dict()
-            own.update({name: tensor for name, tensor in state.items()
+            own.update({name: tensor.to(own[name].dtype) for name, tensor in state.items()
                         if name in own and own[name].shape == tensor.shape})
             model.load_state_dict(own)
         return model
+
+
+def initial_weights(source: str) -> dict:
+    """The tensors to start a run from: ``weights.pt`` (a state dict saved by this trainer), a
+    ``.safetensors`` file, or a zoo model's name (``edsr-x4``: the fine-tune that RealESRNet does
+    from a PSNR-trained model). Raises ``ValueError`` naming the source when it is none of these."""
+    path = Path(source)
+    if path.suffix == ".pt":
+        if not path.exists():
+            raise ValueError(f"{path}: no such weights file")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    from safetensors.torch import load_file
+
+    from srlib.zoo import model_path
+
+    return load_file(str(model_path(source) if path.suffix in ("", ".safetensors") else path))
 
 
 def make_pairs(images: dict, scale: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -271,8 +287,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data", nargs="+", default=["samples"],
                         help="folders of training photos; 'samples' is the sample photos' train split (default)")
     parser.add_argument("--init", default=None,
-                        help="start from these weights (weights.pt of a run at another scale: every tensor of "
-                             "matching shape is copied, as EDSR initialises x4 from x2)")
+                        help="start from these weights (weights.pt of a run at another scale, a .safetensors file "
+                             "or a zoo name such as edsr-x4: every tensor of matching shape is copied, as EDSR "
+                             "initialises x4 from x2 and RealESRNet starts from a PSNR-trained model)")
     parser.add_argument("--degradation", default="bicubic",
                         help="how crops are reduced: bicubic (default, the classic task), or a random degradation "
                              "of srlib.degrade made afresh for each crop (second-order: camera-like photos)")
