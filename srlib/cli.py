@@ -252,9 +252,11 @@ def _command_evaluate(args) -> int:
     images = load_folder(args.folder, progress=True)
     model, metadata = zoo.load_model(args.model, device=args.device)
     table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True,
-                               precision=args.precision)
-    print(f"{metadata['name']} on {len(images)} images of {args.folder} (degraded as in training: "
-          f"{metadata['degradation']['name']} x{metadata['scale']}; Y channel, {metadata['scale']}-pixel border)\n")
+                               precision=args.precision, degradation=args.degradation)
+    how = (f"degraded as in training: {metadata['degradation']['name']}" if args.degradation is None else
+           f"degraded with {args.degradation}, seed [0, index]")
+    print(f"{metadata['name']} on {len(images)} images of {args.folder} ({how} x{metadata['scale']}; Y channel, "
+          f"{metadata['scale']}-pixel border)\n")
     print(table.to_markdown(per_image=True))
     if args.output:
         table.save_json(Path(args.output).with_suffix(".json"))
@@ -357,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", help="a folder of high-resolution images")
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
+    evaluate.add_argument("--degradation", default=None, choices=["bicubic", "realistic", "second-order"],
+                          help="degrade the originals this way instead of the model's own (realistic: blur, noise "
+                               "and JPEG, like a camera's photos)")
     evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: a GPU if there is one)")
     _precision_argument(evaluate)
     evaluate.add_argument("--output", default=None, help="also write OUTPUT.md and OUTPUT.json")

@@ -161,6 +161,11 @@ def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarra
     if recipe["name"] == "bicubic":
         highres = mod_crop(to_float(highres), scale)
         return bicubic(highres, scale), highres
+    if recipe["name"] in ("realistic", "second-order"):  # random, seeded: camera-like inputs
+        from srlib.degrade import degrade
+
+        highres = mod_crop(to_float(highres), scale)
+        return degrade(highres, recipe["name"], scale=scale, seed=seed), highres
     if recipe["name"] == "crappify":
         highres = to_float(highres)
         if recipe.get("highres_size"):
@@ -172,9 +177,11 @@ def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarra
 
 
 def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, self_ensemble: bool = False,
-                   progress: bool = False, precision: str = "auto"):
+                   progress: bool = False, precision: str = "auto", degradation: str | None = None):
     """Degrade ``images`` ({name: HR image}) the model's way, upscale them, score against bicubic.
 
+    ``degradation`` scores it on another degradation at its scale instead (``"realistic"``: blur,
+    noise and JPEG, camera-like; seed ``[0, index]`` per photo), for models of the bicubic x2/x4 task.
     Returns a :class:`srlib.evaluation.ResultsTable` (Y channel, border of ``scale`` pixels).
     """
     from tqdm.auto import tqdm
@@ -186,6 +193,13 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
         model, metadata = load_model(name_or_model)
     else:
         model = name_or_model
+    if degradation is not None:
+        if degradation not in ("bicubic", "realistic", "second-order"):
+            raise ValueError(f"cannot score on degradation {degradation!r}; choose bicubic, realistic or second-order")
+        if metadata["degradation"]["name"] == "crappify":
+            raise ValueError(f"{metadata['name']}: a crappify model takes its own inputs; --degradation is for "
+                             "the x2/x4 models")
+        metadata = {**metadata, "degradation": {"name": degradation}}
     scale = metadata["scale"]
     originals, bicubics, predictions = {}, {}, {}
     for index, (name, image) in enumerate(tqdm(images.items(), desc=metadata["name"], disable=not progress)):

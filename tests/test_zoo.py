@@ -220,6 +220,18 @@ def test_evaluate_command_on_a_user_folder(tmp_path, tiny_model, capsys):
     assert main(["evaluate", str(tmp_path), "--model", str(tiny_model), "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "| bicubic | p0 |" in out and "| tiny | **mean** |" in out
+    model, metadata = zoo.load_model(str(tiny_model), device="cpu")
+    photo = {"p0": synthetic_photo(40, 44, seed=0)}
+    clean = zoo.evaluate_model(model, photo, metadata).mean()["bicubic"]["psnr"]
+    # On camera-like inputs (blur, noise, JPEG) instead of the model's own bicubic reduction:
+    assert main(["evaluate", str(tmp_path), "--model", str(tiny_model), "--device", "cpu",
+                 "--degradation", "realistic"]) == 0
+    out = capsys.readouterr().out
+    assert "degraded with realistic" in out
+    camera = zoo.evaluate_model(model, photo, metadata, degradation="realistic").mean()["bicubic"]["psnr"]
+    assert camera < clean  # the damage is real: bicubic does worse on it
+    assert main(["evaluate", str(tmp_path), "--model", "unet-pixel", "--degradation", "realistic"]) == 2
+    assert "crappify model" in capsys.readouterr().err
 
 
 def test_shipped_zoo_is_light_and_loads():
