@@ -433,9 +433,10 @@ if full:
 
 # %% [markdown]
 # - **Every loss but HFEN beats bicubic clearly** with the full-width network, and the HFEN
-#   error falls by 40 to 50%. (In the full run shown, 800 steps per loss: over the last 300 the
-#   training losses still fell by 1 to 14% as the learning rate decayed, so longer runs would gain
-#   a little more; the run before it, in bfloat16, ranked the losses the same way.)
+#   error falls by nearly half. (In the full run shown, 800 steps per loss: over the last 300 the
+#   training losses were still falling slowly as the learning rate decayed, as the curves above
+#   show, so longer runs would gain a little more; the run before it, in bfloat16, ranked the
+#   losses the same way.)
 # - **The loss that wins on PSNR is not MSE**: L1 comes out well ahead of MSE and the PSNR loss
 #   just ahead, even though PSNR is a function of MSE. MSE's gradient
 #   shrinks with the error, so once most pixels are nearly right it stops pushing; L1's gradient

@@ -485,15 +485,15 @@ for label in ("ESPCN (this run)", "EDSR (this run)", "EDSR (this run) + self-ens
 # - **Working at low resolution pays twice**: ESPCN's layers cost about `scale²` times less than
 #   the same layers on the enlarged image (measured above), and the saving is what lets EDSR afford
 #   a deep stack of residual blocks.
-# - **Depth is what the classic networks add.** Three layers (ESPCN) learn only a little of the
-#   sharpening that bicubic misses (+0.12 dB in the fast run shown); a narrow EDSR of four blocks,
-#   trained for two minutes here, gains ten times as much (+1.36 dB), close to what tutorial 1's
-#   auto-encoder reached (+1.54 dB) in its 33-minute full run with nine times the parameters,
-#   spent at full resolution. EDSR-baseline itself, trained for 15,000 steps on a GPU (the zoo's
-#   `edsr-x2`, +3.26 dB), is far ahead of all of them: in the crops above, only its parrot stripes
-#   come close to the original's.
-# - **Self-ensemble** is a free gain at inference, paid for in time (8 passes): +0.04 dB for this
-#   short run, +0.24 dB for the zoo's `edsr-x4`.
+# - **Depth is what the classic networks add.** In the fast run shown (the lines above), three
+#   layers (ESPCN) learn only a little of the sharpening that bicubic misses; a narrow EDSR of four
+#   blocks, trained for two minutes, gains many times as much, close to what tutorial 1's
+#   auto-encoder reached in its half-hour full run with nine times the parameters, spent at full
+#   resolution. EDSR-baseline itself, trained for 15,000 steps on a GPU (the zoo's `edsr-x2`), is
+#   far ahead of all of them: in the crops above, only its parrot stripes come close to the
+#   original's.
+# - **Self-ensemble** is a free gain at inference, paid for in time (8 passes): small for this
+#   short run, larger for the zoo's `edsr-x4` (the x4 table).
 #
 # None of these networks invents texture: trained with L1 on clean bicubic reductions, they
 # restore what the reduction blurred, and on camera photos with noise and JPEG blocks they
