@@ -150,20 +150,20 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
     return (total / 8).astype(np.float32)
 
 
+#: The degradations an x2/x4 model can be trained on and scored with: each reduces by exactly the
+#: model's scale (``srlib.degrade.degrade``; the random ones seeded per photo).
+SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order")
+
+
 def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarray, np.ndarray]:
     """``(lowres, highres)`` degraded the way the model was trained (its metadata's recipe)."""
     from srlib.arrays import mod_crop, to_float
-    from srlib.degrade import bicubic, crappify
+    from srlib.degrade import crappify, degrade
     from srlib.resize import imresize, shrink
 
     recipe = metadata["degradation"]
     scale = metadata["scale"]
-    if recipe["name"] == "bicubic":
-        highres = mod_crop(to_float(highres), scale)
-        return bicubic(highres, scale), highres
-    if recipe["name"] in ("realistic", "second-order"):  # random, seeded: camera-like inputs
-        from srlib.degrade import degrade
-
+    if recipe["name"] in SCALED_DEGRADATIONS:
         highres = mod_crop(to_float(highres), scale)
         return degrade(highres, recipe["name"], scale=scale, seed=seed), highres
     if recipe["name"] == "crappify":
@@ -194,8 +194,9 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
     else:
         model = name_or_model
     if degradation is not None:
-        if degradation not in ("bicubic", "realistic", "second-order"):
-            raise ValueError(f"cannot score on degradation {degradation!r}; choose bicubic, realistic or second-order")
+        if degradation not in SCALED_DEGRADATIONS:
+            raise ValueError(f"cannot score on degradation {degradation!r}; "
+                             f"choose from {', '.join(SCALED_DEGRADATIONS)}")
         if metadata["degradation"]["name"] == "crappify":
             raise ValueError(f"{metadata['name']}: a crappify model takes its own inputs; --degradation is for "
                              "the x2/x4 models")
