@@ -29,7 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from srlib.config import data_dir
-from srlib.io import list_images, load_image, save_image
+from srlib.io import IMAGE_SUFFIXES, list_images, load_image, save_image, unreadable_entry
 
 SPLITS = ("train", "valid", "extra")
 
@@ -155,11 +155,23 @@ def load_folder(folder, progress: bool = False) -> dict[str, np.ndarray]:
     """Every image directly in ``folder`` as ``{file stem: HxWx3 float32 array}``, sorted by name.
 
     Point this at your own photos (DIV2K, pets, anything) to use them in place of the samples.
-    A file that is not a readable image raises ``ValueError`` naming it.
+    A file that is not a readable image raises ``ValueError`` naming it, and so does an entry
+    with an image suffix that is no readable file (a dangling link, a folder: a score over the
+    folder must not silently leave a photo out) or two files of one stem (``a.png``, ``a.jpg``).
     """
+    broken = [f"{entry}: {why}" for entry in sorted(Path(folder).iterdir()) if entry.suffix.lower() in IMAGE_SUFFIXES
+              and (why := unreadable_entry(entry))] if Path(folder).is_dir() else []
+    if broken:
+        raise ValueError("; ".join(broken))
     paths = list_images(folder)
     if not paths:
         raise ValueError(f"{folder}: contains no image files ({', '.join(('.png', '.jpg', '...'))})")
+    stems = {}
+    for path in paths:
+        if path.stem in stems:
+            raise ValueError(f"{stems[path.stem]} and {path.name} in {folder} share the name {path.stem!r}: "
+                             "rename one, the results are listed by name")
+        stems[path.stem] = path.name
     return {path.stem: load_image(path) for path in tqdm(paths, desc=f"loading {Path(folder).name}",
                                                           disable=not progress)}
 

@@ -54,6 +54,17 @@ def test_load_folder_errors(tmp_path):
     (tmp_path / "bad.png").write_text("not an image")
     with pytest.raises(ValueError, match="bad.png"):
         load_folder(tmp_path)
+    (tmp_path / "bad.png").unlink()
+    save_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
+    save_image(tmp_path / "a.jpg", np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="a.jpg and a.png .* share the name 'a'"):
+        load_folder(tmp_path)  # one would have replaced the other in the results
+    (tmp_path / "a.jpg").unlink()
+    (tmp_path / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    with pytest.raises(ValueError, match="gone.png: a dangling symbolic link"):
+        load_folder(tmp_path)  # not silently left out of the score
+    (tmp_path / "gone.png").unlink()
+    assert list(load_folder(tmp_path)) == ["a"]
 
 
 def test_write_wallpapers_reduces_the_largest_version_and_keeps_existing_files(tmp_path, monkeypatch):
