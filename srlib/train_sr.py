@@ -191,7 +191,7 @@ def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int
 
 def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool = True,
           stop_after: int | None = None, progress: bool = True, pairs=None,
-          replace_other: bool = False) -> tuple[EDSR, dict]:
+          replace_other: bool = False, report: bool = False) -> tuple[EDSR, dict]:
     """Train (or resume) an EDSR on ``images`` ({name: HWC [0, 1]}); returns ``(model, record)``.
 
     ``output`` is a folder for ``checkpoint.pt``. With ``resume`` and a checkpoint of the same
@@ -200,7 +200,8 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
     (tutorial 6, whose reader may change its parameters between runs). ``stop_after`` ends the call after that many steps in total
     (what an interruption does; used by the tests). ``pairs``: :func:`make_pairs` of ``images``
     when already computed. The record holds the config, the history
-    (step, loss) every 50 steps, the training seconds and the machine.
+    (step, loss) every 50 steps, the training seconds and the machine. ``report`` prints a line
+    at each checkpoint (for logs, where ``progress``'s bar is off).
     """
     from tqdm import tqdm  # plain text: a notebook keeps the bar's final state
 
@@ -258,6 +259,10 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
             bar.set_postfix(l1=f"{loss:.4f}")
         if record["step"] % config.checkpoint_every == 0 or record["step"] == last:
             save()
+            if report:  # a line per checkpoint where no progress bar is shown (a log file)
+                latest = f"latest L1 {record['history'][-1][1]:.4f}, " if record["history"] else ""
+                print(f"step {record['step']:,} of {config.steps:,}: {latest}{record['seconds']:.0f} s, "
+                      "checkpoint saved", flush=True)
     bar.close()
     record["seconds"] = time.perf_counter() - start
     model.to(memory_format=torch.contiguous_format)
@@ -292,7 +297,7 @@ def main(argv=None) -> int:
                              "initialises x4 from x2 and RealESRNet starts from a PSNR-trained model)")
     parser.add_argument("--degradation", default="bicubic",
                         help="how crops are reduced: bicubic (default, the classic task), or a random degradation "
-                             "of srlib.degrade made afresh for each crop (second-order: camera-like photos)")
+                             "of srlib.degrade made afresh for each crop (second-order, mixed-order: camera-like photos)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", required=True,
                         help="folder for checkpoint.pt, weights.pt (the model alone) and record.json")
@@ -320,7 +325,8 @@ def main(argv=None) -> int:
     elif args.steps:
         config.steps = args.steps
     config.checkpoint_every = max(100, config.steps // 10)
-    model, record = train(config, images, args.output, device=device, progress=sys.stderr.isatty(), pairs=pairs)
+    model, record = train(config, images, args.output, device=device, progress=sys.stderr.isatty(), pairs=pairs,
+                          report=not sys.stderr.isatty())
     torch.save(model.state_dict(), Path(args.output) / "weights.pt")
     (Path(args.output) / "record.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"trained {record['step']} steps in {record['seconds']:.0f} s; checkpoint in {args.output}")

@@ -1,4 +1,6 @@
 """EDSR, its resumable trainer, and tiled inference (srlib.edsr, srlib.train_sr, srlib.upscale)."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -30,8 +32,11 @@ def _tiny(steps=6, **changes):
                             "patch_size": 12, "checkpoint_every": 3, **changes})
 
 
-def test_training_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path):
-    straight, _ = train(_tiny(), _images(), tmp_path / "straight", progress=False)
+def test_training_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, capsys):
+    straight, _ = train(_tiny(), _images(), tmp_path / "straight", progress=False, report=True)
+    # without a progress bar (a log file), a line per checkpoint
+    logged = [line for line in capsys.readouterr().out.splitlines() if "checkpoint saved" in line]
+    assert [re.match(r"step (\d+) of 6: (latest L1 [\d.]+, )?\d+ s, checkpoint saved$", line).group(1) for line in logged] == ["3", "6"]
     train(_tiny(), _images(), tmp_path / "interrupted", stop_after=3, progress=False)
     assert (tmp_path / "interrupted" / "checkpoint.pt").exists()
     resumed, record = train(_tiny(), _images(), tmp_path / "interrupted", progress=False)
