@@ -12,9 +12,10 @@ All functions take and return HWC RGB float32 images in [0, 1]. Random ones take
   quarter. Output is small; models upsample it back.
 - :func:`realistic`: a first-order version of Real-ESRGAN's pipeline (Wang et al., 2021): blur,
   bicubic downscale, Gaussian noise, JPEG, each with random strength.
-- :func:`second_order`: Real-ESRGAN's second-order pipeline (the degradation of the zoo's model
-  for camera photos): isotropic and anisotropic blur, random resize modes, Gaussian and Poisson
+- :func:`second_order`: Real-ESRGAN's second-order pipeline: isotropic and anisotropic blur, random resize modes, Gaussian and Poisson
   noise (colour or grey), JPEG, all twice, then a sinc filter; output ``scale`` times smaller.
+- :func:`mixed_order`: half the time the second order, else the first order alone (milder
+  photos too): the degradation the zoo's ``real-x4`` was trained on.
 - Building blocks to compose more: :func:`gaussian_blur`, :func:`add_gaussian_noise`,
   :func:`jpeg`, :func:`resize`.
 
@@ -221,12 +222,7 @@ def second_order(highres, scale: int = 4, seed=None) -> np.ndarray:
     rng = as_generator(seed)
     array = mod_crop(to_float(highres, "highres"), scale)
     target = (array.shape[0] // scale, array.shape[1] // scale)
-    # First order: blur, resize by a random factor of the photo, noise, JPEG.
-    array = _filter(array, _random_blur_kernel(rng, (0.2, 3.0), sinc_probability=0.1))
-    factor = _resize_factor(rng, (0.2, 0.7, 0.1), (0.15, 1.5))
-    array = resize(array, (max(1, round(array.shape[0] * factor)), max(1, round(array.shape[1] * factor))),
-                   _random_mode(rng))
-    array = jpeg(_random_noise(array, rng, (1, 30), (0.05, 3.0)), int(rng.integers(30, 96)))
+    array = _first_order(array, rng)
     # Second order: the same with milder ranges; the resize is relative to the final size.
     if rng.random() < 0.8:
         array = _filter(array, _random_blur_kernel(rng, (0.2, 1.5), sinc_probability=0.1))
@@ -244,6 +240,33 @@ def second_order(highres, scale: int = 4, seed=None) -> np.ndarray:
     return array if jpeg_first else jpeg(array, quality)
 
 
+def _first_order(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Real-ESRGAN's first order: blur, resize by a random factor of the photo, noise, JPEG."""
+    array = _filter(array, _random_blur_kernel(rng, (0.2, 3.0), sinc_probability=0.1))
+    factor = _resize_factor(rng, (0.2, 0.7, 0.1), (0.15, 1.5))
+    array = resize(array, (max(1, round(array.shape[0] * factor)), max(1, round(array.shape[1] * factor))),
+                   _random_mode(rng))
+    return jpeg(_random_noise(array, rng, (1, 30), (0.05, 3.0)), int(rng.integers(30, 96)))
+
+
+def mixed_order(highres, scale: int = 4, seed=None) -> np.ndarray:
+    """Real-ESRGAN's degradation with milder photos kept in: ``(H, W)`` -> ``(H // scale, W // scale)``.
+
+    Half the time :func:`second_order` (the same draws as ``second_order`` with this generator);
+    otherwise its first order alone (random blur, resize by a random factor and mode, Gaussian or
+    Poisson noise, JPEG), then a resize to the final size by a random mode. The second order
+    alone makes every training input heavily damaged, and a model trained on it alone takes the
+    mild damage of most camera photos for heavy damage (as BSRGAN, Zhang et al. 2021, argues for a
+    wider degradation space, we keep both).
+    """
+    rng = as_generator(seed)
+    if rng.random() < 0.5:
+        return second_order(highres, scale, rng)
+    array = mod_crop(to_float(highres, "highres"), scale)
+    target = (array.shape[0] // scale, array.shape[1] // scale)
+    return resize(_first_order(array, rng), target, _random_mode(rng))
+
+
 #: name -> (function, takes a scale, is random)
 DEGRADATIONS = {
     "bicubic": (bicubic, True, False),
@@ -251,6 +274,7 @@ DEGRADATIONS = {
     "crappify": (crappify, False, True),
     "realistic": (realistic, True, True),
     "second-order": (second_order, True, True),
+    "mixed-order": (mixed_order, True, True),
 }
 
 

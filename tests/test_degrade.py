@@ -84,6 +84,29 @@ def test_second_order_is_seeded_exact_in_size_and_varied():
     assert np.mean(scores) < clean and max(scores) - min(scores) > 1.0
 
 
+def test_mixed_order_is_the_second_order_or_the_first_order_alone():
+    from srlib.degrade import mixed_order, second_order
+
+    image = synthetic_photo(101, 134)
+    outputs = [mixed_order(image, 4, seed=seed) for seed in range(16)]
+    assert all(output.shape == (25, 33, 3) and output.dtype == np.float32 for output in outputs)
+    np.testing.assert_array_equal(outputs[5], mixed_order(image, 4, seed=5))
+    both = []
+    for seed, output in enumerate(outputs):  # with the generator's first draw < 0.5: the second order's draws
+        rng = np.random.default_rng(seed)
+        both.append(rng.random() < 0.5)
+        if both[-1]:
+            np.testing.assert_array_equal(output, second_order(image, 4, seed=rng))
+        else:
+            assert not np.array_equal(output, second_order(image, 4, seed=rng))
+    assert 0 < sum(both) < len(both)
+    # the first order alone damages less on average than the second order
+    target = image[:100, :132]
+    from srlib.degrade import upscale_bicubic
+    scores = [psnr(target, upscale_bicubic(output, 4)) for output in outputs]
+    assert np.mean([s for s, b in zip(scores, both) if not b]) > np.mean([s for s, b in zip(scores, both) if b])
+
+
 def test_blur_kernels():
     from srlib.kernels import anisotropic_gaussian, circular_sinc, gaussian_window
 
