@@ -2,12 +2,14 @@
 safetensors with metadata. A maintainer's tool, run once after training:
 
     python scripts/build_zoo.py --edsr-x2 results/zoo_gpu/edsr_x2 --edsr-x4 results/zoo_gpu/edsr_x4 \
+        --real-x4 models/train/real_x4 \
         --unet-pixel models/unet_pixel_full.safetensors --unet-perceptual models/unet_perceptual_full.safetensors \
         --gan models/gan_generator_full.safetensors --autoencoder models/autoencoder_l1_full.weights.h5 \
         --vae models/vae_full.safetensors
 
 EDSR folders hold ``weights.pt`` (a state dict) and ``record.json`` from ``python -m srlib.train_sr``
-(the x2/x4 models were trained on a lent H200 with ``scripts/train_zoo_gpu.sh``); the U-Nets are
+(the x2/x4 models were trained on a lent H200 with ``scripts/train_zoo_gpu.sh``, ``real-x4`` on the
+CPU with ``scripts/train_real_x4.sh``); the U-Nets are
 the full runs of tutorials 2-4; the auto-encoder is one of tutorial 1's full-run models (Keras
 weights ``models/autoencoder_<loss>_full.weights.h5``), served through its PyTorch twin; the VAE
 is tutorial 5's full run, served at its zero latent (the notebook draws samples).
@@ -48,19 +50,20 @@ def add(model, metadata: dict) -> None:
     print(f"{path}: {metadata['validation']['psnr']:.2f} dB ({gain:+.2f} over bicubic)")
 
 
-def add_edsr(folder: Path, name: str) -> None:
+def add_edsr(folder: Path, name: str, description: str | None = None,
+             command: str = "scripts/train_zoo_gpu.sh (python -m srlib.train_sr)") -> None:
     record = json.loads((folder / "record.json").read_text())
     config = record["config"]
+    degradation = config.get("degradation", "bicubic")
     model = EDSR(scale=config["scale"], features=config["features"], blocks=config["blocks"])
     model.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))
     previous = record.get("previous")
     add(model, {"name": name, "architecture": {"class": "EDSR", "arguments": model.arguments()},
-                "scale": config["scale"], "input": "lowres", "degradation": {"name": "bicubic"},
-                "data": config["data"], "loss": "L1",
+                "scale": config["scale"], "input": "lowres", "degradation": {"name": degradation},
+                "data": config["data"], "loss": "L1", **({"description": description} if description else {}),
                 "training": {"steps": record["step"], "seconds": record["seconds"] + (previous or {}).get("seconds", 0),
                              "machine": record["machine"] + (f"; before that {previous['machine']}" if previous else ""),
-                             "config": config, "previous": previous,
-                             "command": "scripts/train_zoo_gpu.sh (python -m srlib.train_sr)"}})
+                             "config": config, "previous": previous, "command": command}})
 
 
 def add_unet(path: Path, name: str, description: str) -> None:
@@ -123,6 +126,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edsr-x2", type=Path)
     parser.add_argument("--edsr-x4", type=Path)
+    parser.add_argument("--real-x4", type=Path, help="a train_sr folder trained with --degradation mixed-order")
     parser.add_argument("--unet-pixel", type=Path)
     parser.add_argument("--unet-perceptual", type=Path)
     parser.add_argument("--gan", type=Path)
@@ -135,6 +139,12 @@ def main() -> int:
         add_edsr(args.edsr_x2, "edsr-x2")
     if args.edsr_x4:
         add_edsr(args.edsr_x4, "edsr-x4")
+    if args.real_x4:
+        add_edsr(args.real_x4, "real-x4",
+                 "x4 enlargement of camera photos (blur, noise, JPEG): edsr-x4 fine-tuned with L1 on Real-ESRGAN's "
+                 "degradation made afresh for each crop, half the time its second order, else its first order "
+                 "alone (RealESRNet's recipe, Wang et al. 2021, with milder photos kept in)",
+                 command="scripts/train_real_x4.sh (python -m srlib.train_sr --degradation mixed-order)")
     restoration = "enlarges x2 and removes JPEG damage (crappify: 96-pixel shorter side, JPEG quality 10-70)"
     if args.unet_pixel:
         add_unet(args.unet_pixel, "unet-pixel", f"tutorial 2's U-Net, pixel (MSE) loss: {restoration}")

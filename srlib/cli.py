@@ -4,7 +4,7 @@
                                     and the wallpapers of the full training pool to data/wallpapers
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
     srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic,
-                                    second-order)
+                                    second-order, mixed-order)
     srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present)
     srlib models                    the model zoo
     srlib evaluate FOLDER --model M score a zoo model on your own high-resolution photos
@@ -24,10 +24,11 @@ EXAMPLES = {
     "data": "example: srlib data --dest data/samples",
     "baseline": "example: srlib baseline --scales 2 3 4 --output results/bicubic",
     "degrade": "example: srlib degrade photos/ -o photos_x4 --degradation bicubic --scale 4",
-    "upscale": "examples:\n  srlib upscale photo.jpg -o enlarged --model edsr-x4\n"
-               "  srlib upscale photos/ -o enlarged --model edsr-x2 --skip-existing",
+    "upscale": "examples:\n  srlib upscale render.png -o enlarged --model edsr-x4\n"
+               "  srlib upscale phone_photos/ -o enlarged --model real-x4 --skip-existing",
     "models": "example: srlib models",
-    "evaluate": "example: srlib evaluate data/samples/valid --model edsr-x2",
+    "evaluate": "examples:\n  srlib evaluate data/samples/valid --model edsr-x2\n"
+                "  srlib evaluate data/samples/valid --model real-x4 --degradation realistic",
     "export": "example: srlib export edsr-x4 -o edsr-x4.onnx",
 }
 
@@ -322,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("inputs", nargs="+", help="image files or folders")
     degrade.add_argument("-o", "--output", required=True, help="output folder")
     degrade.add_argument("--degradation", default="bicubic",
-                         choices=["bicubic", "downup", "crappify", "realistic", "second-order"])
+                         choices=["bicubic", "downup", "crappify", "realistic", "second-order", "mixed-order"])
     degrade.add_argument("--scale", type=int, default=2)
     degrade.add_argument("--seed", type=int, default=0)
     _batch_arguments(degrade)
@@ -336,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   epilog=EXAMPLES["upscale"], formatter_class=argparse.RawDescriptionHelpFormatter)
     upscale.add_argument("inputs", nargs="+", help="image files or folders")
     upscale.add_argument("-o", "--output", required=True, help="output folder")
-    upscale.add_argument("--model", default="edsr-x4", help="zoo model name or a .safetensors file (default edsr-x4)")
+    upscale.add_argument("--model", default="edsr-x4", help="zoo model name or a .safetensors file (default edsr-x4, for clean images; real-x4 "
+                         "for photos from a camera or a phone; `srlib models` says which suits what)")
     upscale.add_argument("--tile", type=int, default=512,
                          help="tile side in input pixels (default 512); smaller tiles use less memory; 0 for none")
     upscale.add_argument("--self-ensemble", action="store_true",
@@ -359,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", help="a folder of high-resolution images")
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
-    evaluate.add_argument("--degradation", default=None, choices=["bicubic", "realistic", "second-order"],
+    evaluate.add_argument("--degradation", default=None, choices=["bicubic", "realistic", "second-order",
+                                                                     "mixed-order"],
                           help="degrade the originals this way instead of the model's own (realistic: blur, noise "
                                "and JPEG, like a camera's photos)")
     evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: a GPU if there is one)")

@@ -8,6 +8,7 @@ rebuilds the architecture from the metadata, checks the file against it and load
 | name | what it does |
 |---|---|
 | ``edsr-x2``, ``edsr-x4`` | classic super-resolution of clean photos (bicubic degradation), EDSR-baseline |
+| ``real-x4`` | x4 for camera photos: ``edsr-x4`` fine-tuned on Real-ESRGAN's degradations (RealESRNet's recipe) |
 | ``unet-pixel`` | x2 enlargement that also removes JPEG damage (tutorial 2's U-Net, crappify data) |
 | ``unet-perceptual`` | the same, fine-tuned with the VGG-16 feature loss (tutorial 3) |
 | ``gan`` | the same, fine-tuned against a critic (tutorial 4) |
@@ -33,6 +34,13 @@ from srlib.checkpoints import load_metadata, load_weights, save_weights
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
 ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "EDSR", "ResidualUnet")
+#: The photos a model suits, by the degradation it was trained on (``srlib models``' last column).
+SUITED_PHOTOS = {
+    "bicubic": "clean photos reduced in software (renders, screenshots, downsized images)",
+    "crappify": "small web images with JPEG blocks (x2)",
+    "second-order": "camera and phone photos, scans: blur, sensor noise, JPEG",
+    "mixed-order": "camera and phone photos, scans: blur, sensor noise, JPEG",
+}
 
 
 def list_models(folder=ZOO_DIR) -> dict[str, dict]:
@@ -152,7 +160,7 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
 
 #: The degradations an x2/x4 model can be trained on and scored with: each reduces by exactly the
 #: model's scale (``srlib.degrade.degrade``; the random ones seeded per photo).
-SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order")
+SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order", "mixed-order")
 
 
 def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -177,11 +185,12 @@ def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarra
 
 
 def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, self_ensemble: bool = False,
-                   progress: bool = False, precision: str = "auto", degradation: str | None = None):
+                   progress: bool = False, precision: str = "auto", degradation: str | None = None, draw: int = 0):
     """Degrade ``images`` ({name: HR image}) the model's way, upscale them, score against bicubic.
 
     ``degradation`` scores it on another degradation at its scale instead (``"realistic"``: blur,
-    noise and JPEG, camera-like; seed ``[0, index]`` per photo), for models of the bicubic x2/x4 task.
+    noise and JPEG, camera-like; seed ``[draw, index]`` per photo), for models of the bicubic x2/x4 task.
+    ``draw`` picks another random damage of each photo for the random degradations.
     Returns a :class:`srlib.evaluation.ResultsTable` (Y channel, border of ``scale`` pixels).
     """
     from tqdm.auto import tqdm
@@ -204,7 +213,7 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
     scale = metadata["scale"]
     originals, bicubics, predictions = {}, {}, {}
     for index, (name, image) in enumerate(tqdm(images.items(), desc=metadata["name"], disable=not progress)):
-        lowres, highres = degrade_like(metadata, image, seed=[0, index])
+        lowres, highres = degrade_like(metadata, image, seed=[draw, index])
         originals[name] = highres
         bicubics[name] = upscale_bicubic(lowres, scale)
         predictions[name] = upscale(model, metadata, lowres, self_ensemble=self_ensemble, precision=precision)
@@ -246,16 +255,29 @@ def total_size(folder=ZOO_DIR) -> int:
 
 
 def describe(folder=ZOO_DIR) -> str:
-    """A Markdown table of the zoo: name, scale, parameters, validation PSNR gain, size."""
-    lines = ["| model | scale | input degradation | parameters | validation PSNR (dB) | gain over bicubic (dB) | MB |",
-             "|---|---|---|---|---|---|---|"]
-    for name, metadata in list_models(folder).items():
+    """A Markdown table of the zoo: name, scale, parameters, validation PSNR gain, size, the photos it suits.
+
+    The validation numbers are on the validation photos degraded the model's own way, so they
+    compare models of one degradation, not a bicubic model with a camera-photo one.
+    """
+    lines = ["| model | scale | input degradation | parameters | validation PSNR (dB) | gain over bicubic (dB) | MB "
+             "| suits |", "|---|---|---|---|---|---|---|---|"]
+    models = list_models(folder)
+    for name, metadata in models.items():
         validation = metadata["validation"]
         size = (Path(folder) / f"{name}.safetensors").stat().st_size / 1e6
         lines.append(f"| {name} | x{metadata['scale']} | {metadata['degradation']['name']} | "
                      f"{metadata['parameters'] / 1e6:.2f} M | {validation['psnr']:.2f} | "
-                     f"{validation['psnr'] - validation['bicubic_psnr']:+.2f} | {size:.1f} |")
-    return "\n".join(lines) + f"\n\nTotal: {total_size(folder) / 1e6:.1f} MB in {folder}"
+                     f"{validation['psnr'] - validation['bicubic_psnr']:+.2f} | {size:.1f} | "
+                     f"{SUITED_PHOTOS.get(metadata['degradation']['name'], '-')} |")
+    camera = [name for name, metadata in models.items()
+              if metadata["degradation"]["name"] in ("second-order", "mixed-order")]
+    advice = (f" For photos from a camera or a phone: {', '.join(camera)}; the bicubic models sharpen their noise "
+              "and JPEG blocks too." if camera else "")
+    return ("\n".join(lines) + "\n\nEach model's validation numbers are on photos degraded its own way (the input "
+            "degradation column): they compare models of one degradation." + advice +
+            " `srlib evaluate FOLDER --model NAME --degradation realistic` scores an x2/x4 model on camera-like "
+            f"inputs.\n\nTotal: {total_size(folder) / 1e6:.1f} MB in {folder}")
 
 
 if __name__ == "__main__":
