@@ -87,13 +87,13 @@ def camera_like(models: dict, photos: dict, degradations=("realistic", "second-o
     for the x4 models that take low-resolution inputs or bicubic enlargements (not the crappify
     U-Nets): each photo damaged ``draws`` times (seeds ``[draw, index]``, the same inputs for every
     model), means over all photos and draws; ``per_photo_gain`` is keyed ``photo/draw``."""
-    result = {}
-    for degradation in degradations:
-        for name, metadata in models.items():
-            if metadata["scale"] != 4 or metadata["degradation"]["name"] == "crappify":
-                continue
+    result = {degradation: {} for degradation in degradations}
+    for name, metadata in models.items():
+        if metadata["scale"] != 4 or metadata["degradation"]["name"] == "crappify":
+            continue
+        model, _ = zoo.load_model(name, device="cpu")
+        for degradation in degradations:
             print(f"{name}: camera-like inputs ({degradation}, {draws} draws per photo)", flush=True)
-            model, _ = zoo.load_model(name, device="cpu")
             rows = []
             for draw in range(draws):
                 table = zoo.evaluate_model(model, photos, metadata, degradation=degradation, draw=draw)
@@ -102,7 +102,7 @@ def camera_like(models: dict, photos: dict, degradations=("realistic", "second-o
                       for method in ("bicubic", name)}
             mean = {method: {key: float(np.mean([row[key] for row in by_image.values()])) for key in ("psnr", "ssim")}
                     for method, by_image in scores.items()}
-            result.setdefault(degradation, {})[name] = {
+            result[degradation][name] = {
                 "trained_on": metadata["degradation"]["name"], "psnr": mean[name]["psnr"], "ssim": mean[name]["ssim"],
                 "bicubic_psnr": mean["bicubic"]["psnr"], "bicubic_ssim": mean["bicubic"]["ssim"],
                 "gain": mean[name]["psnr"] - mean["bicubic"]["psnr"], "draws": draws,

@@ -34,12 +34,13 @@ from srlib.checkpoints import load_metadata, load_weights, save_weights
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
 ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "EDSR", "ResidualUnet")
+#: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds).
+CAMERA_DEGRADATIONS = ("second-order", "mixed-order")
 #: The photos a model suits, by the degradation it was trained on (``srlib models``' last column).
 SUITED_PHOTOS = {
     "bicubic": "clean photos reduced in software (renders, screenshots, downsized images)",
     "crappify": "small web images with JPEG blocks (x2)",
-    "second-order": "camera and phone photos, scans: blur, sensor noise, JPEG",
-    "mixed-order": "camera and phone photos, scans: blur, sensor noise, JPEG",
+    **dict.fromkeys(CAMERA_DEGRADATIONS, "camera and phone photos, scans: blur, sensor noise, JPEG"),
 }
 
 
@@ -270,8 +271,7 @@ def describe(folder=ZOO_DIR) -> str:
                      f"{metadata['parameters'] / 1e6:.2f} M | {validation['psnr']:.2f} | "
                      f"{validation['psnr'] - validation['bicubic_psnr']:+.2f} | {size:.1f} | "
                      f"{SUITED_PHOTOS.get(metadata['degradation']['name'], '-')} |")
-    camera = [name for name, metadata in models.items()
-              if metadata["degradation"]["name"] in ("second-order", "mixed-order")]
+    camera = [name for name, metadata in models.items() if metadata["degradation"]["name"] in CAMERA_DEGRADATIONS]
     advice = (f" For photos from a camera or a phone: {', '.join(camera)}; the bicubic models sharpen their noise "
               "and JPEG blocks too." if camera else "")
     return ("\n".join(lines) + "\n\nEach model's validation numbers are on photos degraded its own way (the input "
