@@ -1,4 +1,4 @@
-"""Image quality metrics as SR papers report them: PSNR, SSIM and HFEN.
+"""Image quality metrics as SR papers report them: PSNR, SSIM and HFEN; LR-PSNR; paired bootstrap.
 
 All take ``(highres, prediction)``: HWC RGB arrays of equal shape, uint8 in [0, 255] or float in
 [0, 1] (each is checked; a float image in [0, 255] raises ``ValueError``). Computation is in
@@ -9,7 +9,16 @@ float64 on the [0, 255] scale without rounding, following BasicSR's ``calculate_
 - ``y_channel=True`` scores only the luma Y of BT.601 as MATLAB's ``rgb2ycbcr`` (values 16-235),
   the "Y channel" convention of SR tables (:func:`srlib.arrays.rgb_to_y`).
 
-Taught in ``notebooks/01_autoencoder_keras.ipynb`` (Evaluate section).
+Two more tools for honest comparisons, taught in ``notebooks/07_measuring_sr.ipynb``:
+
+- :func:`lr_psnr`: how faithful an output is to its *input*: the output reduced again by MATLAB's
+  bicubic and compared with the low-resolution image (the PIRM 2018 challenge's consistency
+  check, Blau et al., 2018);
+- :func:`paired_bootstrap`: a confidence interval for the mean difference between two methods
+  scored on the same photos (Efron and Tibshirani, 1993), to tell a real gain from the spread of
+  a handful of photos.
+
+PSNR, SSIM and HFEN are taught in ``notebooks/01_autoencoder_keras.ipynb`` (Evaluate section).
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ from scipy import signal
 
 from srlib.arrays import check_image, rgb_to_y, to_255
 from srlib.kernels import gaussian_window, laplacian_of_gaussian
+from srlib.resize import imresize
 
 
 def _prepare(highres, prediction, crop_border: int, y_channel: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -110,3 +120,56 @@ def score(highres, prediction, crop_border: int = 0, y_channel: bool = True) -> 
     return {name: metric(highres, prediction, crop_border=crop_border, y_channel=y_channel)
             for name, metric in METRICS.items()}
 
+
+
+def lr_psnr(lowres, prediction, scale: int, crop_border: int = 0, y_channel: bool = True) -> float:
+    """PSNR in dB between the input ``lowres`` (h x w) and ``prediction`` (h * scale x w * scale)
+    reduced by MATLAB's bicubic (:func:`srlib.resize.imresize`, antialiased): does the output,
+    shrunk the way the input was made, give the input back? High for a model that only adds what
+    the reduction removed; lower where it changed or invented content (PIRM 2018 asked for at least
+    45 dB on the Y channel). ``crop_border`` is in low-resolution pixels. HWC RGB, uint8 or float
+    in [0, 1], like :func:`psnr`.
+    """
+    lowres = check_image(lowres, "lowres")
+    prediction = check_image(prediction, "prediction")
+    if scale < 1 or int(scale) != scale:
+        raise ValueError(f"scale must be a positive integer, got {scale}")
+    expected = (lowres.shape[0] * scale, lowres.shape[1] * scale)
+    if prediction.shape[:2] != expected:
+        raise ValueError(f"prediction is {prediction.shape[0]}x{prediction.shape[1]}, but a x{scale} output of a "
+                         f"{lowres.shape[0]}x{lowres.shape[1]} input is {expected[0]}x{expected[1]}")
+    reduced = imresize(prediction, size=lowres.shape[:2])
+    return psnr(lowres, reduced, crop_border=crop_border, y_channel=y_channel)
+
+
+def paired_bootstrap(scores_a, scores_b, resamples: int = 10000, confidence: float = 0.95, seed=0) -> dict:
+    """How sure is "A beats B"? A percentile-bootstrap confidence interval for the mean of the
+    paired differences ``scores_a - scores_b`` (one score per photo, the same photos in the same
+    order; Efron and Tibshirani, 1993, ch. 13).
+
+    The photos are resampled with replacement ``resamples`` times (seeded), each resample's mean
+    difference is kept, and the interval is the central ``confidence`` of those means. Returns
+    ``{"mean", "median", "low", "high", "wins", "count"}``: the mean and median difference, the
+    interval's ends, how many photos A scores higher on, and how many photos there are. With few
+    photos the percentile interval is too narrow (five photos give at most 126 distinct
+    resamples): read it as a lower bound on the uncertainty.
+    """
+    a = np.asarray(scores_a, dtype=np.float64)
+    b = np.asarray(scores_b, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"need two 1-D sequences of scores of one length, got shapes {a.shape} and {b.shape}")
+    if a.size < 2:
+        raise ValueError(f"a bootstrap needs at least 2 paired scores, got {a.size}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("scores must be finite (a PSNR of identical images is inf: leave that photo out)")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    if resamples < 100:
+        raise ValueError(f"resamples must be at least 100, got {resamples}")
+    differences = a - b
+    rng = np.random.default_rng(seed)
+    means = differences[rng.integers(0, differences.size, size=(resamples, differences.size))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return {"mean": float(differences.mean()), "median": float(np.median(differences)), "low": float(low),
+            "high": float(high), "wins": int(np.sum(differences > 0)), "count": int(differences.size)}

@@ -108,3 +108,85 @@ def test_too_small_for_ssim_and_too_much_crop():
         psnr(tiny, tiny, crop_border=4)
     one = np.zeros((1, 1, 3), np.uint8)
     assert psnr(one, one + 3) == pytest.approx(10 * np.log10(255**2 / 9))
+
+
+# LR-PSNR: consistency of an output with its input (PIRM 2018)
+
+def test_lr_psnr_is_infinite_for_the_original_and_exact_for_a_uniform_offset():
+    """Independent of the resampling: a reduction whose weights sum to one keeps a uniform RGB
+    offset d unchanged, and the Y channel turns it into 219 d grey levels, so the LR-PSNR of
+    (original + d) is 20 log10(255 / (219 d)) exactly."""
+    from srlib.metrics import lr_psnr
+    from srlib.resize import imresize
+
+    highres = 0.2 + 0.6 * synthetic_photo(48, 64, seed=3)   # away from 0 and 1: no clipping
+    for scale in (2, 4):
+        lowres = imresize(highres, scale=1 / scale)
+        assert lr_psnr(lowres, highres, scale) == float("inf")
+        offset = 0.01
+        assert lr_psnr(lowres, highres + offset, scale) == pytest.approx(20 * np.log10(255 / (219 * offset)), abs=2e-3)
+        assert lr_psnr(lowres, highres + offset, scale, y_channel=False) == pytest.approx(
+            20 * np.log10(1 / offset), abs=2e-3)
+
+
+def test_lr_psnr_sees_invented_detail_that_the_reduction_keeps():
+    from srlib.metrics import lr_psnr
+    from srlib.resize import imresize
+
+    highres = synthetic_photo(64, 64, seed=4)
+    lowres = imresize(highres, scale=0.5)
+    stripes = np.zeros_like(highres)
+    stripes[::8] = 0.1          # low-frequency content: survives the reduction
+    checker = np.zeros_like(highres)
+    checker[::2, ::2] = checker[1::2, 1::2] = 0.05
+    checker -= 0.025            # the highest frequency, zero mean: removed by the antialiasing
+    assert lr_psnr(lowres, np.clip(highres + checker, 0, 1), 2) > lr_psnr(lowres, np.clip(highres + stripes, 0, 1), 2) + 10
+
+
+def test_lr_psnr_names_a_size_mismatch():
+    from srlib.metrics import lr_psnr
+
+    with pytest.raises(ValueError, match=r"prediction is 30x40, but a x2 output of a 16x20 input is 32x40"):
+        lr_psnr(synthetic_photo(16, 20), synthetic_photo(30, 40), 2)
+    with pytest.raises(ValueError, match="positive integer"):
+        lr_psnr(synthetic_photo(16, 20), synthetic_photo(32, 40), 1.5)
+
+
+# Paired bootstrap: is a difference over a handful of photos real?
+
+def test_paired_bootstrap_matches_the_exact_bootstrap_distribution():
+    """For 4 photos the bootstrap distribution can be enumerated exactly (4^4 equally likely
+    resamples); the sampled interval's ends must fall where the exact distribution puts them."""
+    import itertools
+
+    from srlib.metrics import paired_bootstrap
+
+    a = np.array([30.0, 28.5, 33.2, 25.0])
+    b = np.array([29.0, 28.9, 31.0, 24.6])
+    differences = a - b
+    exact = np.sort([differences[list(index)].mean() for index in itertools.product(range(4), repeat=4)])
+    result = paired_bootstrap(a, b, resamples=200_000, seed=1)
+    assert result["mean"] == pytest.approx(differences.mean()) and result["median"] == pytest.approx(np.median(differences))
+    assert result["wins"] == 3 and result["count"] == 4
+    assert np.quantile(exact, 0.015) <= result["low"] <= np.quantile(exact, 0.035)
+    assert np.quantile(exact, 0.965) <= result["high"] <= np.quantile(exact, 0.985)
+    assert paired_bootstrap(a, b, resamples=2000, seed=5) == paired_bootstrap(a, b, resamples=2000, seed=5)
+
+
+def test_paired_bootstrap_interval_is_a_point_when_every_photo_agrees_and_grows_with_spread():
+    from srlib.metrics import paired_bootstrap
+
+    base = np.array([25.0, 27.0, 31.0, 29.0, 33.0])
+    steady = paired_bootstrap(base + 0.1, base)
+    assert steady["low"] == pytest.approx(0.1) and steady["high"] == pytest.approx(0.1) and steady["wins"] == 5
+    noisy = paired_bootstrap(base + np.array([0.6, -0.4, 0.5, -0.3, 0.1]), base)
+    assert noisy["mean"] == pytest.approx(0.1) and noisy["low"] < 0 < noisy["high"]
+
+
+@pytest.mark.parametrize("a, b, message", [([1.0, 2.0], [1.0], "one length"), ([1.0], [2.0], "at least 2"),
+                                           ([1.0, float("inf")], [1.0, 2.0], "finite")])
+def test_paired_bootstrap_refuses_bad_scores(a, b, message):
+    from srlib.metrics import paired_bootstrap
+
+    with pytest.raises(ValueError, match=message):
+        paired_bootstrap(a, b)
