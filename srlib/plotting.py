@@ -16,7 +16,8 @@ DPI = 72  # small PNGs in notebooks and the README; pass dpi= to savefig for pri
 plt.rcParams["figure.dpi"] = DPI  # what Jupyter's inline backend uses too
 
 
-def _save(figure, path):
+def save(figure, path):
+    """Save ``figure`` as a PNG at ``path`` (folders made as needed; nothing when ``path`` is None); returns it."""
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=DPI, bbox_inches="tight")
@@ -34,7 +35,7 @@ def show_images(images: dict, columns: int | None = None, size: float = 3.0, pat
         axis.imshow(to_float(image), interpolation="nearest")
         axis.set_title(title, fontsize=9)
     figure.tight_layout()
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def crop(image: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
@@ -64,7 +65,7 @@ def compare_crops(rows: dict, box_per_row: dict, labels=None, size: float = 2.2,
                 axis.set_title(method, fontsize=9)
         axes[row, 0].set_ylabel(name, fontsize=9)
     figure.tight_layout()
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def plot_histories(histories: dict, key: str = "step_loss", relative: bool = True, path=None, title=None,
@@ -88,7 +89,7 @@ def plot_histories(histories: dict, key: str = "step_loss", relative: bool = Tru
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     figure.tight_layout()
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def bar_chart(values: dict, ylabel: str, baseline: float | None = None, path=None, title=None,
@@ -115,7 +116,7 @@ def bar_chart(values: dict, ylabel: str, baseline: float | None = None, path=Non
     axis.tick_params(axis="x", labelrotation=30, labelsize=8)
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def plot_gan_history(history, validation=None, path=None, smooth: int = 5):
@@ -154,7 +155,7 @@ def plot_gan_history(history, validation=None, path=None, smooth: int = 5):
         left.set_title("the generator after each epoch")
         left.grid(alpha=0.3)
     figure.tight_layout()
-    return _save(figure, path)
+    return save(figure, path)
 
 
 #: The approaches of the tutorials and the zoo, as pipelines of boxes and the loss that trains them.
@@ -196,4 +197,4 @@ def draw_approaches(approaches: dict | None = None, path=None):
                               arrowprops={"arrowstyle": "->", "color": "#4a6a8a"})
         axis.text(0.08, 0.08, f"trained with: {loss}", fontsize=8, style="italic", color="#7a3b00")
     figure.tight_layout()
-    return _save(figure, path)
+    return save(figure, path)
