@@ -1,0 +1,628 @@
+# %% [markdown]
+# # 7. Measuring super-resolution honestly
+#
+# Tutorials 1-6 each ended with a table of PSNR and SSIM against bicubic. This one asks how far
+# such numbers can be trusted. It trains nothing: it takes the model zoo's eight models (pixel-loss,
+# perceptual, GAN, VAE and classic networks, at x2 and x4, for clean photos, web images and camera
+# photos) and measures them four ways.
+#
+# 1. **Why PSNRs disagree.** The same model, scored with one choice flipped at a time: the Y
+#    channel or RGB, the border, the bicubic that made the input (MATLAB's, Pillow's, OpenCV's),
+#    rounding to 8 bits, SSIM's window and data range. Then the exact call that gives BasicSR's
+#    number.
+# 2. **Consistency with the input.** Reduce each output the way its input was made and compare
+#    with the input (LR-PSNR, the PIRM 2018 challenge's check); maps of what each model invented.
+# 3. **The perception-distortion plane** (Blau and Michaeli, 2018): every model on one figure,
+#    PSNR against two perceptual distances, photo by photo.
+# 4. **Is a difference real?** Per-photo gains, and a bootstrap confidence interval for the
+#    difference between two methods over five photos: when is +0.1 dB noise?
+#
+# **This notebook is the whole program**: PSNR as BasicSR computes it, SSIM with either window,
+# LR-PSNR and the paired bootstrap are written in the cells below, each checked against the
+# library's version (`srlib.metrics`) or an independent one (scikit-image), which is then used.
+# Fast mode (the default on a CPU, and what the tests run) computes the perceptual distances on a
+# central crop of each photo and damages each photo 4 times where the damage is random; full mode
+# (`SRLIB_MODE=full python -m srlib.notebooks 07_measuring_sr`) uses whole photos and 8 damages.
+# Neither trains, so both take minutes on a CPU. It writes `results/<mode>/07_measuring_sr.json`.
+#
+# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
+# without native bfloat16 (so in float32), 2026-12-01. The README's figures are this run's.
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import itertools
+import time
+from types import SimpleNamespace
+
+import cv2
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+from scipy import signal
+from skimage.metrics import structural_similarity
+
+import srlib
+from srlib import config, degrade, metrics, perceptual, plotting, results, samples, zoo
+from srlib.arrays import mod_crop, rgb_to_y, to_float
+from srlib.kernels import gaussian_window
+from srlib.resize import imresize
+
+started = time.perf_counter()
+print(f"srlib {srlib.__version__}, OpenCV {cv2.__version__}")
+
+# %% [markdown]
+# ## Parameters
+
+# %% tags=["parameters"]
+MODE = config.run_mode()                 # "fast" or "full": see srlib.config
+BUDGETS = {"fast": dict(perceptual_crop=256, draws=4),     # central 256x256 crop for the networks
+           "full": dict(perceptual_crop=None, draws=8)}    # whole photos
+CONFIG = SimpleNamespace(resamples=10000, confidence=0.95, seed=0, **BUDGETS[MODE])
+config.set_seed(CONFIG.seed)
+print(MODE, CONFIG)
+
+# %% [markdown]
+# ## The models and their inputs
+#
+# The zoo's models were trained on four different tasks, and a model is only scored on its own.
+# Each task degrades the five validation photos one way (`srlib.zoo.degrade_like`, seeded per
+# photo): a clean MATLAB-bicubic reduction (the classic benchmark task) at x2 and x4; tutorial 2's
+# *crappify* (a reduction to 192 pixels high, JPEG, then x2 smaller) for the U-Nets; and, for the
+# camera model, `realistic` damage (blur, noise and JPEG) that none of them was trained on. Each
+# task has bicubic enlargement as its baseline.
+
+# %%
+TASKS = {  # task: (its degradation, the scale, the zoo's models for it)
+    "x2 clean": ("bicubic", 2, ("autoencoder-x2", "edsr-x2")),
+    "x2 web (crappify)": ("crappify", 2, ("unet-pixel", "unet-perceptual", "gan")),
+    "x4 clean": ("bicubic", 4, ("vae-x4", "edsr-x4", "real-x4")),
+    "x4 camera (realistic)": ("realistic", 4, ("edsr-x4", "real-x4")),
+}
+photos = samples.load_split("valid")
+models = {name: zoo.load_model(name) for name in sorted({m for _, _, names in TASKS.values() for m in names})}
+recipes = {"bicubic": {"name": "bicubic"}, "realistic": {"name": "realistic"},
+           "crappify": models["unet-pixel"][1]["degradation"]}
+
+
+def make_inputs(degradation: str, scale: int, draw: int = 0) -> tuple[dict, dict]:
+    """``({photo: lowres}, {photo: highres})``: the validation photos degraded one task's way."""
+    recipe = {"name": f"{degradation} x{scale}", "scale": scale, "degradation": recipes[degradation]}
+    pairs = {name: zoo.degrade_like(recipe, image, seed=[draw, index]) for index, (name, image) in enumerate(photos.items())}
+    return {name: pair[0] for name, pair in pairs.items()}, {name: pair[1] for name, pair in pairs.items()}
+
+
+def enlarge(method: str, lowres: dict, scale: int) -> dict:
+    """Every photo of ``lowres`` enlarged ``scale`` times by bicubic or a zoo model."""
+    if method == "bicubic":
+        return {name: degrade.upscale_bicubic(image, scale) for name, image in lowres.items()}
+    model, metadata = models[method]
+    return {name: zoo.upscale(model, metadata, image, tile=None) for name, image in lowres.items()}
+
+
+inputs, targets, outputs = {}, {}, {}
+for task, (degradation, scale, names) in TASKS.items():
+    inputs[task], targets[task] = make_inputs(degradation, scale)
+    outputs[task] = {method: enlarge(method, inputs[task], scale) for method in ("bicubic", *names)}
+    print(f"{task}: {', '.join(outputs[task])}; highres {targets[task]['kodim23'].shape[1]}x"
+          f"{targets[task]['kodim23'].shape[0]} (kodim23)")
+
+# %% [markdown]
+# ## 1. Why PSNRs disagree
+#
+# PSNR is `10 log10(255² / MSE)`, but which pixels, on what scale, of which output? Here it is as
+# BasicSR's `calculate_psnr` computes it, the reference implementation of most SR papers since
+# 2018: the images on the [0, 255] scale in float64, `crop_border` pixels removed from every side,
+# and, with `test_y_channel`, only the luma Y of BT.601 with MATLAB's range (16 to 235), not RGB.
+
+# %%
+def y_channel(image_255: np.ndarray) -> np.ndarray:
+    """Luma of an HWC RGB image on [0, 255], as MATLAB's rgb2ycbcr: 16 (black) to 235 (white)."""
+    return image_255 @ np.array([65.481, 128.553, 24.966]) / 255.0 + 16.0
+
+
+def psnr_like_basicsr(highres, output, crop_border: int, test_y_channel: bool) -> float:
+    a, b = (np.asarray(image, dtype=np.float64) for image in (highres, output))   # uint8 HWC RGB
+    if crop_border:
+        a, b = a[crop_border:-crop_border, crop_border:-crop_border], b[crop_border:-crop_border, crop_border:-crop_border]
+    if test_y_channel:
+        a, b = y_channel(a), y_channel(b)
+    return 10 * np.log10(255.0**2 / np.mean((a - b) ** 2))
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """[0, 1] float -> uint8, rounded: what saving a PNG does (and BasicSR's tensor2img)."""
+    return np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
+
+
+highres_8bit, output_8bit = to_uint8(targets["x4 clean"]["kodim23"]), to_uint8(outputs["x4 clean"]["edsr-x4"]["kodim23"])
+for border, y in ((4, True), (0, False)):
+    ours = psnr_like_basicsr(highres_8bit, output_8bit, border, y)
+    assert abs(ours - metrics.psnr(highres_8bit, output_8bit, crop_border=border, y_channel=y)) < 1e-9
+    print(f"border {border}, {'Y' if y else 'RGB'}: {ours:.3f} dB here, the same with srlib.metrics.psnr")
+
+# %% [markdown]
+# SSIM (Wang et al., 2004) compares local means, variances and covariance in a sliding window.
+# The paper's window is a Gaussian of 11x11 pixels with sigma 1.5, and its constants are
+# `(0.01 L)²` and `(0.03 L)²` for a data range `L` (255 for 8-bit images). scikit-image's
+# `structural_similarity` uses a uniform 7x7 window unless told otherwise. Both windows, written
+# once, checked against `srlib.metrics.ssim` (Gaussian) and scikit-image (uniform):
+
+# %%
+def ssim_one_channel(a: np.ndarray, b: np.ndarray, window: np.ndarray, data_range: float) -> float:
+    """Mean SSIM of two 2-D arrays over the positions where ``window`` fits."""
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+
+    def local_mean(x):
+        return signal.correlate(x, window, mode="valid")
+
+    mu_a, mu_b = local_mean(a), local_mean(b)
+    var_a, var_b = local_mean(a * a) - mu_a**2, local_mean(b * b) - mu_b**2
+    covariance = local_mean(a * b) - mu_a * mu_b
+    return float(np.mean((2 * mu_a * mu_b + c1) * (2 * covariance + c2) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))))
+
+
+GAUSSIAN_11 = gaussian_window(11, 1.5)
+UNIFORM_7 = np.full((7, 7), 1 / 49)
+a_y = y_channel(highres_8bit.astype(np.float64))[4:-4, 4:-4]
+b_y = y_channel(output_8bit.astype(np.float64))[4:-4, 4:-4]
+gaussian_here = ssim_one_channel(a_y, b_y, GAUSSIAN_11, 255)
+uniform_here = ssim_one_channel(a_y, b_y, UNIFORM_7, 255)
+assert abs(gaussian_here - metrics.ssim(highres_8bit, output_8bit, crop_border=4, y_channel=True)) < 1e-9
+assert abs(uniform_here - structural_similarity(a_y, b_y, win_size=7, data_range=255, use_sample_covariance=False)) < 1e-9
+print(f"SSIM Gaussian 11x11: {gaussian_here:.4f} (= srlib.metrics.ssim); uniform 7x7: {uniform_here:.4f} "
+      "(= scikit-image)")
+
+# %% [markdown]
+# Now the experiment. `edsr-x4` was trained on inputs made by MATLAB's bicubic, and BasicSR's
+# pipeline scores it like this: the input is the reduced photo saved as an 8-bit PNG (the dataset's
+# files), the output is rounded to 8 bits (`tensor2img`), and PSNR and SSIM are taken on Y with a
+# border of `scale` pixels. Each row below flips one choice and scores the same five photos again.
+# The bicubic baseline goes through the same pipeline, so the last column shows whether the *gain*
+# moves too.
+
+# %%
+def reduce_photo(highres: np.ndarray, scale: int, how: str) -> np.ndarray:
+    """The low-resolution input, made the way some codebase makes it."""
+    height, width = highres.shape[0] // scale, highres.shape[1] // scale
+    if how == "MATLAB":            # srlib.resize.imresize: MATLAB's imresize, antialiased, then an 8-bit PNG
+        return to_float(to_uint8(imresize(highres, size=(height, width))))
+    if how == "MATLAB, float":     # the same, kept in float (never saved)
+        return imresize(highres, size=(height, width))
+    if how == "Pillow":            # Image.resize(BICUBIC) on the 8-bit photo: antialiased, a = -0.5
+        return to_float(np.asarray(Image.fromarray(to_uint8(highres)).resize((width, height), Image.BICUBIC)))
+    if how == "OpenCV":            # cv2.resize(INTER_CUBIC): a = -0.75 and no antialiasing when shrinking
+        return to_float(cv2.resize(to_uint8(highres), (width, height), interpolation=cv2.INTER_CUBIC))
+    raise ValueError(how)
+
+
+def full_range_luma(image_255: np.ndarray) -> np.ndarray:
+    """Pillow's convert("L") and OpenCV's gray: 0.299 R + 0.587 G + 0.114 B, 0 to 255."""
+    return image_255 @ np.array([0.299, 0.587, 0.114])
+
+
+def score_pair(highres, output, scale: int, channel="Y", border=None, ssim_window=GAUSSIAN_11, ssim_scale=255.0,
+               ssim_range=255.0) -> tuple[float, float]:
+    """(PSNR, SSIM) of one output under one set of conventions; the defaults are BasicSR's."""
+    border = scale if border is None else border
+    a, b = (to_float(image).astype(np.float64) * 255.0 for image in (highres, output))
+    if border:
+        a, b = a[border:-border, border:-border], b[border:-border, border:-border]
+    convert = {"Y": y_channel, "Y full range": full_range_luma, "RGB": None}[channel]
+    a, b = (convert(a), convert(b)) if convert else (a, b)
+    psnr = 10 * np.log10(255.0**2 / np.mean((a - b) ** 2))
+    a, b = (a[..., None], b[..., None]) if a.ndim == 2 else (a, b)
+    ssim = np.mean([ssim_one_channel(a[..., c] * ssim_scale / 255, b[..., c] * ssim_scale / 255, ssim_window, ssim_range)
+                    for c in range(a.shape[2])])
+    return float(psnr), float(ssim)
+
+
+CONVENTIONS = {  # row: (how the input is made, round the output to 8 bits, scoring options)
+    "BasicSR: MATLAB bicubic input (8-bit), 8-bit output, Y, border 4": ("MATLAB", True, {}),
+    "output kept in float, not rounded": ("MATLAB", False, {}),
+    "input kept in float, not rounded": ("MATLAB, float", True, {}),
+    "RGB instead of Y": ("MATLAB", True, dict(channel="RGB")),
+    "full-range luma (Pillow's 'L') instead of Y": ("MATLAB", True, dict(channel="Y full range")),
+    "no border removed": ("MATLAB", True, dict(border=0)),
+    "input reduced by Pillow's bicubic": ("Pillow", True, {}),
+    "input reduced by OpenCV's bicubic": ("OpenCV", True, {}),
+    "SSIM: uniform 7x7 window (scikit-image's default)": ("MATLAB", True, dict(ssim_window=UNIFORM_7)),
+    "SSIM: images in [0, 1], data range left at 255": ("MATLAB", True, dict(ssim_scale=1.0)),
+}
+scale, highres_x4 = 4, targets["x4 clean"]
+edsr_x4 = models["edsr-x4"]
+convention_rows, by_input = [], {}
+for row, (how, round_output, options) in CONVENTIONS.items():
+    if how not in by_input:
+        lowres = {name: reduce_photo(image, scale, how) for name, image in highres_x4.items()}
+        by_input[how] = {"bicubic": enlarge("bicubic", lowres, scale), "edsr-x4": enlarge("edsr-x4", lowres, scale)}
+    scores = {}
+    for method, predictions in by_input[how].items():
+        pairs = [score_pair(highres_x4[name], to_uint8(image) if round_output else image, scale, **options)
+                 for name, image in predictions.items()]
+        scores[method] = np.mean(pairs, axis=0)
+    convention_rows.append({"convention": row, "edsr-x4 psnr": scores["edsr-x4"][0], "edsr-x4 ssim": scores["edsr-x4"][1],
+                            "bicubic psnr": scores["bicubic"][0],
+                            "gain": scores["edsr-x4"][0] - scores["bicubic"][0]})
+reference = convention_rows[0]
+print("| convention (one change from the first row) | edsr-x4 PSNR (dB) | change (dB) | bicubic PSNR (dB) | gain (dB) "
+      "| edsr-x4 SSIM |\n|---|---|---|---|---|---|")
+for row in convention_rows:
+    change = "" if row is reference else f"{row['edsr-x4 psnr'] - reference['edsr-x4 psnr']:+.2f}"
+    print(f"| {row['convention']} | {row['edsr-x4 psnr']:.2f} | {change} | {row['bicubic psnr']:.2f} | "
+          f"{row['gain']:+.2f} | {row['edsr-x4 ssim']:.4f} |")
+
+# %% [markdown]
+# One model and one set of photos, and the numbers span several decibels, more than most papers'
+# margins over each other. Which choices move what:
+#
+# - **Y or RGB, and which Y.** Y leaves out the colour channels' errors. MATLAB's Y spans 219 grey
+#   levels instead of 255, which alone adds `20 log10(255 / 219)` = 1.32 dB to any PSNR measured
+#   against full-range luma. Both move bicubic's PSNR as much as the model's, so the gain hardly
+#   moves.
+# - **The input's bicubic** is the one choice that changes the *task*. OpenCV's `INTER_CUBIC` does
+#   not low-pass filter when it shrinks, so its input is aliased, unlike anything `edsr-x4` learned
+#   to undo, and the network falls far below bicubic. Pillow's bicubic is antialiased with the same
+#   kernel as MATLAB's and gives the same number.
+# - **The border and 8-bit rounding** (of the input or of the output) move these photos' numbers
+#   by a few hundredths at most. Papers crop the border because networks padded with zeros are
+#   often worst there; say whether you did.
+# - **SSIM** shifts with its window, and collapses towards 1 when images in [0, 1] are scored with
+#   the constants for 255: the constants then dominate every variance, and every method looks
+#   perfect.
+#
+# What papers use: BasicSR's test configurations score on Y (`test_y_channel: true`) with
+# `crop_border` equal to the scale; EDSR's own code scores its benchmark sets on Y with a border
+# of `scale` and DIV2K's validation images on RGB with a border of `scale + 6`; scikit-image's
+# `peak_signal_noise_ratio` scores what it is given (RGB, no border). To reproduce BasicSR's number
+# for a model of this collection, give it MATLAB-bicubic inputs saved to 8 bits
+# (`srlib.degrade.bicubic`, then rounded), round its output to 8 bits, and call
+#
+#     srlib.metrics.psnr(highres_uint8, output_uint8, crop_border=scale, y_channel=True)
+#     srlib.metrics.ssim(highres_uint8, output_uint8, crop_border=scale, y_channel=True)
+#
+# Compare a model with bicubic (or two models) through one pipeline, and say which it was.
+
+# %% [markdown]
+# ## 2. Consistency with the input
+#
+# A super-resolved image is one of many that reduce to the input. If the model kept to its input,
+# reducing its output the same way should give the input back: the PIRM 2018 challenge required
+# an LR-PSNR of at least 45 dB on Y. From scratch:
+
+# %%
+def lr_psnr_here(lowres: np.ndarray, output: np.ndarray) -> float:
+    reduced = imresize(output, size=lowres.shape[:2])            # the output, reduced like its input
+    a, b = y_channel(lowres.astype(np.float64) * 255), y_channel(reduced.astype(np.float64) * 255)
+    return float(10 * np.log10(255.0**2 / np.mean((a - b) ** 2)))
+
+
+example = lr_psnr_here(inputs["x4 clean"]["kodim23"], outputs["x4 clean"]["edsr-x4"]["kodim23"])
+assert abs(example - metrics.lr_psnr(inputs["x4 clean"]["kodim23"], outputs["x4 clean"]["edsr-x4"]["kodim23"], 4)) < 1e-9
+print(f"edsr-x4 on kodim23: LR-PSNR {example:.2f} dB, the same with srlib.metrics.lr_psnr")
+
+# %% [markdown]
+# Every model of every task, with the original photo itself for reference (on the clean tasks it
+# reduces exactly to the input; on the damaged ones it does not, because the input also carries
+# JPEG blocks, blur or noise):
+
+# %%
+consistency = {}
+for task, (degradation, scale, names) in TASKS.items():
+    rows = {"original": targets[task], **outputs[task]}
+    for method, predictions in rows.items():
+        consistency[task, method] = {
+            "psnr": np.mean([metrics.psnr(targets[task][p], predictions[p], scale, True) for p in photos]),
+            "lr_psnr": np.mean([metrics.lr_psnr(inputs[task][p], predictions[p], scale) for p in photos])}
+print("| task | method | PSNR (dB) | LR-PSNR (dB) |\n|---|---|---|---|")
+for (task, method), values in consistency.items():
+    print(f"| {task} | {method} | {values['psnr']:.2f} | {values['lr_psnr']:.2f} |")
+
+# %% [markdown]
+# On the clean tasks the classic networks keep closest to their input, far above PIRM's 45 dB:
+# trained with L1 on exact reductions, they add only what the reduction took away. Bicubic itself
+# does not (enlarging and reducing again blurs a little), and the auto-encoder, the VAE and
+# `real-x4` change their input more. On the damaged tasks, consistency turns against the model:
+# the original photo is far from its damaged input, so a model that removes the damage must
+# depart from the input too. `edsr-x4` on camera inputs is as faithful as on clean ones, which
+# means it keeps the noise and the blocks; `real-x4` departs, and scores higher against the
+# original. LR-PSNR checks that a model did not invent; it cannot say that it repaired.
+
+# %% [markdown]
+# Where each model departs from its input: the Y difference between the reduced output and the
+# input, on one photo (brighter is further; one colour scale per row, the original's own
+# departure first):
+
+# %%
+def departure(lowres: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """|Y(reduced output) - Y(input)| in grey levels, HxW at the input's size."""
+    reduced = imresize(output, size=lowres.shape[:2])
+    return np.abs(y_channel(reduced.astype(np.float64) * 255) - y_channel(lowres.astype(np.float64) * 255))
+
+
+map_rows = {"x4 clean": "monarch", "x2 web (crappify)": "monarch", "x4 camera (realistic)": "monarch"}
+figure, axes = plt.subplots(len(map_rows), 4, figsize=(12, 2.5 * len(map_rows)), squeeze=False)
+for row, (task, photo) in enumerate(map_rows.items()):
+    methods = ["original", *TASKS[task][2]]
+    maps = {method: departure(inputs[task][photo], targets[task][photo] if method == "original"
+                              else outputs[task][method][photo]) for method in methods}
+    top = np.percentile(np.concatenate([m.ravel() for m in maps.values()]), 99.5) or 1.0
+    for axis in axes[row]:
+        axis.axis("off")
+    for column, (method, values) in enumerate(maps.items()):
+        shown = axes[row, column].imshow(values, cmap="magma", vmin=0, vmax=top)
+        title = f"{task}\n" if column == 0 else "\n"
+        axes[row, column].set_title(f"{title}{method}: mean {values.mean():.2f}", fontsize=9)
+    figure.colorbar(shown, ax=axes[row].tolist(), shrink=0.9, label="grey levels (Y)")
+plotting.save(figure, config.figure_path(f"measuring_{MODE}_consistency.png"));
+
+# %% [markdown]
+# ## 3. The perception-distortion plane
+#
+# Blau and Michaeli (2018) proved that no method can be both as close as possible to the original
+# on average (distortion: MSE, so PSNR) and as indistinguishable as possible from real photos
+# (perception): past a point, one is bought with the other. Plotting each method's PSNR against a
+# perceptual distance shows which side of the trade-off it chose. Two distances, both the LPIPS
+# recipe without learned weights (`srlib.perceptual`): through VGG-16, which tutorial 3's loss also
+# uses (so it partly scores that model on its own loss), and through MobileNetV2, which no loss
+# here uses. Lower is better for both; PSNR on Y with a border of `scale`.
+
+# %%
+def central_crop(image: np.ndarray, size) -> np.ndarray:
+    """The central ``size`` x ``size`` pixels (the whole image when ``size`` is None or larger)."""
+    if size is None:
+        return image
+    top, left = max(0, (image.shape[0] - size) // 2), max(0, (image.shape[1] - size) // 2)
+    return image[top: top + size, left: left + size]
+
+
+plane = {}     # (task, method) -> {"psnr": [...], "vgg": [...], "mobilenet": [...]}, one value per photo
+for task, (degradation, scale, names) in TASKS.items():
+    for method, predictions in outputs[task].items():
+        values = {"psnr": [], "vgg": [], "mobilenet": []}
+        for photo in photos:
+            highres, output = targets[task][photo], predictions[photo]
+            values["psnr"].append(metrics.psnr(highres, output, scale, True))
+            crop_a, crop_b = central_crop(highres, CONFIG.perceptual_crop), central_crop(output, CONFIG.perceptual_crop)
+            values["vgg"].append(perceptual.vgg_distance(crop_a, crop_b))
+            values["mobilenet"].append(perceptual.mobilenet_distance(crop_a, crop_b))
+        plane[task, method] = values
+print("| task | method | PSNR (dB) | VGG distance | MobileNetV2 distance |\n|---|---|---|---|---|")
+for (task, method), values in plane.items():
+    print(f"| {task} | {method} | {np.mean(values['psnr']):.2f} | {np.mean(values['vgg']):.4f} | "
+          f"{np.mean(values['mobilenet']):.4f} |")
+
+# %%
+COLOURS = {"bicubic": "grey", "autoencoder-x2": "tab:olive", "edsr-x2": "tab:blue", "edsr-x4": "tab:blue",
+           "unet-pixel": "tab:green", "unet-perceptual": "tab:orange", "gan": "tab:red", "vae-x4": "tab:purple",
+           "real-x4": "tab:brown"}
+MARKERS = dict(zip(photos, "osD^v"))      # one shape per photo, one colour per method
+figure, axes = plt.subplots(2, len(TASKS), figsize=(4.2 * len(TASKS), 7.6))
+for column, task in enumerate(TASKS):
+    for row, (distance, label) in enumerate((("vgg", "VGG-16 distance"), ("mobilenet", "MobileNetV2 distance"))):
+        axis = axes[row, column]
+        for (plane_task, method), values in plane.items():
+            if plane_task != task:
+                continue
+            for photo, x, y in zip(photos, values["psnr"], values[distance]):
+                axis.scatter(x, y, s=16, alpha=0.55, color=COLOURS[method], marker=MARKERS[photo])
+            axis.scatter(np.mean(values["psnr"]), np.mean(values[distance]), s=110, color=COLOURS[method],
+                         edgecolor="black", label=method, zorder=3)
+        axis.set_xlabel("PSNR (dB, Y)  better →")
+        axis.set_ylabel(f"{label}  better ↓")
+        axis.grid(alpha=0.3)
+        if row == 0:
+            axis.set_title(task)
+            axis.legend(fontsize=8)
+        if row == 1 and column == 0:
+            for photo, marker in MARKERS.items():
+                axis.scatter([], [], marker=marker, color="grey", s=16, label=photo)
+            axis.legend(fontsize=7, title="small: one photo", title_fontsize=7)
+figure.suptitle(f"The perception-distortion plane: the zoo's models on the 5 validation photos "
+                f"(large: the mean of the photos; {MODE} run)", fontsize=11)
+figure.tight_layout()
+plotting.save(figure, config.figure_path(f"measuring_{MODE}_plane.png"));
+
+# %% [markdown]
+# Blau and Michaeli's trade-off is a bound: it says what the best possible methods cannot do
+# together, not that every method giving up PSNR gains in perception. A method is *dominated*
+# when another method of its task is at least as good on both axes. Which are, in this run:
+
+# %%
+def dominated_by(task: str, method: str, distance: str) -> list[str]:
+    """The methods of ``task`` with at least the PSNR and at most the distance of ``method``."""
+    mine = plane[task, method]
+    return [other for other in outputs[task] if other != method
+            and np.mean(plane[task, other]["psnr"]) >= np.mean(mine["psnr"])
+            and np.mean(plane[task, other][distance]) <= np.mean(mine[distance])]
+
+
+dominance = {}
+for task in TASKS:
+    for method in outputs[task]:
+        dominance[task, method] = {distance: dominated_by(task, method, distance) for distance in ("vgg", "mobilenet")}
+        if any(dominance[task, method].values()):
+            print(f"{task}: {method} is dominated on VGG by {dominance[task, method]['vgg'] or 'none'}, "
+                  f"on MobileNetV2 by {dominance[task, method]['mobilenet'] or 'none'}")
+
+# %% [markdown]
+# ## 4. Is a difference real?
+#
+# Five photos are a small sample. A model 0.1 dB ahead on average may be ahead on every photo, or
+# far ahead on one and behind on the rest. The **paired bootstrap** asks how much the mean
+# difference would move with another handful of photos like these: resample the photos with
+# replacement many times, take each resample's mean difference, and keep the central 95 % of them.
+# The photos, not the pixels, are what is resampled: pixels of one photo are not independent
+# samples. From scratch:
+
+# %%
+def bootstrap_interval(differences: np.ndarray, resamples: int, confidence: float, seed) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(differences), size=(resamples, len(differences)))   # photos drawn with replacement
+    means = differences[picks].mean(axis=1)
+    tail = (1 - confidence) / 2
+    return tuple(np.quantile(means, [tail, 1 - tail]))
+
+
+def sign_flip_p_value(differences: np.ndarray) -> float:
+    """Exact two-sided sign-flip test: under "no difference", each photo's sign is a coin toss."""
+    observed = abs(differences.mean())
+    flips = np.array(list(itertools.product((1, -1), repeat=len(differences))))
+    return float(np.mean(np.abs((flips * differences).mean(axis=1)) >= observed - 1e-12))
+
+
+gains = np.array(plane["x4 clean", "edsr-x4"]["psnr"]) - np.array(plane["x4 clean", "bicubic"]["psnr"])
+here = bootstrap_interval(gains, CONFIG.resamples, CONFIG.confidence, CONFIG.seed)
+library = metrics.paired_bootstrap(plane["x4 clean", "edsr-x4"]["psnr"], plane["x4 clean", "bicubic"]["psnr"],
+                                   CONFIG.resamples, CONFIG.confidence, CONFIG.seed)
+assert np.allclose(here, (library["low"], library["high"]))
+print(f"edsr-x4 - bicubic: {gains.mean():+.2f} dB, 95 % interval [{here[0]:+.2f}, {here[1]:+.2f}] "
+      "(the same with srlib.metrics.paired_bootstrap)")
+print(f"with {len(gains)} photos the smallest possible sign-flip p-value is {2 / 2 ** len(gains):.4f}")
+
+# %% [markdown]
+# Some comparisons the tutorials made, each over the five photos (for the camera task, first with
+# one damage per photo, as tutorial 6 did, then averaging `CONFIG.draws` damages per photo before
+# comparing; the photos are still the unit):
+
+# %%
+def per_photo(task, method, key="psnr"):
+    return np.array(plane[task, method][key])
+
+
+camera_draws = {"bicubic": [], "real-x4": [], "edsr-x4": []}
+for draw in range(CONFIG.draws):
+    lowres, highres = make_inputs("realistic", 4, draw)
+    for method in camera_draws:
+        predictions = enlarge(method, lowres, 4)
+        camera_draws[method].append([metrics.psnr(highres[p], predictions[p], 4, True) for p in photos])
+camera_mean = {method: np.mean(scores, axis=0) for method, scores in camera_draws.items()}   # per photo
+
+COMPARISONS = {  # label: (scores of A, scores of B, what is measured)
+    "edsr-x4 vs bicubic (x4 clean)": (per_photo("x4 clean", "edsr-x4"), per_photo("x4 clean", "bicubic"), "dB"),
+    "edsr-x4 vs vae-x4 (x4 clean)": (per_photo("x4 clean", "edsr-x4"), per_photo("x4 clean", "vae-x4"), "dB"),
+    "edsr-x2 vs autoencoder-x2 (x2 clean)": (per_photo("x2 clean", "edsr-x2"), per_photo("x2 clean", "autoencoder-x2"), "dB"),
+    "unet-pixel vs unet-perceptual (x2 web)": (per_photo("x2 web (crappify)", "unet-pixel"),
+                                               per_photo("x2 web (crappify)", "unet-perceptual"), "dB"),
+    "gan vs unet-perceptual (x2 web)": (per_photo("x2 web (crappify)", "gan"),
+                                        per_photo("x2 web (crappify)", "unet-perceptual"), "dB"),
+    "real-x4 vs bicubic (camera, 1 damage)": (per_photo("x4 camera (realistic)", "real-x4"),
+                                              per_photo("x4 camera (realistic)", "bicubic"), "dB"),
+    f"real-x4 vs bicubic (camera, {CONFIG.draws} damages)": (camera_mean["real-x4"], camera_mean["bicubic"], "dB"),
+    f"real-x4 vs edsr-x4 (camera, {CONFIG.draws} damages)": (camera_mean["real-x4"], camera_mean["edsr-x4"], "dB"),
+    "unet-perceptual vs unet-pixel, MobileNetV2 distance (lower wins)": (
+        -per_photo("x2 web (crappify)", "unet-perceptual", "mobilenet"),
+        -per_photo("x2 web (crappify)", "unet-pixel", "mobilenet"), "distance"),
+}
+comparisons = {}
+print("| A vs B | mean | median | 95 % interval | photos where A wins | sign-flip p |\n|---|---|---|---|---|---|")
+for label, (scores_a, scores_b, unit) in COMPARISONS.items():
+    result = metrics.paired_bootstrap(scores_a, scores_b, CONFIG.resamples, CONFIG.confidence, CONFIG.seed)
+    result["p"] = sign_flip_p_value(scores_a - scores_b)
+    comparisons[label] = result
+    digits = 2 if unit == "dB" else 4
+    print(f"| {label} | {result['mean']:+.{digits}f} | {result['median']:+.{digits}f} | [{result['low']:+.{digits}f}, "
+          f"{result['high']:+.{digits}f}] | {result['wins']} of {result['count']} | {result['p']:.3f} |")
+
+# %%
+psnr_labels = [label for label, (_, _, unit) in COMPARISONS.items() if unit == "dB"]
+figure, axis = plt.subplots(figsize=(8, 0.45 * len(psnr_labels) + 1))
+for position, label in enumerate(reversed(psnr_labels)):
+    result, (scores_a, scores_b, _) = comparisons[label], COMPARISONS[label]
+    axis.plot([result["low"], result["high"]], [position, position], color="black", lw=2)
+    axis.scatter(scores_a - scores_b, [position] * len(scores_a), s=14, color="tab:blue", alpha=0.5,
+                 label="one photo" if position == 0 else None)
+    axis.scatter(result["mean"], position, s=50, color="black", zorder=3, label="mean, 95 % interval" if position == 0 else None)
+axis.axvline(0, color="grey", lw=1)
+axis.set_yticks(range(len(psnr_labels)), list(reversed(psnr_labels)), fontsize=8)
+axis.set_xlabel("PSNR difference A - B (dB, Y)")
+axis.legend(fontsize=8, loc="lower right")
+axis.set_title(f"Paired bootstrap over the 5 validation photos ({MODE} run)", fontsize=10)
+figure.tight_layout()
+plotting.save(figure, config.figure_path(f"measuring_{MODE}_intervals.png"));
+
+# %% [markdown]
+# Two cautions. The percentile bootstrap over five photos is optimistic: there are only 126
+# distinct resamples, none of them holds a photo unlike these five, and the intervals come out too
+# narrow. And no test over five photos can be strong: even when A wins on all five, the exact
+# sign-flip p-value cannot go below 2 / 32. A difference that is real for a user is one that holds
+# on their photos; the way to know is more photos, and more damages per photo where the damage is
+# random.
+#
+# `srlib.results.save` writes this run's results file, `results/<mode>/07_measuring_sr.json`.
+
+# %%
+plane_rows = [{"task": task, "method": method, **{key: float(np.mean(values[key])) for key in values}}
+              for (task, method), values in plane.items()]
+plane_markdown = "\n".join(
+    ["| task | method | PSNR (dB) | LR-PSNR (dB) | VGG distance | MobileNetV2 distance |", "|---|---|---|---|---|---|"] +
+    [f"| {row['task']} | {row['method']} | {row['psnr']:.2f} | {consistency[row['task'], row['method']]['lr_psnr']:.2f} "
+     f"| {row['vgg']:.4f} | {row['mobilenet']:.4f} |" for row in plane_rows])
+saved = results.save("07_measuring_sr", {
+    "config": vars(CONFIG), "rows": plane_rows, "markdown": plane_markdown,
+    "conventions": convention_rows,
+    "consistency": [{"task": task, "method": method,   # None: infinite (the original of a clean task)
+                     **{key: value if np.isfinite(value) else None for key, value in values.items()}}
+                    for (task, method), values in consistency.items()],
+    "plane": [{"task": task, "method": method, **values} for (task, method), values in plane.items()],
+    "comparisons": comparisons,
+    "seconds": time.perf_counter() - started})
+print("written", saved.relative_to(config.PROJECT_ROOT))
+
+# %% [markdown]
+# ## The full run
+#
+# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 07_measuring_sr`): the
+# perceptual distances on whole photos, 8 damages per photo for the camera comparison.
+
+# %%
+full = results.load("07_measuring_sr", "full")
+print(results.describe(full, "07_measuring_sr"))
+if full:
+    print(full["markdown"])
+    for label, result in full["comparisons"].items():
+        print(f"{label}: mean {result['mean']:+.3g}, 95 % interval [{result['low']:+.3g}, {result['high']:+.3g}]")
+
+# %% [markdown]
+# ## Conclusion
+#
+# What the numbers above say, printed from this run:
+
+# %%
+spread = [row["edsr-x4 psnr"] for row in convention_rows if "SSIM" not in row["convention"]]
+print(f"one model, one set of photos: edsr-x4 from {min(spread):.2f} to {max(spread):.2f} dB across the PSNR "
+      f"conventions; its gain over bicubic from {min(r['gain'] for r in convention_rows):+.2f} to "
+      f"{max(r['gain'] for r in convention_rows):+.2f} dB")
+for task, (_, _, names) in TASKS.items():
+    best = max(names, key=lambda method: consistency[task, method]["psnr"])
+    print(f"{task}: the original's LR-PSNR {consistency[task, 'original']['lr_psnr']:.2f} dB; the best model by PSNR, "
+          f"{best}, {consistency[task, best]['lr_psnr']:.2f} dB")
+for task in TASKS:
+    best = {key: (max if key == "psnr" else min)(outputs[task], key=lambda method: np.mean(plane[task, method][key]))
+            for key in ("psnr", "vgg", "mobilenet")}
+    losers = [method for method in outputs[task] if all(dominance[task, method].values())]
+    print(f"{task}: best PSNR {best['psnr']}, best VGG distance {best['vgg']}, best MobileNetV2 distance "
+          f"{best['mobilenet']}; dominated on both judges: {', '.join(losers) or 'none'}")
+for label, result in comparisons.items():
+    verdict = "interval excludes 0" if result["low"] > 0 or result["high"] < 0 else "interval includes 0"
+    print(f"{label}: {result['mean']:+.3g}, {verdict}, wins {result['wins']} of {result['count']}")
+print(f"{time.perf_counter() - started:.0f} s")
+
+# %% [markdown]
+# - **Say how a PSNR was measured, and compare through one pipeline.** The conventions move one
+#   model's PSNR by more than the margins papers report between models, and the bicubic that made
+#   the input changes the task itself. Gains over bicubic move less than absolute numbers, which is
+#   why every tutorial here reports both.
+# - **Faithful to the input is not the same as good.** On the clean tasks the models that win on
+#   PSNR also keep closest to their input; on damaged inputs the original itself is far from the
+#   input, and a model that stays faithful keeps the damage.
+# - **On the plane, this collection has no trade-off to show yet.** In the lines above, the models
+#   with the best PSNR are also nearest the originals for both networks, and tutorial 3's and 4's
+#   fine-tunes are dominated by the pixel-loss U-Net they started from: they gave up PSNR without
+#   coming closer to the originals in either network's eyes. Blau and Michaeli's bound bites when
+#   a generator invents texture that a judge accepts (ESRGAN's long GAN training); our short
+#   fine-tunes did not get there. The plane is how to check a claim that they did.
+# - **Five photos decide little.** Large gains (the classic networks over bicubic, on every photo)
+#   are real; differences of a few hundredths of a decibel are not, and one random damage per
+#   photo can hide a gain that several damages per photo show.
