@@ -274,7 +274,8 @@ for row in convention_rows:
 #
 # What papers use: BasicSR's test configurations score on Y (`test_y_channel: true`) with
 # `crop_border` equal to the scale; EDSR's own code scores its benchmark sets on Y with a border
-# of `scale` and DIV2K's validation images on RGB with a border of `scale + 6`; scikit-image's
+# of `scale` and DIV2K's validation images on RGB with a border of `scale + 6`; MMagic (formerly
+# MMEditing) reports its EDSR on RGB with a border of `scale`; scikit-image's
 # `peak_signal_noise_ratio` scores what it is given (RGB, no border). To reproduce BasicSR's number
 # for a model of this collection, give it MATLAB-bicubic inputs saved to 8 bits
 # (`srlib.degrade.bicubic`, then rounded), round its output to 8 bits, and call
