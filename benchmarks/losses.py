@@ -9,7 +9,6 @@ the prediction, batch 8 of 128x128 RGB images, on whatever device PyTorch picks 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -23,6 +22,7 @@ import torch
 from srlib import losses_keras as lk
 from srlib import losses_torch as lt
 from srlib.config import set_seed
+from timing import write_results
 
 
 def batch(size=8, side=128, seed=0):
@@ -80,13 +80,11 @@ def main(argv=None):
                            "device": "cuda" if torch.cuda.is_available() else "cpu"},
                "batch": "8 x 128 x 128 x 3", "repeats": args.repeats, "parity": parity, "timings": timings}
     output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
     lines = ["| loss | PyTorch | Keras (TF) | relative difference |", "|---|---|---|---|"]
     lines += [f"| {name} | {v['torch']:.6g} | {v['keras']:.6g} | {v['relative_error']:.1e} |" for name, v in parity.items()]
     lines += ["", "| step (batch 8, 128x128, forward + backward) | median seconds |", "|---|---|"]
     lines += [f"| {label} | {v['median_s']:.3f} |" for label, v in timings.items()]
-    output.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_results(output, results, "\n".join(lines))
     print("\n".join(lines))
     print(f"\nwritten: {output.with_suffix('.json')}, {output.with_suffix('.md')}")
 

@@ -426,9 +426,9 @@ def main(argv=None) -> int:
             print(section, flush=True)
             result[section] = runs[section]()
             result["dates"][section] = time.strftime("%Y-%m-%d")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    output.with_suffix(".md").write_text(to_markdown(result))
+    from timing import write_results
+
+    write_results(output, result, to_markdown(result))
     print(to_markdown(result))
     return 0
 

@@ -1,7 +1,9 @@
-"""Timing helpers shared by the benchmarks: medians of repeated calls, seconds per megapixel."""
+"""Helpers shared by the benchmarks: medians of repeated calls, seconds per megapixel, results files."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -23,3 +25,11 @@ def seconds_per_megapixel(function, image, repeats: int, warmup: int = 0) -> flo
     output = function(image)
     megapixels = output.shape[0] * output.shape[1] / 1e6
     return median_seconds(lambda: function(image), repeats, warmup) / megapixels
+
+
+def write_results(output, result: dict, markdown: str) -> None:
+    """``<output>.json`` (the numbers) and ``<output>.md`` (the report), folders made as needed."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    output.with_suffix(".md").write_text(markdown.rstrip("\n") + "\n")

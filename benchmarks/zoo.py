@@ -19,7 +19,6 @@ Writes ``<output>.json`` and ``<output>.md`` (``make benchmark`` uses results/be
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from srlib.config import machine_description
 from srlib.degrade import upscale_bicubic
 from srlib.io import save_image
 from srlib.samples import load_split
-from timing import seconds_per_megapixel
+from timing import seconds_per_megapixel, write_results
 
 
 def peak_memory_4k(folder: Path, name: str = "edsr-x4", tile: int = 256) -> dict:
@@ -162,9 +161,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         result["memory"] = peak_memory_4k(Path(folder))
     output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    output.with_suffix(".md").write_text(to_markdown(result) + "\n")
+    write_results(output, result, to_markdown(result))
     print(to_markdown(result))
     return 0
 

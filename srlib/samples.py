@@ -208,7 +208,7 @@ def wallpapers_dir() -> Path:
     return data_dir() / "wallpapers"
 
 
-def _fetch_wallpaper_package(workdir: Path) -> Path:
+def fetch_wallpaper_package(workdir: Path) -> Path:
     """Download the Debian package with ``apt-get download`` (no root needed) and unpack it with
     ``dpkg-deb -x`` under ``workdir``; return its ``usr/share/wallpapers`` folder."""
     import shutil
@@ -249,7 +249,7 @@ def write_wallpapers(destination=None, source=None, reduce: int = 2, progress: b
     with tempfile.TemporaryDirectory(prefix="srlib-wallpapers-") as workdir:
         if source is None:
             installed = Path("/usr/share/wallpapers")
-            source = installed if (installed / WALLPAPERS[0]).is_dir() else _fetch_wallpaper_package(Path(workdir))
+            source = installed if (installed / WALLPAPERS[0]).is_dir() else fetch_wallpaper_package(Path(workdir))
         destination.mkdir(parents=True, exist_ok=True)
         for name in tqdm(missing, desc="wallpapers", disable=not progress):
             images = sorted(Path(source, name, "contents", "images").glob("*.jpg"),

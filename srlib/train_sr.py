@@ -8,6 +8,15 @@ chosen in proportion to their area, using a seeded ``torch.Generator``. The loss
 Adam with a cosine learning-rate decay. Steps run in bfloat16 autocast with channels-last tensors
 where the hardware computes bfloat16 natively (``precision="auto"``, :mod:`srlib.precision`).
 
+Several processes: under ``torchrun --nproc_per_node N -m srlib.train_sr ...`` (or with a process
+group already initialised) each process trains a replica wrapped in PyTorch's
+``DistributedDataParallel``, NCCL between GPUs (one per process, ``LOCAL_RANK``) and gloo between
+CPU processes. ``batch_size`` stays the *global* batch: every process draws the same plan of
+``batch_size`` crops from the shared seed and cuts out only its own ``batch_size / N`` of them, and
+DDP averages the gradients, so N processes train on exactly the crops of one process (tested:
+the same weights within float rounding) and a checkpoint resumes with any N that divides the batch.
+Only rank 0 writes checkpoints, files and log lines.
+
 Interruptions: every ``checkpoint_every`` steps the model, the optimizer, the step, the history
 and the crop generator's state go to ``<output>/checkpoint.pt`` (written atomically; loaded with
 ``weights_only=True``, so no code runs). Running again with the same output folder resumes and,
@@ -15,6 +24,7 @@ on the CPU, ends with exactly the weights of an uninterrupted run (tested).
 
     python -m srlib.train_sr --scale 4 --steps 20000 --output models/train/edsr_x4
     python -m srlib.train_sr --scale 2 --seconds 600 --output models/train/edsr_x2   # steps from a timing
+    torchrun --nproc_per_node 4 -m srlib.train_sr --scale 4 --batch-size 64 --output models/train/edsr_x4_4gpu
 """
 from __future__ import annotations
 
@@ -123,21 +133,35 @@ class CropSampler:
         self.weights = areas / areas.sum()
         self.generator = torch.Generator().manual_seed(seed)
 
-    def batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(lowres, highres)``: NCHW, ``patch_size`` and ``scale * patch_size`` square."""
+    def batch(self, batch_size: int, rank: int = 0, world_size: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(lowres, highres)``: NCHW, ``patch_size`` and ``scale * patch_size`` square.
+
+        With ``world_size`` processes, every process draws the whole plan of ``batch_size`` crops
+        (so their generators stay in step) and returns only crops ``rank * share`` to
+        ``(rank + 1) * share - 1``, ``share = batch_size / world_size``: the processes' crops
+        together are exactly one process's batch.
+        """
+        if batch_size % world_size:
+            raise ValueError(f"a batch of {batch_size} crops does not split evenly over {world_size} processes")
+        share = batch_size // world_size
+        mine = range(rank * share, (rank + 1) * share)
         chosen = torch.multinomial(self.weights, batch_size, replacement=True, generator=self.generator)
         lowres_crops, highres_crops = [], []
         size, scale = self.patch_size, self.scale
-        for index in chosen.tolist():
+        for position, index in enumerate(chosen.tolist()):
             lowres, highres = self.pairs[index]
             top = int(torch.randint(lowres.shape[1] - size + 1, (1,), generator=self.generator))
             left = int(torch.randint(lowres.shape[2] - size + 1, (1,), generator=self.generator))
             flip, turns = torch.randint(2, (1,), generator=self.generator), torch.randint(4, (1,), generator=self.generator)
+            damage_seed = (None if self.degradation == "bicubic"
+                           else int(torch.randint(2**31 - 1, (1,), generator=self.generator)))
+            if position not in mine:
+                continue  # another process's crop: drawn, so the generators agree, but not cut out here
             high = highres[:, top * scale:(top + size) * scale, left * scale:(left + size) * scale]
-            if self.degradation == "bicubic":
+            if damage_seed is None:
                 low = lowres[:, top:top + size, left:left + size]
             else:
-                low = self._degrade(high, int(torch.randint(2**31 - 1, (1,), generator=self.generator)))
+                low = self._degrade(high, damage_seed)
             if int(flip):
                 low, high = low.flip(-1), high.flip(-1)
             low, high = low.rot90(int(turns), (1, 2)), high.rot90(int(turns), (1, 2))
@@ -152,6 +176,49 @@ class CropSampler:
         image = highres.permute(1, 2, 0).cpu().numpy()
         lowres = degrade(image, self.degradation, scale=self.scale, seed=seed)
         return torch.from_numpy(lowres.transpose(2, 0, 1).copy()).to(highres.device)
+
+
+def process_group() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: ``(0, 1)`` unless ``torch.distributed`` is initialised."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def start_processes() -> torch.device:
+    """Join the process group that ``torchrun`` describes in the environment (``WORLD_SIZE``,
+    ``RANK``, ``LOCAL_RANK``, ``MASTER_ADDR``/``PORT``) and return this process's device: NCCL and
+    GPU ``LOCAL_RANK`` where there are GPUs, gloo and the CPU otherwise. A single process (no
+    ``torchrun``, or ``WORLD_SIZE=1``) joins nothing and gets :func:`srlib.upscale.default_device`."""
+    import os
+
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return default_device()
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if local_rank >= torch.cuda.device_count():
+            raise RuntimeError(f"process {local_rank} needs GPU {local_rank}, but {torch.cuda.device_count()} are "
+                               "visible: start fewer processes (--nproc_per_node)")
+        torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl")
+        return torch.device("cuda", local_rank)
+    dist.init_process_group("gloo")
+    return torch.device("cpu")
+
+
+def _mean_over_processes(value: torch.Tensor, world_size: int) -> float:
+    """The mean of a scalar tensor over the processes (itself for one process)."""
+    if world_size > 1:
+        import torch.distributed as dist
+
+        value = value.detach().clone()
+        dist.all_reduce(value)
+        value /= world_size
+    return float(value)
 
 
 def learning_rate_at(config: SRTrainConfig, step: int, total_steps: int) -> float:
@@ -172,21 +239,33 @@ def _step(model, optimizer, lowres, highres, precision: str) -> float:
     return loss.detach()
 
 
-def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int = 20) -> float:
-    """Median seconds per training step, measured on a throwaway copy of the model."""
+def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int = 20, rank: int = 0,
+               world_size: int = 1) -> float:
+    """Median seconds per training step, measured on a throwaway copy of the model (with several
+    processes, each times its share in DDP and the slowest process's median is returned to all)."""
     torch.manual_seed(config.seed)
     model = config.model().to(device)
     precision = precisions.prepare_training(model, config.precision, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    network = model
+    if world_size > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     state = sampler.generator.get_state()
     times = []
     for _ in range(repeats + 3):
         start = time.perf_counter()
-        lowres, highres = sampler.batch(config.batch_size)
-        float(_step(model, optimizer, lowres.to(device), highres.to(device), precision))
+        lowres, highres = sampler.batch(config.batch_size, rank, world_size)
+        float(_step(network, optimizer, lowres.to(device), highres.to(device), precision))
         times.append(time.perf_counter() - start)
     sampler.generator.set_state(state)
-    return float(np.median(times[3:]))
+    median = torch.tensor(float(np.median(times[3:])))
+    if world_size > 1:
+        import torch.distributed as dist
+
+        dist.all_reduce(median, op=dist.ReduceOp.MAX)
+    return float(median)
 
 
 def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool = True,
@@ -207,9 +286,14 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
 
     from srlib.config import machine_description
 
+    rank, world_size = process_group()
+    if config.batch_size % world_size:
+        raise ValueError(f"batch_size {config.batch_size} does not split evenly over {world_size} processes: "
+                         "the batch is the global one, each process trains on batch_size / N crops")
     device = torch.device(device) if device else default_device()
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        output.mkdir(parents=True, exist_ok=True)
     checkpoint_path = output / "checkpoint.pt"
     torch.manual_seed(config.seed)
     model = config.model().to(device)
@@ -226,21 +310,31 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
             if not replace_other:
                 raise ValueError(f"{checkpoint_path}: a checkpoint of another configuration; use another output "
                                  "folder or resume=False")
-            print(f"{checkpoint_path}: written with other settings; starting afresh (it will be replaced)")
+            if rank == 0:
+                print(f"{checkpoint_path}: written with other settings; starting afresh (it will be replaced)")
         else:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             sampler.generator.set_state(state["generator"])
             record = state["record"]
-            print(f"{checkpoint_path}: resuming after step {record['step']} ({record['seconds']:.0f} s of training)")
+            if rank == 0:
+                print(f"{checkpoint_path}: resuming after step {record['step']} ({record['seconds']:.0f} s of training)")
+    record["processes"] = world_size  # of the latest call; the config (and so the crops) do not depend on it
+    network = model
+    if world_size > 1:  # after loading: DDP starts every replica from rank 0's weights
+        from torch.nn.parallel import DistributedDataParallel
+
+        network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     last = config.steps if stop_after is None else min(stop_after, config.steps)
-    bar = tqdm(total=config.steps, initial=record["step"], desc=f"EDSR x{config.scale}", disable=not progress,
-               mininterval=1.0)
+    bar = tqdm(total=config.steps, initial=record["step"], desc=f"EDSR x{config.scale}",
+               disable=not progress or rank != 0, mininterval=1.0)
     start, running = time.perf_counter() - record["seconds"], []
     model.train()
 
     def save():
         record["seconds"] = time.perf_counter() - start
+        if rank != 0:
+            return
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "generator": sampler.generator.get_state(), "record": record}
         atomic_write(checkpoint_path, lambda temporary: torch.save(state, temporary))
@@ -248,18 +342,18 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
     while record["step"] < last:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(config, record["step"], config.steps)
-        lowres, highres = sampler.batch(config.batch_size)
-        running.append(_step(model, optimizer, lowres, highres, precision))
+        lowres, highres = sampler.batch(config.batch_size, rank, world_size)
+        running.append(_step(network, optimizer, lowres, highres, precision))
         record["step"] += 1
         bar.update(1)
         if record["step"] % 50 == 0 or record["step"] == config.steps:
-            loss = float(torch.stack(running).mean())
+            loss = _mean_over_processes(torch.stack(running).mean(), world_size)
             running = []
             record["history"].append([record["step"], loss])
             bar.set_postfix(l1=f"{loss:.4f}")
         if record["step"] % config.checkpoint_every == 0 or record["step"] == last:
             save()
-            if report:  # a line per checkpoint where no progress bar is shown (a log file)
+            if report and rank == 0:  # a line per checkpoint where no progress bar is shown (a log file)
                 latest = f"latest L1 {record['history'][-1][1]:.4f}, " if record["history"] else ""
                 print(f"step {record['step']:,} of {config.steps:,}: {latest}{record['seconds']:.0f} s, "
                       "checkpoint saved", flush=True)
@@ -281,7 +375,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="training steps (default 1000)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="choose the number of steps to fill this many seconds (from a timing)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=16,
+                        help="crops per step in all (default 16); under torchrun each of the N processes takes "
+                             "batch-size / N of them, so the run (and its checkpoint) does not depend on N")
     parser.add_argument("--patch-size", type=int, default=48)
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--blocks", type=int, default=16)
@@ -313,25 +409,38 @@ def main(argv=None) -> int:
                            precision=args.precision, degradation=args.degradation,
                            data=["srlib samples: train split" if folder == "samples" else folder for folder in args.data],
                            init=args.init)
-    device = default_device()
+    device = start_processes()
+    rank, world_size = process_group()
     torch.backends.cudnn.benchmark = device.type == "cuda"
     pairs = make_pairs(images, config.scale)
     if args.seconds:
         sampler = CropSampler(pairs, config.scale, config.patch_size, config.seed, device,
                               degradation=config.degradation)
-        per_step = time_steps(config, sampler, device)
+        per_step = time_steps(config, sampler, device, rank=rank, world_size=world_size)
         config.steps = max(1, int(args.seconds / per_step))
-        print(f"{per_step * 1000:.1f} ms per step on {device}: {config.steps} steps for {args.seconds:.0f} s")
+        if rank == 0:
+            print(f"{per_step * 1000:.1f} ms per step on {device}"
+                  f"{f' ({world_size} processes)' if world_size > 1 else ''}: {config.steps} steps for "
+                  f"{args.seconds:.0f} s")
     elif args.steps:
         config.steps = args.steps
     config.checkpoint_every = max(100, config.steps // 10)
+    if rank == 0 and world_size > 1:
+        print(f"{world_size} processes ({'NCCL' if device.type == 'cuda' else 'gloo'}), "
+              f"{config.batch_size // world_size} crops each per step", flush=True)
     model, record = train(config, images, args.output, device=device, progress=sys.stderr.isatty(), pairs=pairs,
                           report=not sys.stderr.isatty())
-    torch.save(model.state_dict(), Path(args.output) / "weights.pt")
-    (Path(args.output) / "record.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"trained {record['step']} steps in {record['seconds']:.0f} s; checkpoint in {args.output}")
-    if args.evaluate:
-        print(validation_table(model, config.scale).to_markdown())
+    if rank == 0:
+        atomic_write(Path(args.output) / "weights.pt", lambda temporary: torch.save(model.state_dict(), temporary))
+        atomic_write(Path(args.output) / "record.json",
+                     lambda temporary: Path(temporary).write_text(json.dumps(record, indent=2) + "\n"))
+        print(f"trained {record['step']} steps in {record['seconds']:.0f} s; checkpoint in {args.output}")
+        if args.evaluate:
+            print(validation_table(model, config.scale).to_markdown())
+    if world_size > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
     return 0
 
 

@@ -113,8 +113,8 @@ def test_fetching_the_wallpaper_package_names_the_failing_step(tmp_path, monkeyp
     _fake_tool(tools, "apt-get", "echo 'E: Unable to locate package' >&2; exit 100\n")
     _fake_tool(tools, "dpkg-deb", "exit 0\n")
     with pytest.raises(FileNotFoundError, match="apt-get download plasma-workspace-wallpapers: failed.*Unable to locate"):
-        samples._fetch_wallpaper_package(tmp_path)
+        samples.fetch_wallpaper_package(tmp_path)
     _fake_tool(tools, "apt-get", f"touch {samples.WALLPAPER_PACKAGE}_1.0_all.deb\n")
     _fake_tool(tools, "dpkg-deb", "echo 'dpkg-deb: error: not a Debian format archive' >&2; exit 2\n")
     with pytest.raises(FileNotFoundError, match=r"_1\.0_all\.deb: dpkg-deb -x failed.*not a Debian format archive"):
-        samples._fetch_wallpaper_package(tmp_path)
+        samples.fetch_wallpaper_package(tmp_path)

@@ -1,0 +1,126 @@
+"""srlib.train_sr on several processes: two gloo processes on this CPU train exactly like one
+process with their batches together, only rank 0 writes, and an interrupted run resumes with
+another number of processes; torchrun drives the command line."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from srlib.train_sr import SRTrainConfig, train
+from tests.conftest import synthetic_photo
+
+STEPS = 4
+
+
+def tiny_config(**overrides) -> SRTrainConfig:
+    """A network small enough that a step takes milliseconds: what is tested is the bookkeeping."""
+    settings = dict(scale=2, features=8, blocks=1, patch_size=8, batch_size=4, steps=STEPS, learning_rate=1e-3,
+                    checkpoint_every=2, precision="fp32", seed=3)
+    return SRTrainConfig(**{**settings, **overrides})
+
+
+def photos() -> dict:
+    return {f"photo{index}": synthetic_photo(40 + 8 * index, 48, seed=index) for index in range(3)}
+
+
+def _rank_main(rank: int, world_size: int, rendezvous: str, output: str, config: SRTrainConfig, stop_after, spy: str):
+    """One process of a gloo group: train, count this rank's file writes, save its final weights."""
+    import torch.distributed as dist
+
+    import srlib.train_sr as train_sr
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world_size)
+    writes = []
+    original = train_sr.atomic_write
+    train_sr.atomic_write = lambda path, write: (writes.append(str(path)), original(path, write))
+    try:
+        model, record = train(config, photos(), output, device="cpu", progress=False, stop_after=stop_after)
+    finally:
+        train_sr.atomic_write = original
+    Path(spy, f"rank{rank}.json").write_text(json.dumps({"writes": writes, "step": record["step"],
+                                                         "processes": record["processes"]}))
+    torch.save(model.state_dict(), Path(spy, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def run_processes(world_size: int, output: Path, config: SRTrainConfig, spy: Path, stop_after=None) -> list[dict]:
+    spy.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        torch.multiprocessing.spawn(_rank_main, args=(world_size, str(Path(folder) / "rendezvous"), str(output), config,
+                                                      stop_after, str(spy)), nprocs=world_size, join=True)
+    return [json.loads((spy / f"rank{rank}.json").read_text()) for rank in range(world_size)]
+
+
+def largest_difference(first: dict, second: dict) -> float:
+    assert first.keys() == second.keys()
+    return max(float((first[name] - second[name]).abs().max()) for name in first)
+
+
+def test_two_processes_train_like_one_with_both_batches_and_only_rank_0_writes(tmp_path):
+    single, _ = train(tiny_config(), photos(), tmp_path / "one", device="cpu", progress=False)
+    reports = run_processes(2, tmp_path / "two", tiny_config(), tmp_path / "spy")
+    assert [report["step"] for report in reports] == [STEPS, STEPS] and reports[0]["processes"] == 2
+    assert reports[0]["writes"] and all(path.endswith("checkpoint.pt") for path in reports[0]["writes"])
+    assert reports[1]["writes"] == [], "rank 1 wrote files"
+    ranks = [torch.load(tmp_path / "spy" / f"rank{rank}.pt", weights_only=True) for rank in range(2)]
+    assert largest_difference(ranks[0], ranks[1]) == 0.0  # DDP keeps the replicas identical
+    difference = largest_difference(single.state_dict(), ranks[0])
+    print(f"largest weight difference after {STEPS} steps, 1 x 4 crops against 2 x 2: {difference:.2e}")
+    assert difference < 1e-5
+    written = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
+    assert written["record"]["step"] == STEPS and largest_difference(written["model"], ranks[0]) == 0.0
+    # without the split, each process would train on its own crops and the replicas would part
+    moved = largest_difference(single.state_dict(), tiny_config().model().state_dict())
+    assert moved > 100 * max(difference, 1e-9)
+
+
+def test_a_run_stopped_on_two_processes_resumes_on_one(tmp_path):
+    straight, _ = train(tiny_config(), photos(), tmp_path / "straight", device="cpu", progress=False)
+    reports = run_processes(2, tmp_path / "run", tiny_config(), tmp_path / "spy", stop_after=2)
+    assert [report["step"] for report in reports] == [2, 2]
+    resumed, record = train(tiny_config(), photos(), tmp_path / "run", device="cpu", progress=False)
+    assert record["step"] == STEPS and record["processes"] == 1
+    assert len(record["history"]) == len(train(tiny_config(), photos(), tmp_path / "again", device="cpu",
+                                               progress=False)[1]["history"])
+    difference = largest_difference(straight.state_dict(), resumed.state_dict())
+    print(f"largest weight difference, straight on 1 process against 2 then 1: {difference:.2e}")
+    assert difference < 1e-5
+
+
+def test_the_batch_must_split_evenly_over_the_processes():
+    from srlib.train_sr import CropSampler, make_pairs
+
+    sampler = CropSampler(make_pairs(photos(), 2), 2, 8, seed=0)
+    with pytest.raises(ValueError, match="does not split evenly over 3 processes"):
+        sampler.batch(4, rank=0, world_size=3)
+    whole = CropSampler(make_pairs(photos(), 2), 2, 8, seed=0).batch(4)
+    halves = [CropSampler(make_pairs(photos(), 2), 2, 8, seed=0).batch(4, rank, 2) for rank in range(2)]
+    for part in range(2):
+        assert torch.equal(torch.cat([halves[0][part], halves[1][part]]), whole[part])
+
+
+def test_torchrun_drives_the_command_line(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    from srlib.io import save_image
+
+    for name, image in photos().items():
+        save_image(folder / f"{name}.png", image)
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "srlib.train_sr", "--data", str(folder), "--steps", "3", "--features", "8", "--blocks", "1",
+               "--patch-size", "8", "--batch-size", "4", "--precision", "fp32", "--output", str(tmp_path / "run")]
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=240)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert finished.stdout.count("2 processes (gloo), 2 crops each per step") == 1  # rank 0 alone speaks
+    assert finished.stdout.count("trained 3 steps") == 1
+    record = json.loads((tmp_path / "run" / "record.json").read_text())
+    assert record["processes"] == 2 and record["step"] == 3 and record["config"]["batch_size"] == 4
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == ["checkpoint.pt", "record.json", "weights.pt"]
