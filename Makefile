@@ -32,6 +32,7 @@ benchmark: env
 	.venv/bin/python benchmarks/losses.py --output results/benchmarks/losses
 	.venv/bin/python benchmarks/zoo.py --output results/benchmarks/zoo
 	.venv/bin/python benchmarks/speed.py --output results/benchmarks/speed
+	.venv/bin/python benchmarks/distributed.py --output results/benchmarks/distributed
 
 clean:
 	rm -rf .venv results
