@@ -8,10 +8,15 @@ measured in ``results/benchmarks/speed.md``.
 
 :class:`EpochCheckpoints` saves a fit's whole state after every epoch, so a full run that is
 interrupted resumes where it stopped (tutorials 2, 3 and 4).
+
+:func:`distributed` is fastai's ``distrib_ctx`` (DistributedDataParallel through Hugging Face
+Accelerate, each process a shard of every epoch) for a learner started by ``torchrun``, with the
+two places where fastai 2.8 assumes CUDA mended so that CPU processes (gloo) work too.
 """
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +177,52 @@ def _plain(value):
     if isinstance(value, (list, tuple, L)):
         return [_plain(item) for item in value]
     return value.item() if isinstance(value, np.generic) else value
+
+
+@contextmanager
+def distributed(learn, sync_bn: bool | None = None):
+    """Train ``learn`` in every process of a ``torchrun`` launch with DistributedDataParallel:
+    ``with distributed(learn): learn.fit_one_cycle(...)``. One process: nothing changes.
+
+    fastai's own ``DistributedTrainer`` (Accelerate's ``prepare``: DDP, gradients averaged) and
+    ``DistributedDL`` (each process takes its share of every epoch's shuffled samples, so an epoch
+    has ``1 / N`` of the steps and the global batch is N times the loader's). Two fixes for
+    processes without GPUs: the loader is moved to the parameters' device (fastai reads the DDP
+    wrapper's ``.device``, which DDP sets only for a GPU module) and the shuffled order is
+    broadcast over gloo on the CPU (fastai moves it to CUDA for NCCL). ``sync_bn`` (default: on
+    GPUs) turns batch norms into ``SyncBatchNorm``; on CPUs DDP broadcasts rank 0's running
+    statistics instead. Processes other than rank 0 print no progress bars or tables.
+    """
+    import torch.distributed as dist
+    from fastai.callback.progress import ProgressCallback
+    from fastai.distributed import DistributedDL, DistributedTrainer
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        yield learn
+        return
+    on_gpu = torch.cuda.is_available()
+
+    class ShardedLoader(DistributedDL):
+        def _broadcast(self, values, rank):
+            tensor = torch.tensor(values, dtype=torch.long)
+            tensor = tensor.cuda() if dist.get_backend() == "nccl" else tensor
+            dist.broadcast(tensor, rank)
+            return tensor.cpu().tolist()
+
+    class Trainer(DistributedTrainer):
+        def _wrap_dl(self, loader):
+            if isinstance(loader, DistributedDL):
+                return loader
+            return ShardedLoader(loader, device=next(self.learn.model.parameters()).device)
+
+    trainer = Trainer(sync_bn=on_gpu if sync_bn is None else sync_bn, cpu=not on_gpu)
+    learn.add_cb(trainer)
+    removed = dist.get_rank() != 0 and hasattr(learn, "progress")
+    if removed:
+        learn.remove_cb(ProgressCallback)
+    try:
+        yield learn
+    finally:
+        learn.remove_cb(trainer)
+        if removed:
+            learn.add_cb(ProgressCallback())

@@ -124,3 +124,21 @@ def test_torchrun_drives_the_command_line(tmp_path):
     record = json.loads((tmp_path / "run" / "record.json").read_text())
     assert record["processes"] == 2 and record["step"] == 3 and record["config"]["batch_size"] == 4
     assert sorted(path.name for path in (tmp_path / "run").iterdir()) == ["checkpoint.pt", "record.json", "weights.pt"]
+
+
+def test_the_unet_learner_trains_on_two_processes_through_fastai(tmp_path):
+    """Tutorial 2's learner under torchrun: each process trains half of the epoch's steps, the
+    replicas end equal and moved, and the learner is itself again afterwards."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                               os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               str(Path(__file__).with_name("distributed_unet.py")), str(tmp_path)]
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(2)]
+    assert [report["batches"] for report in reports] == [2, 2]  # 4 steps per epoch, shared by 2 processes
+    assert {report["wrapped"] for report in reports} == {"DistributedDataParallel"}
+    assert {report["after"] for report in reports} == {"ResidualUnet"}
+    assert reports[0]["checksum"] == reports[1]["checksum"] and reports[0]["moved"] > 1e-4
+    assert reports[0]["progress"] and reports[1]["progress"]  # rank 1's bar is given back after the fit
