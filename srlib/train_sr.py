@@ -210,6 +210,15 @@ def start_processes() -> torch.device:
     return torch.device("cpu")
 
 
+def _replicated(model: torch.nn.Module, device: torch.device, world_size: int) -> torch.nn.Module:
+    """``model`` wrapped in DistributedDataParallel when there are several processes (itself otherwise)."""
+    if world_size == 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
 def _mean_over_processes(value: torch.Tensor, world_size: int) -> float:
     """The mean of a scalar tensor over the processes (itself for one process)."""
     if world_size > 1:
@@ -247,11 +256,7 @@ def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int
     model = config.model().to(device)
     precision = precisions.prepare_training(model, config.precision, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    network = model
-    if world_size > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    network = _replicated(model, device, world_size)
     state = sampler.generator.get_state()
     times = []
     for _ in range(repeats + 3):
@@ -260,7 +265,7 @@ def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int
         float(_step(network, optimizer, lowres.to(device), highres.to(device), precision))
         times.append(time.perf_counter() - start)
     sampler.generator.set_state(state)
-    median = torch.tensor(float(np.median(times[3:])))
+    median = torch.tensor(float(np.median(times[3:])), device=device)  # NCCL reduces GPU tensors only
     if world_size > 1:
         import torch.distributed as dist
 
@@ -320,11 +325,7 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
             if rank == 0:
                 print(f"{checkpoint_path}: resuming after step {record['step']} ({record['seconds']:.0f} s of training)")
     record["processes"] = world_size  # of the latest call; the config (and so the crops) do not depend on it
-    network = model
-    if world_size > 1:  # after loading: DDP starts every replica from rank 0's weights
-        from torch.nn.parallel import DistributedDataParallel
-
-        network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    network = _replicated(model, device, world_size)  # after loading: every replica starts from rank 0's weights
     last = config.steps if stop_after is None else min(stop_after, config.steps)
     bar = tqdm(total=config.steps, initial=record["step"], desc=f"EDSR x{config.scale}",
                disable=not progress or rank != 0, mininterval=1.0)
