@@ -57,3 +57,20 @@ def test_baseline_on_an_empty_folder_is_an_error(tmp_path, capsys):
     (tmp_path / "valid").mkdir()
     assert main(["baseline", "--folder", str(tmp_path)]) == 2
     assert "no image files" in capsys.readouterr().err
+
+
+def test_degradation_choices_are_the_libraries_lists():
+    """The parser lists the degradations literally (importing scipy and torch to build --help would
+    slow every command); this keeps the copies equal to srlib.degrade's and srlib.zoo's lists."""
+    from srlib.cli import build_parser
+    from srlib.degrade import DEGRADATIONS
+    from srlib.zoo import SCALED_DEGRADATIONS
+
+    commands = {action.dest: action for action in build_parser()._subparsers._group_actions}
+    subparsers = next(iter(commands.values())).choices
+
+    def choices(command):
+        return next(action.choices for action in subparsers[command]._actions if action.dest == "degradation")
+
+    assert list(choices("degrade")) == list(DEGRADATIONS)
+    assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS
