@@ -45,7 +45,7 @@ from skimage.metrics import structural_similarity
 
 import srlib
 from srlib import config, degrade, metrics, perceptual, plotting, results, samples, zoo
-from srlib.arrays import mod_crop, rgb_to_y, to_float
+from srlib.arrays import to_float
 from srlib.kernels import gaussian_window
 from srlib.resize import imresize
 
@@ -122,13 +122,18 @@ def y_channel(image_255: np.ndarray) -> np.ndarray:
     return image_255 @ np.array([65.481, 128.553, 24.966]) / 255.0 + 16.0
 
 
+def psnr_255(a: np.ndarray, b) -> float:
+    """PSNR in dB of two float arrays on the [0, 255] scale."""
+    return float(10 * np.log10(255.0**2 / np.mean((a - b) ** 2)))
+
+
 def psnr_like_basicsr(highres, output, crop_border: int, test_y_channel: bool) -> float:
     a, b = (np.asarray(image, dtype=np.float64) for image in (highres, output))   # uint8 HWC RGB
     if crop_border:
         a, b = a[crop_border:-crop_border, crop_border:-crop_border], b[crop_border:-crop_border, crop_border:-crop_border]
     if test_y_channel:
         a, b = y_channel(a), y_channel(b)
-    return 10 * np.log10(255.0**2 / np.mean((a - b) ** 2))
+    return psnr_255(a, b)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -211,7 +216,7 @@ def score_pair(highres, output, scale: int, channel="Y", border=None, ssim_windo
         a, b = a[border:-border, border:-border], b[border:-border, border:-border]
     convert = {"Y": y_channel, "Y full range": full_range_luma, "RGB": None}[channel]
     a, b = (convert(a), convert(b)) if convert else (a, b)
-    psnr = 10 * np.log10(255.0**2 / np.mean((a - b) ** 2))
+    psnr = psnr_255(a, b)
     a, b = (a[..., None], b[..., None]) if a.ndim == 2 else (a, b)
     ssim = np.mean([ssim_one_channel(a[..., c] * ssim_scale / 255, b[..., c] * ssim_scale / 255, ssim_window, ssim_range)
                     for c in range(a.shape[2])])
@@ -293,10 +298,14 @@ for row in convention_rows:
 # an LR-PSNR of at least 45 dB on Y. From scratch:
 
 # %%
-def lr_psnr_here(lowres: np.ndarray, output: np.ndarray) -> float:
+def departure(lowres: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """Y(output reduced like its input) - Y(input) in grey levels, HxW at the input's size."""
     reduced = imresize(output, size=lowres.shape[:2])            # the output, reduced like its input
-    a, b = y_channel(lowres.astype(np.float64) * 255), y_channel(reduced.astype(np.float64) * 255)
-    return float(10 * np.log10(255.0**2 / np.mean((a - b) ** 2)))
+    return y_channel(reduced.astype(np.float64) * 255) - y_channel(lowres.astype(np.float64) * 255)
+
+
+def lr_psnr_here(lowres: np.ndarray, output: np.ndarray) -> float:
+    return psnr_255(departure(lowres, output), 0.0)              # the departure is the error
 
 
 example = lr_psnr_here(inputs["x4 clean"]["kodim23"], outputs["x4 clean"]["edsr-x4"]["kodim23"])
@@ -309,12 +318,13 @@ print(f"edsr-x4 on kodim23: LR-PSNR {example:.2f} dB, the same with srlib.metric
 # JPEG blocks, blur or noise):
 
 # %%
-consistency = {}
+consistency, psnr_per_photo = {}, {}   # psnr_per_photo: (task, method) -> one PSNR per photo (the plane's too)
 for task, (degradation, scale, names) in TASKS.items():
     rows = {"original": targets[task], **outputs[task]}
     for method, predictions in rows.items():
+        psnr_per_photo[task, method] = [metrics.psnr(targets[task][p], predictions[p], scale, True) for p in photos]
         consistency[task, method] = {
-            "psnr": np.mean([metrics.psnr(targets[task][p], predictions[p], scale, True) for p in photos]),
+            "psnr": np.mean(psnr_per_photo[task, method]),
             "lr_psnr": np.mean([metrics.lr_psnr(inputs[task][p], predictions[p], scale) for p in photos])}
 print("| task | method | PSNR (dB) | LR-PSNR (dB) |\n|---|---|---|---|")
 for (task, method), values in consistency.items():
@@ -336,18 +346,12 @@ for (task, method), values in consistency.items():
 # departure first):
 
 # %%
-def departure(lowres: np.ndarray, output: np.ndarray) -> np.ndarray:
-    """|Y(reduced output) - Y(input)| in grey levels, HxW at the input's size."""
-    reduced = imresize(output, size=lowres.shape[:2])
-    return np.abs(y_channel(reduced.astype(np.float64) * 255) - y_channel(lowres.astype(np.float64) * 255))
-
-
 map_rows = {"x4 clean": "monarch", "x2 web (crappify)": "monarch", "x4 camera (realistic)": "monarch"}
 figure, axes = plt.subplots(len(map_rows), 4, figsize=(12, 2.5 * len(map_rows)), squeeze=False)
 for row, (task, photo) in enumerate(map_rows.items()):
     methods = ["original", *TASKS[task][2]]
-    maps = {method: departure(inputs[task][photo], targets[task][photo] if method == "original"
-                              else outputs[task][method][photo]) for method in methods}
+    maps = {method: np.abs(departure(inputs[task][photo], targets[task][photo] if method == "original"
+                                     else outputs[task][method][photo])) for method in methods}
     top = np.percentile(np.concatenate([m.ravel() for m in maps.values()]), 99.5) or 1.0
     for axis in axes[row]:
         axis.axis("off")
@@ -381,10 +385,9 @@ def central_crop(image: np.ndarray, size) -> np.ndarray:
 plane = {}     # (task, method) -> {"psnr": [...], "vgg": [...], "mobilenet": [...]}, one value per photo
 for task, (degradation, scale, names) in TASKS.items():
     for method, predictions in outputs[task].items():
-        values = {"psnr": [], "vgg": [], "mobilenet": []}
+        values = {"psnr": psnr_per_photo[task, method], "vgg": [], "mobilenet": []}
         for photo in photos:
             highres, output = targets[task][photo], predictions[photo]
-            values["psnr"].append(metrics.psnr(highres, output, scale, True))
             crop_a, crop_b = central_crop(highres, CONFIG.perceptual_crop), central_crop(output, CONFIG.perceptual_crop)
             values["vgg"].append(perceptual.vgg_distance(crop_a, crop_b))
             values["mobilenet"].append(perceptual.mobilenet_distance(crop_a, crop_b))
@@ -492,8 +495,9 @@ def per_photo(task, method, key="psnr"):
     return np.array(plane[task, method][key])
 
 
-camera_draws = {"bicubic": [], "real-x4": [], "edsr-x4": []}
-for draw in range(CONFIG.draws):
+camera_draws = {method: [psnr_per_photo["x4 camera (realistic)", method]]    # draw 0: the damage scored above
+                for method in ("bicubic", "real-x4", "edsr-x4")}
+for draw in range(1, CONFIG.draws):
     lowres, highres = make_inputs("realistic", 4, draw)
     for method in camera_draws:
         predictions = enlarge(method, lowres, 4)
