@@ -107,7 +107,7 @@ def crop_costs(image: np.ndarray, repeats: int) -> dict:
     def corner(height, width, size):
         return int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
 
-    costs, sizes = {}, {}
+    costs = {}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         Image.fromarray(image).save(folder / "photo.png")                       # Pillow's default level 6
