@@ -11,10 +11,13 @@ interrupted resumes where it stopped (tutorials 2, 3 and 4).
 
 :func:`distributed` is fastai's ``distrib_ctx`` (DistributedDataParallel through Hugging Face
 Accelerate, each process a shard of every epoch) for a learner started by ``torchrun``, with the
-two places where fastai 2.8 assumes CUDA mended so that CPU processes (gloo) work too.
+two places where fastai 2.8 assumes CUDA mended so that CPU processes (gloo) work too, and its
+``lr_find`` made to restore every process. :func:`distribute_learners` does the same for every
+``Learner`` a process creates: the notebook runner calls it in each kernel under ``torchrun``.
 """
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,15 +113,16 @@ class EpochCheckpoints(Callback):
         self.resumed_after, earlier = 0, 0.0
         if self.state is not None:
             state = self.state
-            self.learn.model.load_state_dict(state["model"])
-            for parameter, had_gradient in zip(self.learn.model.parameters(), state["gradients"]):
+            model = _unwrapped(self.learn.model)
+            model.load_state_dict(state["model"])
+            for parameter, had_gradient in zip(model.parameters(), state["gradients"]):
                 # fastai zeroes gradients rather than dropping them, and its optimiser steps every
                 # parameter whose .grad is not None (a GAN's frozen player too): restore which ones.
                 parameter.grad = torch.zeros_like(parameter) if had_gradient else None
             self.learn.opt.load_state_dict({"state": state["optimiser"]["state"],
                                             "hypers": L(state["optimiser"]["hypers"])})
             checkpoints.set_random_state(state["random"])
-            loader = self.dls.train
+            loader = _unwrapped_loader(self.dls.train)
             loader.rng.setstate(_as_tuple(state["loader_rng"]))
             if state["loader_epoch"] is not None:
                 loader.epoch = state["loader_epoch"]
@@ -145,11 +149,11 @@ class EpochCheckpoints(Callback):
                     item.load_state_dict(self.state["extra"][name])
             return
         self.seconds = time.perf_counter() - self.started
-        loader = self.dls.train
-        checkpoints.save_state(self.path, {
+        loader, model = _unwrapped_loader(self.dls.train), _unwrapped(self.learn.model)
+        checkpoints.save_state(self.path, {  # rank 0 alone writes under torchrun
             "epoch": self.epoch, "seconds": self.seconds,
-            "model": self.learn.model.state_dict(),  # save_state stores plain CPU copies as it writes
-            "gradients": [parameter.grad is not None for parameter in self.learn.model.parameters()],
+            "model": model.state_dict(),  # save_state stores plain CPU copies as it writes
+            "gradients": [parameter.grad is not None for parameter in model.parameters()],
             "optimiser": _plain(self.learn.opt.state_dict()), "random": checkpoints.random_state(),
             "loader_rng": loader.rng.getstate(), "loader_epoch": getattr(loader, "epoch", None),
             "losses": [float(value) for value in recorder.losses], "lrs": [float(value) for value in recorder.lrs],
@@ -162,6 +166,19 @@ class EpochCheckpoints(Callback):
     def after_fit(self):
         self.seconds = time.perf_counter() - self.started
         self.state = None
+
+
+def _unwrapped(model):
+    """The model inside a DistributedDataParallel wrapper (itself otherwise): its state has the
+    plain parameter names, so a checkpoint resumes with any number of processes."""
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def _unwrapped_loader(loader):
+    """The loader inside fastai's ``DistributedDL`` (itself otherwise): the one whose random
+    generator shuffles and whose epoch counter advances."""
+    module = sys.modules.get("fastai.distributed")  # loaded wherever such a loader exists
+    return loader.dl if module is not None and isinstance(loader, module.DistributedDL) else loader
 
 
 def _as_tuple(value):
@@ -179,6 +196,65 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _trainer_class():
+    """fastai's ``DistributedTrainer``, mended for CPU processes and for the learning-rate finder
+    (made on first use: ``fastai.distributed`` imports Hugging Face Accelerate)."""
+    global _Trainer
+    if _Trainer is not None:
+        return _Trainer
+    import copy
+
+    import torch.distributed as dist
+    from fastai.callback.schedule import LRFinder
+    from fastai.distributed import DistributedDL, DistributedTrainer
+
+    class ShardedLoader(DistributedDL):
+        def _broadcast(self, values, rank):  # fastai moves the order to CUDA, which only NCCL needs
+            tensor = torch.tensor(values, dtype=torch.long)
+            tensor = tensor.cuda() if dist.get_backend() == "nccl" else tensor
+            dist.broadcast(tensor, rank)
+            return tensor.cpu().tolist()
+
+    class Trainer(DistributedTrainer):
+        """DDP for one learner's fits (see :func:`distributed`)."""
+
+        def __init__(self, sync_bn: bool | None = None):
+            on_gpu = torch.cuda.is_available()
+            super().__init__(sync_bn=on_gpu if sync_bn is None else sync_bn, cpu=not on_gpu)
+
+        def _wrap_dl(self, loader):  # fastai reads the DDP wrapper's .device, set only for a GPU module
+            if isinstance(loader, DistributedDL):
+                return loader
+            return ShardedLoader(loader, device=next(self.learn.model.parameters()).device)
+
+        def before_fit(self):
+            super().before_fit()
+            # fastai's LRFinder saves the weights to a temporary folder of its own in each process,
+            # but only rank 0 writes, so the other processes would not restore them (and would
+            # skip the barrier of Learner.load). Every process keeps a copy in memory instead.
+            self.finder = next((cb for cb in self.learn.cbs if isinstance(cb, LRFinder)), None)
+            if self.finder is not None:
+                # lr_find counted its epochs from the whole loader; each process has 1 / N of it
+                self.learn.n_epoch *= dist.get_world_size()
+                self.saved = (copy.deepcopy(_unwrapped(self.learn.model).state_dict()),
+                              copy.deepcopy(self.learn.opt.state_dict()))
+
+        def after_fit(self):
+            super().after_fit()
+            if self.finder is not None:
+                model_state, optimiser_state = self.saved
+                self.learn.model.load_state_dict(model_state)
+                self.learn.opt.load_state_dict(optimiser_state)
+                self.finder.tmp_d.cleanup()  # LRFinder.after_fit then finds no file and loads nothing
+                self.finder = self.saved = None
+
+    _Trainer = Trainer
+    return Trainer
+
+
+_Trainer = None
+
+
 @contextmanager
 def distributed(learn, sync_bn: bool | None = None):
     """Train ``learn`` in every process of a ``torchrun`` launch with DistributedDataParallel:
@@ -186,36 +262,23 @@ def distributed(learn, sync_bn: bool | None = None):
 
     fastai's own ``DistributedTrainer`` (Accelerate's ``prepare``: DDP, gradients averaged) and
     ``DistributedDL`` (each process takes its share of every epoch's shuffled samples, so an epoch
-    has ``1 / N`` of the steps and the global batch is N times the loader's). Two fixes for
-    processes without GPUs: the loader is moved to the parameters' device (fastai reads the DDP
-    wrapper's ``.device``, which DDP sets only for a GPU module) and the shuffled order is
-    broadcast over gloo on the CPU (fastai moves it to CUDA for NCCL). ``sync_bn`` (default: on
-    GPUs) turns batch norms into ``SyncBatchNorm``; on CPUs DDP broadcasts rank 0's running
-    statistics instead. Processes other than rank 0 print no progress bars or tables.
+    has ``1 / N`` of the steps and the global batch is N times the loader's; the losses the
+    recorder smooths are averaged over the processes). Three mends: the loader is moved to the
+    parameters' device (fastai reads the DDP wrapper's ``.device``, which DDP sets only for a GPU
+    module), the shuffled order is broadcast over gloo on the CPU (fastai moves it to CUDA for
+    NCCL), and ``lr_find`` runs the ``num_it`` steps it was asked for and restores the weights and
+    optimiser in every process (fastai's counts epochs of the whole loader, and restores rank 0
+    only, from a file the others never see). ``sync_bn`` (default: on GPUs) turns
+    batch norms into ``SyncBatchNorm``; on CPUs DDP broadcasts rank 0's running statistics
+    instead. Processes other than rank 0 print no progress bars or tables.
     """
     import torch.distributed as dist
     from fastai.callback.progress import ProgressCallback
-    from fastai.distributed import DistributedDL, DistributedTrainer
 
     if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
         yield learn
         return
-    on_gpu = torch.cuda.is_available()
-
-    class ShardedLoader(DistributedDL):
-        def _broadcast(self, values, rank):
-            tensor = torch.tensor(values, dtype=torch.long)
-            tensor = tensor.cuda() if dist.get_backend() == "nccl" else tensor
-            dist.broadcast(tensor, rank)
-            return tensor.cpu().tolist()
-
-    class Trainer(DistributedTrainer):
-        def _wrap_dl(self, loader):
-            if isinstance(loader, DistributedDL):
-                return loader
-            return ShardedLoader(loader, device=next(self.learn.model.parameters()).device)
-
-    trainer = Trainer(sync_bn=on_gpu if sync_bn is None else sync_bn, cpu=not on_gpu)
+    trainer = _trainer_class()(sync_bn)
     learn.add_cb(trainer)
     removed = dist.get_rank() != 0 and hasattr(learn, "progress")
     if removed:
@@ -226,3 +289,20 @@ def distributed(learn, sync_bn: bool | None = None):
         learn.remove_cb(trainer)
         if removed:
             learn.add_cb(ProgressCallback())
+
+
+def distribute_learners() -> bool:
+    """Make every fastai ``Learner`` created from now on in this process train in
+    DistributedDataParallel, as :func:`distributed` does for one (fastai's ``defaults.callbacks``).
+    What the notebook runner does in each kernel under ``torchrun``, so that a tutorial's own
+    ``Learner`` cells run unchanged on N processes. Returns False (and changes nothing) without a
+    process group of more than one process."""
+    import torch.distributed as dist
+    from fastai.learner import defaults
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return False
+    trainer = _trainer_class()
+    if trainer not in defaults.callbacks:
+        defaults.callbacks.append(trainer)
+    return True

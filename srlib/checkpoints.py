@@ -25,17 +25,20 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from srlib.config import main_process
 from srlib.io import atomic_write
 
 
 def save_weights(model: torch.nn.Module | dict, path, metadata: dict, overwrite: bool = True) -> Path:
     """Write ``model.state_dict()`` (or a state dict itself) to ``path`` (.safetensors) and
-    ``metadata`` beside it (.json)."""
+    ``metadata`` beside it (.json). Under ``torchrun`` only rank 0 writes (every process gets the path)."""
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"{path}: weights files must end in .safetensors")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists already (pass overwrite=True to replace it)")
+    if not main_process():
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     state = model.state_dict() if isinstance(model, torch.nn.Module) else model
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in state.items()}
@@ -88,8 +91,11 @@ def _settings_text(settings: dict) -> str:
 
 def save_state(path, state: dict, settings: dict) -> Path:
     """Write a training state (tensors, numbers, strings, lists, dicts) to ``path`` atomically,
-    with ``settings`` (the run's configuration, JSON-able) beside it for :func:`load_state`."""
+    with ``settings`` (the run's configuration, JSON-able) beside it for :func:`load_state`. Under
+    ``torchrun`` only rank 0 writes."""
     path = Path(path)
+    if not main_process():
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**_plain_tensors(state), "settings": _settings_text(settings)}
     atomic_write(path, lambda temporary: torch.save(payload, temporary))
@@ -128,7 +134,10 @@ def load_state(path, settings: dict, verbose: bool = True) -> dict | None:
 
 
 def clear_states(folder) -> None:
-    """Delete a finished run's checkpoints (``*.pt`` in ``folder``), so that the next run starts afresh."""
+    """Delete a finished run's checkpoints (``*.pt`` in ``folder``), so that the next run starts
+    afresh (under ``torchrun``, rank 0 alone)."""
+    if not main_process():
+        return
     for path in Path(folder).glob("*.pt"):
         path.unlink()
 

@@ -9,6 +9,15 @@ into ``notebooks/``: the committed notebooks show the full run's outputs (:func:
 that their code is the current source's). ``scripts/build_notebooks.py`` builds the notebooks
 from ``notebooks/src/*.py`` with :func:`cells_from_source`. Needs nbformat and nbclient (the
 project environment has them).
+
+Several processes: ``torchrun --nproc_per_node N -m srlib.notebooks 02_unet_pixel_loss --mode full``
+runs the same notebook in N kernels, one per process, whose fastai learners train together in
+DistributedDataParallel (:data:`DISTRIBUTED` lists the notebooks that can). Before the
+notebook's first cell each kernel joins a process group of its own
+(:func:`srlib.distributed.start`) and makes every ``Learner`` distributed
+(:func:`srlib.callbacks_fastai.distribute_learners`); those two cells are not saved. The cells
+themselves are unchanged: only rank 0 writes files (:func:`srlib.config.main_process`) and the
+executed notebook, which shows rank 0's outputs.
 """
 from __future__ import annotations
 
@@ -20,6 +29,12 @@ import time
 from pathlib import Path
 
 from srlib.config import PROJECT_ROOT
+
+#: The tutorials whose training is a fastai ``Learner``, which ``torchrun`` can run on N processes.
+#: Not the others: tutorial 1 trains Keras, 4's NoGAN game switches between two models inside one
+#: fastai ``GANLearner`` (each process would decide its own switches), 5 and 6 write their own
+#: training loops (``srlib.train_sr`` is 6's, distributed on its own), and 7 trains nothing.
+DISTRIBUTED = ("02_unet_pixel_loss", "03_unet_perceptual_loss")
 
 _HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
 
@@ -210,26 +225,65 @@ def clean(notebook) -> None:
         cell.outputs = [output for output in merged if _keep(output)]
 
 
+def processes() -> int:
+    """How many processes ``torchrun`` started for this run (1 without it)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _joining_cells(group: str) -> tuple:
+    """The cells run before and after a notebook in each kernel under ``torchrun`` (not saved)."""
+    import nbformat
+
+    setup = nbformat.v4.new_code_cell(
+        "import datetime, srlib.callbacks_fastai, srlib.distributed\n"
+        f"srlib.distributed.start({group!r}, timeout=datetime.timedelta(hours=24))\n"
+        "srlib.callbacks_fastai.distribute_learners()")
+    return setup, nbformat.v4.new_code_cell("srlib.distributed.stop()")
+
+
+def _without_joining_cells(notebook) -> None:
+    """Drop the first and last cells (:func:`_joining_cells`) and number the others from 1 again."""
+    notebook.cells = notebook.cells[1:-1]
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.get("execution_count"):
+            cell.execution_count -= 1
+            for output in cell.outputs:
+                if output.get("execution_count"):
+                    output.execution_count -= 1
+
+
 def execute(path: Path, output: Path | None = None, mode: str | None = None) -> float:
     """Run the notebook ``path`` and write it, outputs cleaned, to ``output`` (default: in place).
 
     ``mode`` sets ``SRLIB_MODE`` for the kernel (None: leave the environment as it is). The file
-    is written only when every cell ran; returns the seconds it took.
+    is written only when every cell ran; returns the seconds it took. Under ``torchrun`` the
+    kernel first joins a process group named after the notebook and makes its learners
+    distributed (see the module's docstring), and only rank 0 writes.
     """
     import nbformat
     from nbclient import NotebookClient
 
+    from srlib.config import main_process
+
     notebook = nbformat.read(path, as_version=4)
     if mode is not None:
         os.environ["SRLIB_MODE"] = mode
+    distributed = processes() > 1
+    if distributed:
+        group = f"srlib.notebooks/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/{Path(path).stem}"
+        setup, teardown = _joining_cells(group)
+        notebook.cells = [setup, *notebook.cells, teardown]
     started = time.perf_counter()
     NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
     seconds = time.perf_counter() - started
+    if distributed:
+        _without_joining_cells(notebook)
     clean(notebook)
-    output = Path(output or path)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    _write(notebook, output)
+    if main_process():
+        output = Path(output or path)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _write(notebook, output)
     return seconds
 
 
@@ -247,6 +301,10 @@ def ensure(notebook: str, produces, mode: str | None = None) -> Path:
     from srlib.config import run_mode
 
     produces, mode = Path(produces), mode or run_mode()
+    if not produces.exists() and processes() > 1:
+        # one kernel per process is running this notebook already: each would start a kernel of its own
+        raise FileNotFoundError(f"{produces}: missing; under torchrun, run {notebook} first, in the same command "
+                                f"(torchrun ... -m srlib.notebooks {notebook} <this notebook> --mode {mode})")
     if not produces.exists():
         print(f"{produces.name} is missing: running {notebook} in {mode} mode first ...", flush=True)
         seconds = execute(PROJECT_ROOT / "notebooks" / f"{notebook}.ipynb", default_output(mode) / f"{notebook}.ipynb", mode)
@@ -262,19 +320,30 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
     A notebook whose executed copy is newer than both it and the srlib sources, and was run in
     the same mode, is skipped, so an interrupted run resumes where it stopped (``redo`` runs
     everything again). ``results``: folder for each notebook's rows of the results table
-    (``srlib.summary``).
+    (``srlib.summary``). Under ``torchrun`` every notebook named runs (each process deciding
+    from files that rank 0 writes could decide otherwise), only rank 0 writes, and the processes
+    wait for each other between notebooks (the next may read what the last one wrote).
     """
-    from srlib.config import run_mode
+    from srlib.config import main_process, run_mode
 
     if figures is not None:
         os.environ["SRLIB_FIGURES"] = str(Path(figures).resolve())  # kernels run in notebooks/
     if results is not None:
         os.environ["SRLIB_RESULTS"] = str(Path(results).resolve())
     stamp = Path(output_dir) / ".mode"
+    distributed = processes() > 1
+    if distributed:
+        from datetime import timedelta
+
+        from srlib import distributed as process_group
+
+        process_group.start(timeout=timedelta(hours=24))
+        redo = True
     if stamp.exists() and stamp.read_text().strip() != run_mode():
         redo = True  # the executed copies are of the other mode
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
-    stamp.write_text(run_mode() + "\n")
+    if main_process():
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        stamp.write_text(run_mode() + "\n")
     newest_source = max(p.stat().st_mtime for p in (PROJECT_ROOT / "srlib").glob("*.py"))
     timings = {}
     for notebook in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
@@ -284,9 +353,15 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
         if not redo and target.exists() and target.stat().st_mtime > max(notebook.stat().st_mtime, newest_source):
             print(f"{notebook.name}: up to date in {output_dir}, skipped")
             continue
-        print(f"{notebook.name}: running ...", flush=True)
+        if main_process():
+            print(f"{notebook.name}: running{f' in {processes()} processes' if distributed else ''} ...", flush=True)
         timings[notebook.stem] = execute(notebook, target)
-        print(f"{notebook.name}: done in {timings[notebook.stem]:.0f} s", flush=True)
+        if distributed:
+            process_group.barrier()
+        if main_process():
+            print(f"{notebook.name}: done in {timings[notebook.stem]:.0f} s", flush=True)
+    if distributed:
+        process_group.stop()
     return timings
 
 
@@ -311,6 +386,11 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"no such notebook: {', '.join(unknown)} (choose from {', '.join(available)})")
     names = args.names or available
+    if processes() > 1:
+        alone = [name for name in names if name not in DISTRIBUTED]
+        if not args.names or alone:
+            parser.error("under torchrun, name the notebooks to run; these train on several processes: "
+                         f"{', '.join(DISTRIBUTED)}" + (f" (not {', '.join(alone)})" if args.names else ""))
     output = Path(args.output) if args.output else default_output()
     if args.publish:  # what publish() would refuse, checked before hours of running, not after
         import nbformat
@@ -325,7 +405,9 @@ def main(argv=None) -> int:
                              f"published; build it first: python scripts/build_notebooks.py {name}")
     run_all(output, Path(args.figures) if args.figures else None, args.names, args.redo,
             Path(args.results) if args.results else None)
-    if args.publish:
+    from srlib.config import main_process
+
+    if args.publish and main_process():
         from srlib.config import run_mode
 
         for name in names:

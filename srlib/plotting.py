@@ -11,14 +11,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from srlib.arrays import to_float
+from srlib.config import main_process
 
 DPI = 72  # small PNGs in notebooks and the README; pass dpi= to savefig for print
 plt.rcParams["figure.dpi"] = DPI  # what Jupyter's inline backend uses too
 
 
 def save(figure, path):
-    """Save ``figure`` as a PNG at ``path`` (folders made as needed; nothing when ``path`` is None); returns it."""
-    if path is not None:
+    """Save ``figure`` as a PNG at ``path`` (folders made as needed; nothing when ``path`` is None,
+    or in a ``torchrun`` process other than rank 0); returns it."""
+    if path is not None and main_process():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=DPI, bbox_inches="tight")
     return figure

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from srlib.config import PROJECT_ROOT, machine_description, run_mode
+from srlib.config import PROJECT_ROOT, machine_description, main_process, run_mode
 from srlib.io import atomic_write
 
 RESULTS_DIR = PROJECT_ROOT / "results"
@@ -41,13 +41,16 @@ def save(notebook: str, result: dict, mode: str | None = None) -> Path:
     """Write ``result`` (JSON-ready) for ``notebook`` with its provenance; returns the path.
 
     Adds ``notebook``, ``mode``, ``machine``, ``date``, ``software`` and ``command`` (how to
-    make the file again). The write is atomic: an interrupted run leaves the old file.
+    make the file again). The write is atomic: an interrupted run leaves the old file. Under
+    ``torchrun`` only rank 0 writes (:func:`srlib.config.main_process`); every process gets the path.
     """
     mode = mode or run_mode()
     record = {"notebook": notebook, "mode": mode, "machine": machine_description(),
               "date": time.strftime("%Y-%m-%d"), "software": software(),
               "command": f"SRLIB_MODE={mode} python -m srlib.notebooks {notebook}", **result}
     path = results_path(notebook, mode)
+    if not main_process():
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(record, indent=1, default=float) + "\n"
     atomic_write(path, lambda temporary: Path(temporary).write_text(text))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srlib.config import PROJECT_ROOT, machine_description, run_mode
+from srlib.config import PROJECT_ROOT, machine_description, main_process, run_mode
 
 COLUMNS = ("psnr", "ssim", "hfen", "vgg")
 
@@ -44,9 +44,10 @@ def record(study: str, task: str, targets: dict, predictions: dict, details: dic
            notebook: str | None = None) -> Path | None:
     """Score ``predictions`` ({method: {name: image}}) against ``targets`` and save them for the
     main job's table, with ``details`` ({method: {"parameters", "training_seconds",
-    "inference_seconds_per_megapixel"}}). Does nothing unless ``SRLIB_RESULTS`` is set."""
+    "inference_seconds_per_megapixel"}}). Does nothing unless ``SRLIB_RESULTS`` is set, nor in a
+    ``torchrun`` process other than rank 0."""
     folder = results_folder()
-    if folder is None:
+    if folder is None or not main_process():
         return None
     from srlib.evaluation import evaluate
     from srlib.perceptual import vgg_distance

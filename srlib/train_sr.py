@@ -45,6 +45,7 @@ from srlib.degrade import bicubic
 from srlib.edsr import EDSR, count_parameters
 from srlib import precision as precisions
 from srlib.io import atomic_write
+from srlib.distributed import process_group, start as start_processes, stop as stop_processes
 from srlib.upscale import default_device
 
 
@@ -176,38 +177,6 @@ class CropSampler:
         image = highres.permute(1, 2, 0).cpu().numpy()
         lowres = degrade(image, self.degradation, scale=self.scale, seed=seed)
         return torch.from_numpy(lowres.transpose(2, 0, 1).copy()).to(highres.device)
-
-
-def process_group() -> tuple[int, int]:
-    """``(rank, world_size)`` of this process: ``(0, 1)`` unless ``torch.distributed`` is initialised."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def start_processes() -> torch.device:
-    """Join the process group that ``torchrun`` describes in the environment (``WORLD_SIZE``,
-    ``RANK``, ``LOCAL_RANK``, ``MASTER_ADDR``/``PORT``) and return this process's device: NCCL and
-    GPU ``LOCAL_RANK`` where there are GPUs, gloo and the CPU otherwise. A single process (no
-    ``torchrun``, or ``WORLD_SIZE=1``) joins nothing and gets :func:`srlib.upscale.default_device`."""
-    import os
-
-    import torch.distributed as dist
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
-        return default_device()
-    if torch.cuda.is_available():
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        if local_rank >= torch.cuda.device_count():
-            raise RuntimeError(f"process {local_rank} needs GPU {local_rank}, but {torch.cuda.device_count()} are "
-                               "visible: start fewer processes (--nproc_per_node)")
-        torch.cuda.set_device(local_rank)
-        dist.init_process_group("nccl")
-        return torch.device("cuda", local_rank)
-    dist.init_process_group("gloo")
-    return torch.device("cpu")
 
 
 def _replicated(model: torch.nn.Module, device: torch.device, world_size: int) -> torch.nn.Module:
@@ -438,10 +407,7 @@ def main(argv=None) -> int:
         print(f"trained {record['step']} steps in {record['seconds']:.0f} s; checkpoint in {args.output}")
         if args.evaluate:
             print(validation_table(model, config.scale).to_markdown())
-    if world_size > 1:
-        import torch.distributed as dist
-
-        dist.destroy_process_group()
+    stop_processes()
     return 0
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from fastai.callback.core import Callback
 from torch import nn
 
 from srlib import config
@@ -14,6 +13,7 @@ from srlib.callbacks_fastai import distributed
 from srlib.data_torch import paired_data
 from srlib.models_torch import unet_learner
 from tests.conftest import synthetic_photo
+from tests.fastai_counting import CountBatches
 
 torch.set_num_threads(1)
 dist.init_process_group("gloo")
@@ -24,17 +24,7 @@ config.set_seed(5)
 learn = unet_learner(dls, nn.MSELoss())
 before = [parameter.detach().clone() for parameter in learn.model.parameters()]
 
-
-class Count(Callback):
-    order = 20  # after the DistributedTrainer (11) has wrapped the model
-    def before_fit(self):
-        self.batches, self.wrapped = 0, type(self.learn.model).__name__
-
-    def before_batch(self):
-        self.batches += self.training
-
-
-counter = Count()
+counter = CountBatches()
 learn.add_cb(counter)
 with distributed(learn):
     learn.fit(1, 1e-3)

@@ -142,3 +142,159 @@ def test_the_unet_learner_trains_on_two_processes_through_fastai(tmp_path):
     assert {report["after"] for report in reports} == {"ResidualUnet"}
     assert reports[0]["checksum"] == reports[1]["checksum"] and reports[0]["moved"] > 1e-4
     assert reports[0]["progress"] and reports[1]["progress"]  # rank 1's bar is given back after the fit
+
+
+#: A notebook with a tutorial's shape: data, a fastai learner, the learning-rate finder, a fit
+#: kept by EpochCheckpoints, the same fit run again (it resumes from the checkpoint), files saved
+#: through srlib. It knows nothing of processes; each kernel reports what it saw to ``report``.
+NOTEBOOK = '''
+# %% [markdown]
+# A tutorial in miniature.
+
+# %%
+import json, os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from srlib import checkpoints, config, plotting
+from srlib.callbacks_fastai import EpochCheckpoints
+from srlib.data_torch import paired_data
+from srlib.models_torch import unet_learner
+from tests.conftest import synthetic_photo
+from tests.fastai_counting import CountBatches
+
+FOLDER = Path({folder!r})
+images = {{f"p{{seed}}": synthetic_photo(96, 96, seed=seed) for seed in range(2)}}
+dls, _, _ = paired_data(images, images, "crappify", scale=1, patch_size=32, batch_size=2, steps_per_epoch=4,
+                        highres_size=80, seed=3, device="cpu", fresh_damage=True)
+config.set_seed(5)
+learn = unet_learner(dls, nn.MSELoss())
+
+def weights():
+    return [parameter.detach().clone() for parameter in learn.model.parameters()]
+
+# %%
+start = weights()
+suggestion = learn.lr_find(num_it=20, stop_div=False)
+finder_steps = len(learn.recorder.lrs)
+restored = max(float((a - b).abs().max()) for a, b in zip(weights(), start))
+
+# %%
+counter = CountBatches()
+kept = EpochCheckpoints(FOLDER / "checkpoints" / "fit.pt", settings={{"run": 1}})
+learn.fit_one_cycle(2, 1e-3, cbs=[counter, kept])
+trained = weights()
+again = EpochCheckpoints(FOLDER / "checkpoints" / "fit.pt", settings={{"run": 1}})
+learn.fit_one_cycle(2, 1e-3, cbs=again)  # every epoch is in the checkpoint: loaded, none trained
+resumed = max(float((a - b).abs().max()) for a, b in zip(weights(), trained))
+
+# %%
+figure = plt.figure()
+plotting.save(figure, FOLDER / "figure.png")
+checkpoints.save_weights(learn.model, FOLDER / "weights.safetensors", {{}})
+rank = int(os.environ.get("RANK", "0"))
+(FOLDER / f"rank{{rank}}.json").write_text(json.dumps({{
+    "restored": restored, "finder_steps": finder_steps, "resumed": resumed, "resumed_after": again.resumed_after, "batches": counter.batches,
+    "wrapped": counter.wrapped, "after": type(learn.model).__name__,
+    "moved": max(float((a - b).abs().max()) for a, b in zip(trained, start)),
+    "checksum": float(sum(parameter.double().sum() for parameter in learn.model.parameters())),
+    "losses": [float(value) for value in learn.recorder.losses]}}))
+print("rank", rank, "done")
+'''
+
+
+def test_a_tutorial_notebook_runs_unchanged_on_two_processes(tmp_path):
+    """What ``torchrun -m srlib.notebooks`` does for tutorials 2 and 3, on a notebook of their
+    shape: each kernel joins a group, its learner trains in DDP without a cell saying so, the
+    learning-rate finder restores every replica, the checkpoint has plain names and resumes,
+    and only rank 0 writes (the notebook too, without the cells the runner added)."""
+    import nbformat
+
+    from srlib.notebooks import cells_from_source
+
+    notebook = nbformat.v4.new_notebook(cells=cells_from_source(NOTEBOOK.format(folder=str(tmp_path))))
+    nbformat.write(notebook, tmp_path / "tiny.ipynb")
+    root = str(Path(__file__).resolve().parent.parent)
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
+                   "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               str(Path(__file__).with_name("distributed_notebook.py")), str(tmp_path / "tiny.ipynb"),
+               str(tmp_path / "executed.ipynb")]
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(2)]
+    assert [report["batches"] for report in reports] == [4, 4]  # 2 epochs of 4 steps, shared by 2 processes
+    assert {report["wrapped"] for report in reports} == {"DistributedDataParallel"}
+    assert {report["after"] for report in reports} == {"ResidualUnet"}
+    assert reports[0]["checksum"] == reports[1]["checksum"] and reports[0]["moved"] > 1e-4
+    assert reports[0]["losses"] == reports[1]["losses"]  # the recorder's losses are averaged over the processes
+    for report in reports:
+        assert report["restored"] == 0.0  # lr_find gave back the weights in both processes
+        assert report["finder_steps"] == 20  # and took the steps it was asked for in each
+        assert report["resumed_after"] == 2 and report["resumed"] == 0.0
+    state = torch.load(tmp_path / "checkpoints" / "fit.pt", map_location="cpu", weights_only=True)
+    assert not any(name.startswith("module.") for name in state["model"])
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert [cell.source for cell in executed.cells] == [cell.source for cell in notebook.cells]
+    code = [cell for cell in executed.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    assert "rank 0 done" in "".join(output.get("text", "") for output in code[-1].outputs)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["checkpoints", "executed.ipynb", "figure.png", "rank0.json", "rank1.json", "tiny.ipynb",
+         "weights.json", "weights.safetensors"] + [path.name for path in tmp_path.iterdir() if path.name == "models"])
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_only_rank_0_saves_through_srlib(tmp_path, monkeypatch, rank):
+    """Every srlib function that writes a file asks srlib.config.main_process first: under
+    torchrun (RANK, WORLD_SIZE in the environment) rank 1 writes nothing and rank 0 everything."""
+    import matplotlib.pyplot as plt
+
+    from srlib import checkpoints, plotting, results, summary
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", str(rank))
+    monkeypatch.setenv("SRLIB_RESULTS", str(tmp_path / "summary"))
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path / "results")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "stage.pt").write_bytes(b"a finished run's checkpoint")
+    model = torch.nn.Linear(2, 2)
+    returned = [results.save("tiny", {"rows": []}, mode="fast"),
+                plotting.save(plt.figure(), tmp_path / "figure.png"),
+                checkpoints.save_weights(model, tmp_path / "weights.safetensors", {}),
+                checkpoints.save_state(tmp_path / "state.pt", {"model": model.state_dict()}, {})]
+    photo = synthetic_photo(32, 32, seed=1)
+    summary.record("tiny", "task", {"a": photo}, {"m": {"a": photo}}, {}, crop_border=0)
+    checkpoints.clear_states(tmp_path / "old")
+    plt.close("all")
+    written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
+    if rank == 0:
+        assert written == ["figure.png", "results/fast/tiny.json", "state.pt", "summary/tiny.json",
+                           "weights.json", "weights.safetensors"]
+    else:
+        assert written == ["old/stage.pt"]
+    assert returned[0] == tmp_path / "results" / "fast" / "tiny.json"  # every process is told where it is
+
+
+def test_the_notebook_runner_under_torchrun_runs_only_named_distributed_notebooks(monkeypatch, capsys):
+    from srlib import notebooks
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    for names in ([], ["02_unet_pixel_loss", "07_measuring_sr"]):
+        with pytest.raises(SystemExit):
+            notebooks.main(names)
+        message = capsys.readouterr().err
+        assert "under torchrun, name the notebooks" in message and "03_unet_perceptual_loss" in message
+    assert "not 07_measuring_sr" in message
+
+
+def test_a_missing_input_notebook_is_not_run_from_inside_a_distributed_one(tmp_path, monkeypatch):
+    from srlib import notebooks
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(FileNotFoundError, match="under torchrun, run 02_unet_pixel_loss first"):
+        notebooks.ensure("02_unet_pixel_loss", tmp_path / "unet_pixel_full.safetensors", "full")

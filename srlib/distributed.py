@@ -1,0 +1,89 @@
+"""Processes started by ``torchrun``: joining their process group, and which one writes (imports torch).
+
+``torchrun --nproc_per_node N ...`` starts N copies of a program with ``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK`` and ``MASTER_ADDR``/``MASTER_PORT`` in their environment. :func:`start` joins
+them in one process group (PyTorch's ``torch.distributed``): NCCL with GPU ``LOCAL_RANK`` where
+there are GPUs, gloo on CPUs. A single process (no ``torchrun``) joins nothing, so the same code
+runs either way. Who writes files is decided from the environment alone
+(:func:`srlib.config.main_process`), so NumPy-only modules can ask too.
+
+Used by :mod:`srlib.train_sr` (the zoo's trainer), by :mod:`srlib.callbacks_fastai` (fastai
+learners in DistributedDataParallel) and by the notebook runner (``torchrun -m srlib.notebooks``).
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import torch
+
+from srlib.config import main_process
+
+__all__ = ["start", "process_group", "barrier", "stop", "main_process"]
+
+
+def requested() -> int:
+    """How many processes ``torchrun`` started (``WORLD_SIZE``; 1 without it)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def start(name: str | None = None, timeout: timedelta | None = None) -> torch.device:
+    """Join the process group that ``torchrun`` describes in the environment and return this
+    process's device: NCCL and GPU ``LOCAL_RANK`` where there are GPUs, gloo and the CPU
+    otherwise. One process (no ``torchrun``, or ``WORLD_SIZE=1``) joins nothing and gets a GPU
+    when PyTorch sees one, else the CPU; a group already joined is kept.
+
+    ``name``: a fresh group under this name in torchrun's key-value store. The notebook runner
+    gives each notebook's kernel (a new process in every rank) its own name, so a second group
+    on the same store never reads the keys a first one left. ``timeout``: how long a collective
+    may wait (PyTorch's default when None).
+    """
+    import torch.distributed as dist
+
+    if requested() <= 1:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device("cpu")
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if local_rank >= torch.cuda.device_count():
+            raise RuntimeError(f"process {local_rank} needs GPU {local_rank}, but {torch.cuda.device_count()} are "
+                               "visible: start fewer processes (--nproc_per_node)")
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    if dist.is_initialized():
+        return device
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    options = {} if timeout is None else {"timeout": timeout}
+    if name is None:
+        dist.init_process_group(backend, **options)
+    else:
+        store, rank, world_size = next(dist.rendezvous("env://"))
+        dist.init_process_group(backend, store=dist.PrefixStore(name, store), rank=rank, world_size=world_size,
+                                **options)
+    return device
+
+
+def process_group() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: ``(0, 1)`` unless ``torch.distributed`` is initialised."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def barrier() -> None:
+    """Wait for every process of the group (nothing without one)."""
+    import torch.distributed as dist
+
+    if process_group()[1] > 1:
+        dist.barrier()
+
+
+def stop() -> None:
+    """Leave the process group, after every process has arrived (nothing without one)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
