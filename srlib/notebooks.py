@@ -31,9 +31,11 @@ from pathlib import Path
 from srlib.config import PROJECT_ROOT
 
 #: The tutorials whose training is a fastai ``Learner``, which ``torchrun`` can run on N processes.
-#: Not the others: tutorial 1 trains Keras, 4's NoGAN game switches between two models inside one
-#: fastai ``GANLearner`` (each process would decide its own switches), 5 and 6 write their own
-#: training loops (``srlib.train_sr`` is 6's, distributed on its own), and 7 trains nothing.
+#: Not the others: tutorial 1 trains Keras; in 4's NoGAN game a callback of the notebook reads
+#: ``learn.model.generator`` during the fit, where the model is DDP's wrapper (which has no such
+#: attribute), and fastai's ``AdaptiveGANSwitcher`` gives turns from each process's own loss, so
+#: the processes would disagree on whose turn it is; 5 and 6 write their own training loops
+#: (``srlib.train_sr`` is 6's, distributed on its own); 7 trains nothing.
 DISTRIBUTED = ("02_unet_pixel_loss", "03_unet_perceptual_loss")
 
 _HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")

@@ -298,3 +298,60 @@ def test_a_missing_input_notebook_is_not_run_from_inside_a_distributed_one(tmp_p
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(FileNotFoundError, match="under torchrun, run 02_unet_pixel_loss first"):
         notebooks.ensure("02_unet_pixel_loss", tmp_path / "unet_pixel_full.safetensors", "full")
+
+
+def _command_line(process: Path) -> str:
+    try:
+        return (process / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:  # gone meanwhile, or not ours to read
+        return ""
+
+
+def test_a_torchrun_run_killed_by_sigkill_resumes_to_the_weights_of_a_straight_run(tmp_path):
+    """The whole launch (torchrun and both processes) is killed with SIGKILL, as a crash or the
+    out-of-memory killer would, once the first checkpoint is on disk; the same command run again
+    resumes from it and ends with exactly the weights of an uninterrupted launch."""
+    import signal
+    import time
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    from srlib.io import save_image
+
+    for name, image in photos().items():
+        save_image(folder / f"{name}.png", image)
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+    def command(output):  # 600 steps: a checkpoint every 100
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                "-m", "srlib.train_sr", "--data", str(folder), "--steps", "600", "--features", "16", "--blocks", "2",
+                "--patch-size", "8", "--batch-size", "4", "--precision", "fp32", "--output", str(output)]
+
+    killed = subprocess.Popen(command(tmp_path / "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=environment, start_new_session=True)
+    checkpoint = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.monotonic() + 180
+    while not checkpoint.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # torchrun starts each process in a session of its own: kill them all, launcher first
+    launch = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+              and str(tmp_path / "killed") in _command_line(entry)]
+    os.killpg(killed.pid, signal.SIGKILL)
+    for pid in launch:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    killed.wait()
+    assert checkpoint.exists() and not (tmp_path / "killed" / "weights.pt").exists(), "killed too late to test"
+    stopped_at = torch.load(checkpoint, weights_only=True)["record"]["step"]
+    assert 0 < stopped_at < 600
+    resumed = subprocess.run(command(tmp_path / "killed"), capture_output=True, text=True, env=environment, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming after step {stopped_at} " in resumed.stdout, resumed.stdout
+    straight = subprocess.run(command(tmp_path / "straight"), capture_output=True, text=True, env=environment,
+                              timeout=300)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    final = [torch.load(tmp_path / run / "weights.pt", weights_only=True) for run in ("killed", "straight")]
+    assert final[0].keys() == final[1].keys()
+    assert all(torch.equal(final[0][name], final[1][name]) for name in final[0])
