@@ -27,7 +27,7 @@ def requested() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def start(name: str | None = None, timeout: timedelta | None = None) -> torch.device:
+def start(name: str | None = None, timeout: timedelta | None = None, backend: str | None = None) -> torch.device:
     """Join the process group that ``torchrun`` describes in the environment and return this
     process's device: NCCL and GPU ``LOCAL_RANK`` where there are GPUs, gloo and the CPU
     otherwise. One process (no ``torchrun``, or ``WORLD_SIZE=1``) joins nothing and gets a GPU
@@ -36,14 +36,15 @@ def start(name: str | None = None, timeout: timedelta | None = None) -> torch.de
     ``name``: a fresh group under this name in torchrun's key-value store. The notebook runner
     gives each notebook's kernel (a new process in every rank) its own name, so a second group
     on the same store never reads the keys a first one left. ``timeout``: how long a collective
-    may wait (PyTorch's default when None).
+    may wait (PyTorch's default when None). ``backend="gloo"``: gloo and the CPU even where there
+    are GPUs (the notebook runner's own processes only wait for each other; their kernels train).
     """
     import torch.distributed as dist
 
     if requested() <= 1:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device("cpu")
-    if torch.cuda.is_available():
+    if backend is None and torch.cuda.is_available():
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         if local_rank >= torch.cuda.device_count():
             raise RuntimeError(f"process {local_rank} needs GPU {local_rank}, but {torch.cuda.device_count()} are "
@@ -52,7 +53,7 @@ def start(name: str | None = None, timeout: timedelta | None = None) -> torch.de
         device = torch.device("cuda", local_rank)
     if dist.is_initialized():
         return device
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    backend = backend or ("nccl" if device.type == "cuda" else "gloo")
     options = {} if timeout is None else {"timeout": timeout}
     if name is None:
         dist.init_process_group(backend, **options)

@@ -316,8 +316,10 @@ def ensure(notebook: str, produces, mode: str | None = None) -> Path:
     return produces
 
 
-def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = False, results: Path | None = None) -> dict:
-    """Execute ``notebooks/*.ipynb`` in order into ``output_dir``; returns ``{name: seconds}``.
+def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = False, results: Path | None = None,
+            folder: Path | None = None) -> dict:
+    """Execute ``notebooks/*.ipynb`` (or ``folder/*.ipynb``) in order into ``output_dir``; returns
+    ``{name: seconds}``.
 
     A notebook whose executed copy is newer than both it and the srlib sources, and was run in
     the same mode, is skipped, so an interrupted run resumes where it stopped (``redo`` runs
@@ -339,7 +341,7 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
 
         from srlib import distributed as process_group
 
-        process_group.start(timeout=timedelta(hours=24))
+        process_group.start(timeout=timedelta(hours=24), backend="gloo")  # the kernels hold the GPUs
         redo = True
     if stamp.exists() and stamp.read_text().strip() != run_mode():
         redo = True  # the executed copies are of the other mode
@@ -348,7 +350,7 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
         stamp.write_text(run_mode() + "\n")
     newest_source = max(p.stat().st_mtime for p in (PROJECT_ROOT / "srlib").glob("*.py"))
     timings = {}
-    for notebook in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
+    for notebook in sorted(Path(folder or PROJECT_ROOT / "notebooks").glob("*.ipynb")):
         if names and notebook.stem not in names:
             continue
         target = Path(output_dir) / notebook.name

@@ -207,8 +207,8 @@ print("rank", rank, "done")
 
 
 def test_a_tutorial_notebook_runs_unchanged_on_two_processes(tmp_path):
-    """What ``torchrun -m srlib.notebooks`` does for tutorials 2 and 3, on a notebook of their
-    shape: each kernel joins a group, its learner trains in DDP without a cell saying so, the
+    """What ``torchrun -m srlib.notebooks`` does for tutorials 2 and 3 (``run_all``), on a notebook
+    of their shape: each kernel joins a group, its learner trains in DDP without a cell saying so, the
     learning-rate finder restores every replica, the checkpoint has plain names and resumes,
     and only rank 0 writes (the notebook too, without the cells the runner added)."""
     import nbformat
@@ -216,13 +216,14 @@ def test_a_tutorial_notebook_runs_unchanged_on_two_processes(tmp_path):
     from srlib.notebooks import cells_from_source
 
     notebook = nbformat.v4.new_notebook(cells=cells_from_source(NOTEBOOK.format(folder=str(tmp_path))))
-    nbformat.write(notebook, tmp_path / "tiny.ipynb")
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(notebook, tmp_path / "notebooks" / "tiny.ipynb")
     root = str(Path(__file__).resolve().parent.parent)
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
                    "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(Path(__file__).with_name("distributed_notebook.py")), str(tmp_path / "tiny.ipynb"),
-               str(tmp_path / "executed.ipynb")]
+               str(Path(__file__).with_name("distributed_notebook.py")), str(tmp_path / "notebooks"),
+               str(tmp_path / "executed")]
     finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
     assert finished.returncode == 0, finished.stderr[-3000:]
     reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(2)]
@@ -237,14 +238,16 @@ def test_a_tutorial_notebook_runs_unchanged_on_two_processes(tmp_path):
         assert report["resumed_after"] == 2 and report["resumed"] == 0.0
     state = torch.load(tmp_path / "checkpoints" / "fit.pt", map_location="cpu", weights_only=True)
     assert not any(name.startswith("module.") for name in state["model"])
-    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert finished.stdout.count("tiny.ipynb: running in 2 processes") == 1  # rank 0 alone speaks
+    executed = nbformat.read(tmp_path / "executed" / "tiny.ipynb", as_version=4)
     assert [cell.source for cell in executed.cells] == [cell.source for cell in notebook.cells]
     code = [cell for cell in executed.cells if cell.cell_type == "code"]
     assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
     assert "rank 0 done" in "".join(output.get("text", "") for output in code[-1].outputs)
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        ["checkpoints", "executed.ipynb", "figure.png", "rank0.json", "rank1.json", "tiny.ipynb",
-         "weights.json", "weights.safetensors"] + [path.name for path in tmp_path.iterdir() if path.name == "models"])
+        ["checkpoints", "executed", "figure.png", "notebooks", "rank0.json", "rank1.json", "weights.json",
+         "weights.safetensors"] + [path.name for path in tmp_path.iterdir() if path.name == "models"])
+    assert sorted(path.name for path in (tmp_path / "executed").iterdir()) == [".mode", "tiny.ipynb"]
 
 
 @pytest.mark.parametrize("rank", [0, 1])
