@@ -263,12 +263,12 @@ def distributed(learn, sync_bn: bool | None = None):
     fastai's own ``DistributedTrainer`` (Accelerate's ``prepare``: DDP, gradients averaged) and
     ``DistributedDL`` (each process takes its share of every epoch's shuffled samples, so an epoch
     has ``1 / N`` of the steps and the global batch is N times the loader's; the losses the
-    recorder smooths are averaged over the processes). Three mends: the loader is moved to the
+    recorder smooths are averaged over the processes). Four mends: the loader is moved to the
     parameters' device (fastai reads the DDP wrapper's ``.device``, which DDP sets only for a GPU
     module), the shuffled order is broadcast over gloo on the CPU (fastai moves it to CUDA for
-    NCCL), and ``lr_find`` runs the ``num_it`` steps it was asked for and restores the weights and
-    optimiser in every process (fastai's counts epochs of the whole loader, and restores rank 0
-    only, from a file the others never see). ``sync_bn`` (default: on GPUs) turns
+    NCCL), ``lr_find`` runs the ``num_it`` steps it was asked for (fastai's counts epochs of the
+    whole loader), and it restores the weights and optimiser in every process (fastai's restores
+    rank 0 only, from a file the others never see). ``sync_bn`` (default: on GPUs) turns
     batch norms into ``SyncBatchNorm``; on CPUs DDP broadcasts rank 0's running statistics
     instead. Processes other than rank 0 print no progress bars or tables.
     """
