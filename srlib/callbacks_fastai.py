@@ -17,6 +17,7 @@ two places where fastai 2.8 assumes CUDA mended so that CPU processes (gloo) wor
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from fastai.callback.core import Callback, CancelEpochException
 from fastcore.foundation import L
 
 from srlib import checkpoints
+from srlib.distributed import process_group
 from srlib import precision as precisions
 
 
@@ -196,12 +198,10 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+@functools.cache
 def _trainer_class():
     """fastai's ``DistributedTrainer``, mended for CPU processes and for the learning-rate finder
     (made on first use: ``fastai.distributed`` imports Hugging Face Accelerate)."""
-    global _Trainer
-    if _Trainer is not None:
-        return _Trainer
     import copy
 
     import torch.distributed as dist
@@ -248,11 +248,7 @@ def _trainer_class():
                 self.finder.tmp_d.cleanup()  # LRFinder.after_fit then finds no file and loads nothing
                 self.finder = self.saved = None
 
-    _Trainer = Trainer
     return Trainer
-
-
-_Trainer = None
 
 
 @contextmanager
@@ -272,15 +268,15 @@ def distributed(learn, sync_bn: bool | None = None):
     batch norms into ``SyncBatchNorm``; on CPUs DDP broadcasts rank 0's running statistics
     instead. Processes other than rank 0 print no progress bars or tables.
     """
-    import torch.distributed as dist
     from fastai.callback.progress import ProgressCallback
 
-    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+    rank, world_size = process_group()
+    if world_size == 1:
         yield learn
         return
     trainer = _trainer_class()(sync_bn)
     learn.add_cb(trainer)
-    removed = dist.get_rank() != 0 and hasattr(learn, "progress")
+    removed = rank != 0 and hasattr(learn, "progress")
     if removed:
         learn.remove_cb(ProgressCallback)
     try:
@@ -297,10 +293,9 @@ def distribute_learners() -> bool:
     What the notebook runner does in each kernel under ``torchrun``, so that a tutorial's own
     ``Learner`` cells run unchanged on N processes. Returns False (and changes nothing) without a
     process group of more than one process."""
-    import torch.distributed as dist
     from fastai.learner import defaults
 
-    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+    if process_group()[1] == 1:
         return False
     trainer = _trainer_class()
     if trainer not in defaults.callbacks:

@@ -61,13 +61,18 @@ def gpu_visible() -> bool:
     return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
+def processes() -> int:
+    """How many processes ``torchrun`` started for this program (``WORLD_SIZE``; 1 without it)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def main_process() -> bool:
     """Whether this process writes files: True, except in the processes other than rank 0 that
     ``torchrun`` started (``RANK`` and ``WORLD_SIZE`` in the environment, which kernels and other
     child processes inherit). Everything in srlib that saves (results files, figures, weights,
     checkpoints) asks this first, so N processes running one program write its files once.
     """
-    return int(os.environ.get("WORLD_SIZE", "1")) <= 1 or int(os.environ.get("RANK", "0")) == 0
+    return processes() <= 1 or int(os.environ.get("RANK", "0")) == 0
 
 
 def run_mode() -> str:

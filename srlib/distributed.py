@@ -17,21 +17,15 @@ from datetime import timedelta
 
 import torch
 
-from srlib.config import main_process
-
-__all__ = ["start", "process_group", "barrier", "stop", "main_process"]
-
-
-def requested() -> int:
-    """How many processes ``torchrun`` started (``WORLD_SIZE``; 1 without it)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
+from srlib.config import processes
+from srlib.upscale import default_device
 
 
 def start(name: str | None = None, timeout: timedelta | None = None, backend: str | None = None) -> torch.device:
     """Join the process group that ``torchrun`` describes in the environment and return this
     process's device: NCCL and GPU ``LOCAL_RANK`` where there are GPUs, gloo and the CPU
-    otherwise. One process (no ``torchrun``, or ``WORLD_SIZE=1``) joins nothing and gets a GPU
-    when PyTorch sees one, else the CPU; a group already joined is kept.
+    otherwise. One process (no ``torchrun``, or ``WORLD_SIZE=1``) joins nothing and gets
+    :func:`srlib.upscale.default_device`; a group already joined is kept.
 
     ``name``: a fresh group under this name in torchrun's key-value store. The notebook runner
     gives each notebook's kernel (a new process in every rank) its own name, so a second group
@@ -41,8 +35,8 @@ def start(name: str | None = None, timeout: timedelta | None = None, backend: st
     """
     import torch.distributed as dist
 
-    if requested() <= 1:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if processes() <= 1:
+        return default_device()
     device = torch.device("cpu")
     if backend is None and torch.cuda.is_available():
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))

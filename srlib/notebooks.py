@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from srlib.config import PROJECT_ROOT
+from srlib.config import PROJECT_ROOT, main_process, processes
 
 #: The tutorials whose training is a fastai ``Learner``, which ``torchrun`` can run on N processes.
 #: Not the others: tutorial 1 trains Keras; in 4's NoGAN game a callback of the notebook reads
@@ -227,11 +227,6 @@ def clean(notebook) -> None:
         cell.outputs = [output for output in merged if _keep(output)]
 
 
-def processes() -> int:
-    """How many processes ``torchrun`` started for this run (1 without it)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
 def _joining_cells(group: str) -> tuple:
     """The cells run before and after a notebook in each kernel under ``torchrun`` (not saved)."""
     import nbformat
@@ -264,8 +259,6 @@ def execute(path: Path, output: Path | None = None, mode: str | None = None) -> 
     """
     import nbformat
     from nbclient import NotebookClient
-
-    from srlib.config import main_process
 
     notebook = nbformat.read(path, as_version=4)
     if mode is not None:
@@ -328,7 +321,7 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
     from files that rank 0 writes could decide otherwise), only rank 0 writes, and the processes
     wait for each other between notebooks (the next may read what the last one wrote).
     """
-    from srlib.config import main_process, run_mode
+    from srlib.config import run_mode
 
     if figures is not None:
         os.environ["SRLIB_FIGURES"] = str(Path(figures).resolve())  # kernels run in notebooks/
@@ -409,8 +402,6 @@ def main(argv=None) -> int:
                              f"published; build it first: python scripts/build_notebooks.py {name}")
     run_all(output, Path(args.figures) if args.figures else None, args.names, args.redo,
             Path(args.results) if args.results else None)
-    from srlib.config import main_process
-
     if args.publish and main_process():
         from srlib.config import run_mode
 
