@@ -50,6 +50,28 @@ def _rank_main(rank: int, world_size: int, rendezvous: str, output: str, config:
     dist.destroy_process_group()
 
 
+#: Two local processes, as a user would start them.
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+
+
+def torchrun_environment() -> dict:
+    """One thread per process, and the repository on the path (the scripts import ``tests``)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
+            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+
+def photo_folder(tmp_path: Path) -> Path:
+    """:func:`photos` written as PNG files, for the command line."""
+    from srlib.io import save_image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, image in photos().items():
+        save_image(folder / f"{name}.png", image)
+    return folder
+
+
 def run_processes(world_size: int, output: Path, config: SRTrainConfig, spy: Path, stop_after=None) -> list[dict]:
     spy.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -107,16 +129,10 @@ def test_the_batch_must_split_evenly_over_the_processes():
 
 
 def test_torchrun_drives_the_command_line(tmp_path):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    from srlib.io import save_image
-
-    for name, image in photos().items():
-        save_image(folder / f"{name}.png", image)
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "srlib.train_sr", "--data", str(folder), "--steps", "3", "--features", "8", "--blocks", "1",
-               "--patch-size", "8", "--batch-size", "4", "--precision", "fp32", "--output", str(tmp_path / "run")]
+    folder, environment = photo_folder(tmp_path), torchrun_environment()
+    command = [*TORCHRUN, "-m", "srlib.train_sr", "--data", str(folder), "--steps", "3", "--features", "8",
+               "--blocks", "1", "--patch-size", "8", "--batch-size", "4", "--precision", "fp32",
+               "--output", str(tmp_path / "run")]
     finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=240)
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert finished.stdout.count("2 processes (gloo), 2 crops each per step") == 1  # rank 0 alone speaks
@@ -129,11 +145,8 @@ def test_torchrun_drives_the_command_line(tmp_path):
 def test_the_unet_learner_trains_on_two_processes_through_fastai(tmp_path):
     """Tutorial 2's learner under torchrun: each process trains half of the epoch's steps, the
     replicas end equal and moved, and the learner is itself again afterwards."""
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
-                   "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
-                                                               os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(Path(__file__).with_name("distributed_unet.py")), str(tmp_path)]
+    environment = torchrun_environment()
+    command = [*TORCHRUN, str(Path(__file__).with_name("distributed_unet.py")), str(tmp_path)]
     finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
     assert finished.returncode == 0, finished.stderr[-3000:]
     reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(2)]
@@ -218,11 +231,8 @@ def test_a_tutorial_notebook_runs_unchanged_on_two_processes(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=cells_from_source(NOTEBOOK.format(folder=str(tmp_path))))
     (tmp_path / "notebooks").mkdir()
     nbformat.write(notebook, tmp_path / "notebooks" / "tiny.ipynb")
-    root = str(Path(__file__).resolve().parent.parent)
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
-                   "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(Path(__file__).with_name("distributed_notebook.py")), str(tmp_path / "notebooks"),
+    environment = torchrun_environment()
+    command = [*TORCHRUN, str(Path(__file__).with_name("distributed_notebook.py")), str(tmp_path / "notebooks"),
                str(tmp_path / "executed")]
     finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
     assert finished.returncode == 0, finished.stderr[-3000:]
@@ -317,18 +327,11 @@ def test_a_torchrun_run_killed_by_sigkill_resumes_to_the_weights_of_a_straight_r
     import signal
     import time
 
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    from srlib.io import save_image
-
-    for name, image in photos().items():
-        save_image(folder / f"{name}.png", image)
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    folder, environment = photo_folder(tmp_path), torchrun_environment()
 
     def command(output):  # 600 steps: a checkpoint every 100
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                "-m", "srlib.train_sr", "--data", str(folder), "--steps", "600", "--features", "16", "--blocks", "2",
-                "--patch-size", "8", "--batch-size", "4", "--precision", "fp32", "--output", str(output)]
+        return [*TORCHRUN, "-m", "srlib.train_sr", "--data", str(folder), "--steps", "600", "--features", "16",
+                "--blocks", "2", "--patch-size", "8", "--batch-size", "4", "--precision", "fp32", "--output", str(output)]
 
     killed = subprocess.Popen(command(tmp_path / "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env=environment, start_new_session=True)
