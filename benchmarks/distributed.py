@@ -150,9 +150,11 @@ def crop_costs(image: np.ndarray, repeats: int) -> dict:
 
 def plan(costs: dict) -> dict:
     from srlib.checkpoints import load_metadata
-    from srlib.zoo import model_path
+    from srlib.zoo import model_path, training_stages
 
-    training = load_metadata(model_path("edsr-x2"))["training"]
+    # the H200 run that started the zoo's edsr-x2 (a later stage may have continued it on a CPU)
+    training = next(stage for stage in training_stages(load_metadata(model_path("edsr-x2")))
+                    if stage["machine"].startswith("GPU"))
     batch = training["config"]["batch_size"]
     seconds_per_step = training["seconds"] / training["steps"]
     crops_per_second = batch / seconds_per_step

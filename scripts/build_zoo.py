@@ -50,19 +50,22 @@ def add(model, metadata: dict) -> None:
     print(f"{path}: {metadata['validation']['psnr']:.2f} dB ({gain:+.2f} over bicubic)")
 
 
-def add_edsr(folder: Path, name: str, description: str | None = None,
-             command: str = "scripts/train_zoo_gpu.sh (python -m srlib.train_sr)") -> None:
+def add_edsr(folder: Path, name: str, description: str | None = None, command: str | None = None) -> None:
     record = json.loads((folder / "record.json").read_text())
     config = record["config"]
     degradation = config.get("degradation", "bicubic")
     model = EDSR(scale=config["scale"], features=config["features"], blocks=config["blocks"])
     model.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))
-    previous = record.get("previous")
+    # a run that continued the zoo's own model of this name (--init edsr-x2) keeps that model's
+    # training as its first stage (srlib.zoo.training_stages); other starting points are in config.init
+    previous = load_metadata(zoo.model_path(name))["training"] if config.get("init") == name else None
+    command = command or (f"python -m srlib.train_sr --init {name} (on from the zoo's model)" if previous
+                          else "scripts/train_zoo_gpu.sh (python -m srlib.train_sr)")
+    data = list(dict.fromkeys((load_metadata(zoo.model_path(name))["data"] if previous else []) + config["data"]))
     add(model, {"name": name, "architecture": {"class": "EDSR", "arguments": model.arguments()},
                 "scale": config["scale"], "input": "lowres", "degradation": {"name": degradation},
-                "data": config["data"], "loss": "L1", **({"description": description} if description else {}),
-                "training": {"steps": record["step"], "seconds": record["seconds"] + (previous or {}).get("seconds", 0),
-                             "machine": record["machine"] + (f"; before that {previous['machine']}" if previous else ""),
+                "data": data, "loss": "L1", **({"description": description} if description else {}),
+                "training": {"steps": record["step"], "seconds": record["seconds"], "machine": record["machine"],
                              "config": config, "previous": previous, "command": command}})
 
 

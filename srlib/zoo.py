@@ -222,13 +222,27 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
     return evaluate(originals, {"bicubic": bicubics, label: predictions}, crop_border=scale)
 
 
+def training_stages(metadata: dict) -> list[dict]:
+    """A zoo model's training runs, first to last: its ``training`` record and the ``previous``
+    ones it continued (a model trained on a GPU, then on for more steps on a CPU, has two)."""
+    stages, stage = [], metadata["training"]
+    while stage:
+        stages.insert(0, stage)
+        stage = stage.get("previous")
+    return stages
+
+
 def training_summary(metadata: dict) -> str:
-    """How a zoo model was trained, in words: ``"trained 3,500 steps (full mode, 15 min on <machine>)"``."""
-    training = metadata["training"]
-    steps = training.get("steps")
-    details = [f"{training['mode']} mode"] if training.get("mode") else []
-    details.append(f"{training['seconds'] / 60:.0f} min" + (f" on {training['machine']}" if training.get("machine") else ""))
-    return f"trained {f'{steps:,}' if steps else 'an unrecorded number of'} steps ({', '.join(details)})"
+    """How a zoo model was trained, in words: ``"trained 3,500 steps (full mode, 15 min on <machine>)"``,
+    one clause per stage (``"..., then 3,600 steps (...)"``) when it continued an earlier run."""
+    clauses = []
+    for training in training_stages(metadata):
+        steps = training.get("steps")
+        details = [f"{training['mode']} mode"] if training.get("mode") else []
+        details.append(f"{training['seconds'] / 60:.0f} min"
+                       + (f" on {training['machine']}" if training.get("machine") else ""))
+        clauses.append(f"{f'{steps:,}' if steps else 'an unrecorded number of'} steps ({', '.join(details)})")
+    return "trained " + ", then ".join(clauses)
 
 
 def beside_run(name: str, inputs: dict, trained_here: str, folder=ZOO_DIR) -> tuple[dict, str]:

@@ -51,6 +51,11 @@ def test_beside_run_predicts_with_the_zoo_model_and_says_how_it_was_trained(tiny
     assert sentence == "trained 5 steps here (fast mode); the zoo model tiny trained an unrecorded number of steps (0 min)"
     metadata["training"] = {"steps": 3500, "seconds": 924, "mode": "full", "machine": "a 2-core CPU"}
     assert zoo.training_summary(metadata) == "trained 3,500 steps (full mode, 15 min on a 2-core CPU)"
+    first = {"steps": 14571, "seconds": 214, "machine": "GPU: H200", "previous": None}
+    metadata["training"] = {"steps": 3600, "seconds": 4800, "machine": "a 2-core CPU", "previous": first}
+    assert [stage["steps"] for stage in zoo.training_stages(metadata)] == [14571, 3600]
+    assert zoo.training_summary(metadata) == ("trained 14,571 steps (4 min on GPU: H200), "
+                                              "then 3,600 steps (80 min on a 2-core CPU)")
 
 
 def test_unknown_model_lists_the_zoo():

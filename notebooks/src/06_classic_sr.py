@@ -24,8 +24,8 @@
 #
 # **The outputs shown** come from fast mode: this notebook on a 2-core x86-64 CPU without native
 # bfloat16 (so in float32), 2026-12-01. No full run has been made yet; the zoo's EDSR models
-# below were trained by `srlib.train_sr`, `edsr-x2` and `edsr-x4` on a GPU, `real-x4` on this
-# CPU (their metadata says how).
+# below were trained by `srlib.train_sr`: `edsr-x4` on a GPU, `edsr-x2` on a GPU and then on the
+# whole training pool on this CPU, `real-x4` on this CPU (their metadata says how).
 
 # %% [markdown]
 # ## Setup
@@ -378,7 +378,7 @@ print("same as srlib.zoo.upscale(..., self_ensemble=True)")
 # PSNR and SSIM on the luma channel with 2 pixels of border cropped, and HFEN, on the five
 # validation photos, against bicubic. Beside this run's two networks: tutorial 1's auto-encoder
 # (the zoo's `autoencoder-x2`, its full run's L1 model, which takes the bicubic-enlarged image) and
-# the zoo's `edsr-x2` (EDSR-baseline trained on a GPU), on the same inputs.
+# the zoo's `edsr-x2` (EDSR-baseline, 14,571 steps on a GPU, then 3,600 on this CPU), on the same inputs.
 
 # %%
 methods, inference = {"bicubic": valid_bicubic}, {}
@@ -556,7 +556,7 @@ for label in ("edsr-x4", "real-x4"):
 #   layers (ESPCN) learn only a little of the sharpening that bicubic misses; a narrow EDSR of four
 #   blocks, trained for two minutes, gains many times as much, close to what tutorial 1's
 #   auto-encoder reached in its half-hour full run with nine times the parameters, spent at full
-#   resolution. EDSR-baseline itself, trained for 15,000 steps on a GPU (the zoo's `edsr-x2`), is
+#   resolution. EDSR-baseline itself, trained for 18,000 steps (the zoo's `edsr-x2`), is
 #   far ahead of all of them: in the crops above, only its parrot stripes come close to the
 #   original's.
 # - **Self-ensemble** is a free gain at inference, paid for in time (8 passes): small for this
