@@ -33,6 +33,7 @@ benchmark: env
 	.venv/bin/python benchmarks/zoo.py --output results/benchmarks/zoo
 	.venv/bin/python benchmarks/speed.py --output results/benchmarks/speed
 	.venv/bin/python benchmarks/distributed.py --output results/benchmarks/distributed
+	.venv/bin/python benchmarks/pool.py --output results/benchmarks/pool
 
 clean:
 	rm -rf .venv results
