@@ -66,7 +66,8 @@ def curve(pool: dict, validation: dict, sizes, features: int, blocks: int, steps
     for size in sizes:
         subset = {name: pool[name] for name in order[:size]}
         config = SRTrainConfig(scale=SCALE, features=features, blocks=blocks, patch_size=patch_size,
-                               batch_size=batch_size, steps=steps, seed=seed, checkpoint_every=max(100, steps // 10), precision="fp32",
+                               batch_size=batch_size, steps=steps, seed=seed, precision="fp32",
+                               checkpoint_every=max(100, steps // 10),
                                data=[f"the first {size} photos of the pool in benchmarks/pool.py's order"])
         print(f"{size} photo(s): EDSR {features}x{blocks}, {steps} steps of {batch_size} crops", flush=True)
         model, record = train(config, subset, workdir / f"photos_{size}", progress=False)
@@ -83,15 +84,15 @@ def curve(pool: dict, validation: dict, sizes, features: int, blocks: int, steps
 
 def seen_and_unseen(candidates: dict) -> dict:
     """``{model: {set: gains}}`` for the zoo's ``edsr-x2`` and ``edsr-x4`` and each candidate
-    ``{label: train_sr folder}``."""
+    ``{label: train_sr folder or zoo .safetensors file}``, on the sample photos' train split, the
+    wallpapers and the validation photos."""
     from srlib.edsr import EDSR
-    from srlib.samples import WALLPAPERS, load_pool, load_split
+    from srlib.samples import load_pool, load_split
     from srlib.zoo import load_model
 
     sets = {"samples (train split)": load_split("train"),
             "wallpapers": load_pool(("wallpapers",)),
             "validation": load_split("valid")}
-    assert len(sets["wallpapers"]) == len(WALLPAPERS)
     models = {}
     for name in ("edsr-x2", "edsr-x4"):
         model, metadata = load_model(name, device="cpu")
