@@ -58,10 +58,11 @@ def add_edsr(folder: Path, name: str, description: str | None = None, command: s
     model.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))
     # a run that continued the zoo's own model of this name (--init edsr-x2) keeps that model's
     # training as its first stage (srlib.zoo.training_stages); other starting points are in config.init
-    previous = load_metadata(zoo.model_path(name))["training"] if config.get("init") == name else None
+    continued = load_metadata(zoo.model_path(name)) if config.get("init") == name else None
+    previous = continued["training"] if continued else None
     command = command or (f"python -m srlib.train_sr --init {name} (on from the zoo's model)" if previous
                           else "scripts/train_zoo_gpu.sh (python -m srlib.train_sr)")
-    data = list(dict.fromkeys((load_metadata(zoo.model_path(name))["data"] if previous else []) + config["data"]))
+    data = list(dict.fromkeys((continued["data"] if continued else []) + config["data"]))
     add(model, {"name": name, "architecture": {"class": "EDSR", "arguments": model.arguments()},
                 "scale": config["scale"], "input": "lowres", "degradation": {"name": degradation},
                 "data": data, "loss": "L1", **({"description": description} if description else {}),
