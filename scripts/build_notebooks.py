@@ -12,6 +12,7 @@ into ``notebooks/`` (refusing when its code differs from the source).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,29 +23,49 @@ from srlib.notebooks import cells_from_source, execute, update_text
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def build(source_path: Path) -> Path:
+def build(source_path: Path, root: Path = ROOT) -> Path:
+    """Write ``root/notebooks/<stem>.ipynb`` from one source, with no outputs; returns its path."""
     notebook = nbformat.v4.new_notebook(cells=cells_from_source(source_path.read_text()))
     for index, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{index:02d}"  # stable ids: no churn in diffs
     notebook.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}}
-    target = ROOT / "notebooks" / f"{source_path.stem}.ipynb"
+    target = root / "notebooks" / f"{source_path.stem}.ipynb"
     nbformat.write(notebook, target)
     return target
 
 
-if __name__ == "__main__":
-    arguments = sys.argv[1:]
-    run = "--execute" in arguments
-    names = [a for a in arguments if not a.startswith("--")]
-    if "--text" in arguments:  # a published full run keeps its code and outputs; only its prose changes
-        for name in names:
-            print(f"notebooks/{name}.ipynb: text cells {update_text(name)} rewritten from notebooks/src/{name}.py")
-        sys.exit(0)
-    for source in sorted((ROOT / "notebooks" / "src").glob("*.py")):
-        if not names or source.stem in names:
-            target = build(source)
-            if run:
+def main(argv=None, root: Path = ROOT) -> int:
+    """The command line; checks every argument before it writes anything."""
+    sources = {path.stem: path for path in sorted((root / "notebooks" / "src").glob("*.py"))}
+    parser = argparse.ArgumentParser(
+        description="Build notebooks/NAME.ipynb from notebooks/src/NAME.py. Building replaces the notebook, "
+                    "outputs included (the committed ones show full runs: git restores them).")
+    parser.add_argument("names", nargs="*", help=f"notebooks to build, default all ({', '.join(sources)})")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--execute", action="store_true", help="then run them in fast mode")
+    action.add_argument("--text", action="store_true",
+                        help="only rewrite the prose of these published notebooks, keeping code and outputs")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in sources]
+    if unknown:
+        parser.error(f"no source notebooks/src/{unknown[0]}.py (choose from {', '.join(sources)})")
+    if args.text:  # a published full run keeps its code and outputs; only its prose changes
+        if not args.names:
+            parser.error("--text needs the notebooks to rewrite, by name")
+        for name in args.names:
+            print(f"notebooks/{name}.ipynb: text cells {update_text(name, root=root)} rewritten "
+                  f"from notebooks/src/{name}.py")
+        return 0
+    for name, source in sources.items():
+        if not args.names or name in args.names:
+            target = build(source, root)
+            if args.execute:
                 print(f"{target}: executed in fast mode in {execute(target, mode='fast'):.0f} s")
             else:
                 print(target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -142,3 +142,34 @@ def test_update_text_rewrites_prose_and_keeps_outputs(tmp_path):
     with pytest.raises(ValueError, match=r"cells \[3\] differ"):
         update_text("09_x", root=tmp_path)
     assert nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4).cells[1].outputs[0]["text"] == "1\n"
+
+
+def _build_notebooks_script():
+    """scripts/build_notebooks.py as a module (scripts/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_notebooks", PROJECT_ROOT / "scripts" / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_notebooks_checks_its_arguments_before_writing(tmp_path, capsys):
+    """--help, an unknown option or an unknown name must not rebuild (and so empty) every notebook."""
+    script = _build_notebooks_script()
+    source = '# %% [markdown]\n# # Title\n\n# %%\nprint(1)\n'
+    (tmp_path / "notebooks" / "src").mkdir(parents=True)
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source)
+    published = nbformat.v4.new_notebook(cells=cells_from_source(source))
+    published.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="full run\n")]
+    target = tmp_path / "notebooks" / "09_x.ipynb"
+    nbformat.write(published, target)
+    before = target.read_bytes()
+    for argv in (["--help"], ["--no-such-option"], ["09_y"], ["--text"]):
+        with pytest.raises(SystemExit):
+            script.main(argv, root=tmp_path)
+        assert target.read_bytes() == before, argv
+    error = capsys.readouterr().err
+    assert "no source notebooks/src/09_y.py (choose from 09_x)" in error and "--text needs the notebooks" in error
+    assert script.main(["09_x"], root=tmp_path) == 0  # named: rebuilt from the source, without outputs
+    assert nbformat.read(target, as_version=4).cells[1].outputs == []
