@@ -249,6 +249,13 @@ def _without_joining_cells(notebook) -> None:
                     output.execution_count -= 1
 
 
+def cell_timeout(mode: str | None) -> int | None:
+    """Seconds one cell may run before nbclient stops the notebook: an hour in fast mode (where
+    longer means something hangs), none in full mode, where one cell trains for hours on a CPU
+    (tutorial 6's EDSR-baseline) and an interrupted run resumes from its checkpoints anyway."""
+    return None if mode == "full" else 3600
+
+
 def execute(path: Path, output: Path | None = None, mode: str | None = None) -> float:
     """Run the notebook ``path`` and write it, outputs cleaned, to ``output`` (default: in place).
 
@@ -268,8 +275,10 @@ def execute(path: Path, output: Path | None = None, mode: str | None = None) -> 
         group = f"srlib.notebooks/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/{Path(path).stem}"
         setup, teardown = _joining_cells(group)
         notebook.cells = [setup, *notebook.cells, teardown]
+    from srlib.config import run_mode
+
     started = time.perf_counter()
-    NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=False,
+    NotebookClient(notebook, timeout=cell_timeout(run_mode()), kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
     seconds = time.perf_counter() - started
     if distributed:

@@ -173,3 +173,28 @@ def test_build_notebooks_checks_its_arguments_before_writing(tmp_path, capsys):
     assert "no source notebooks/src/09_y.py (choose from 09_x)" in error and "--text needs the notebooks" in error
     assert script.main(["09_x"], root=tmp_path) == 0  # named: rebuilt from the source, without outputs
     assert nbformat.read(target, as_version=4).cells[1].outputs == []
+
+
+@pytest.mark.parametrize("mode, timeout", [("fast", 3600), ("full", None)])
+def test_a_full_run_cell_may_train_for_hours(tmp_path, monkeypatch, mode, timeout):
+    """nbclient stopped tutorial 6's full run after an hour in its EDSR cell (1.3 s a step for
+    4,000 steps on a 2-core CPU): in full mode no cell has a time limit."""
+    import nbclient
+
+    from srlib import notebooks
+
+    given = {}
+
+    class Client:
+        def __init__(self, notebook, **options):
+            given.update(options)
+
+        def execute(self):
+            return None
+
+    monkeypatch.setattr(nbclient, "NotebookClient", Client)
+    monkeypatch.setenv("SRLIB_MODE", "fast")  # execute() sets it; monkeypatch restores it afterwards
+    path = tmp_path / "09_x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]), path)
+    notebooks.execute(path, mode=mode)
+    assert given["timeout"] == timeout and notebooks.cell_timeout(mode) == timeout
