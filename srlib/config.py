@@ -191,6 +191,13 @@ def machine_description() -> str:
     return f"CPU: {platform.machine()}, {os.cpu_count()} threads"
 
 
+def shown_path(path) -> Path:
+    """``path`` relative to the project when it lies inside it, else as given: what messages and
+    notebook outputs print (no machine's absolute paths in the committed notebooks)."""
+    path = Path(path)
+    return path.relative_to(PROJECT_ROOT) if path.is_absolute() and path.is_relative_to(PROJECT_ROOT) else path
+
+
 def figure_path(name: str) -> Path | None:
     """Where to save the README figure ``name``: ``$SRLIB_FIGURES/name``, or None (don't save).
 

@@ -149,7 +149,9 @@ NOISE = re.compile(r"(?:^|\s)(?:[IWE]\d{4} [\d:. ]+\d+ \S+:\d+\]|WARNING: All lo
 
 
 def clean_stream(text: str) -> str:
-    """What a terminal would show: carriage returns resolved, framework log noise dropped."""
+    """What a terminal would show: carriage returns resolved, framework log noise dropped, and
+    paths inside the project relative to it (a committed notebook names no machine's folders)."""
+    text = text.replace(f"{PROJECT_ROOT}{os.sep}", "")
     lines = [line.rsplit("\r", 1)[-1] if line.strip("\r") else "" for line in text.split("\n")]
     return "\n".join(line for line in lines if not NOISE.search(line))
 

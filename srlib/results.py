@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from srlib.config import PROJECT_ROOT, machine_description, main_process, run_mode
+from srlib.config import PROJECT_ROOT, machine_description, main_process, run_mode, shown_path
 from srlib.io import atomic_write
 
 RESULTS_DIR = PROJECT_ROOT / "results"
@@ -73,8 +73,7 @@ def describe(result: dict | None, notebook: str = "", mode: str = "full") -> str
     """One line saying which run ``result`` is (or how to make it when it is None)."""
     if result is None:
         path = results_path(notebook, mode)
-        shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
-        return f"no {mode} run yet: `SRLIB_MODE={mode} python -m srlib.notebooks {notebook}` writes {shown}"
+        return f"no {mode} run yet: `SRLIB_MODE={mode} python -m srlib.notebooks {notebook}` writes {shown_path(path)}"
     line = f"{result['mode']} run of {result['notebook']}, {result['date']}, {result['machine']} ({result['software']})"
     return line + (f"\nnote: {result['note']}" if result.get("note") else "")
 

@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from srlib.arrays import mod_crop, to_float
+from srlib.config import shown_path
 from srlib.degrade import bicubic
 from srlib.edsr import EDSR, count_parameters
 from srlib import precision as precisions
@@ -292,7 +293,8 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
             sampler.generator.set_state(state["generator"])
             record = state["record"]
             if rank == 0:
-                print(f"{checkpoint_path}: resuming after step {record['step']} ({record['seconds']:.0f} s of training)")
+                print(f"{shown_path(checkpoint_path)}: resuming after step {record['step']} "
+                      f"({record['seconds']:.0f} s of training)")
     record["processes"] = world_size  # of the latest call; the config (and so the crops) do not depend on it
     network = _replicated(model, device, world_size)  # after loading: every replica starts from rank 0's weights
     last = config.steps if stop_after is None else min(stop_after, config.steps)

@@ -51,6 +51,22 @@ def test_clean_drops_progress_leftovers_and_time_columns():
     assert kept[1]["text"] == "done\n"
 
 
+def test_clean_makes_paths_in_the_project_relative():
+    """train_sr printed its checkpoint's absolute path when resuming (tutorial 6's full run)."""
+    from srlib.config import shown_path
+
+    checkpoint = PROJECT_ROOT / "models" / "checkpoints" / "run" / "checkpoint.pt"
+    text = f"{checkpoint}: resuming after step 2600\n/elsewhere/data.png: kept\n"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "train()", outputs=[nbformat.v4.new_output("stream", name="stdout", text=text)])])
+    clean(notebook)
+    assert notebook.cells[0].outputs[0]["text"] == ("models/checkpoints/run/checkpoint.pt: resuming after step 2600\n"
+                                                    "/elsewhere/data.png: kept\n")
+    assert str(shown_path(checkpoint)) == "models/checkpoints/run/checkpoint.pt"
+    assert str(shown_path("/elsewhere/data.png")) == "/elsewhere/data.png"
+    assert str(shown_path("models/a.pt")) == "models/a.pt"
+
+
 def test_ensure_runs_the_notebook_that_makes_a_missing_file(tmp_path, monkeypatch):
     from srlib import notebooks
 
