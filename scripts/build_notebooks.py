@@ -4,10 +4,10 @@
     python scripts/build_notebooks.py --execute [NAMES...]  # ... then run them in fast mode
     python scripts/build_notebooks.py --text NAMES...        # only the prose of published notebooks
 
-A source is plain Python in percent format (``srlib.notebooks.cells_from_source``). The .ipynb
+A source is plain Python in jupytext's percent format (``srlib.notebooks.read_source``). The .ipynb
 files are generated: edit the sources. ``make notebooks`` builds and then executes them in fast
 mode; the committed notebooks show the full run instead:
-``SRLIB_MODE=full python -m srlib.notebooks NAME --publish`` runs one in full mode and copies it
+``SRLIB_MODE=full python -m course.notebooks NAME --publish`` runs one in full mode and copies it
 into ``notebooks/`` (refusing when its code differs from the source).
 """
 from __future__ import annotations
@@ -18,18 +18,14 @@ from pathlib import Path
 
 import nbformat
 
-from srlib.notebooks import cells_from_source, execute, update_text
+from srlib.notebooks import execute, read_source, update_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(source_path: Path, root: Path = ROOT) -> Path:
     """Write ``root/notebooks/<stem>.ipynb`` from one source, with no outputs; returns its path."""
-    notebook = nbformat.v4.new_notebook(cells=cells_from_source(source_path.read_text()))
-    for index, cell in enumerate(notebook.cells):
-        cell["id"] = f"cell-{index:02d}"  # stable ids: no churn in diffs
-    notebook.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                         "language_info": {"name": "python"}}
+    notebook = read_source(source_path.read_text())
     target = root / "notebooks" / f"{source_path.stem}.ipynb"
     nbformat.write(notebook, target)
     return target

@@ -71,4 +71,8 @@ if [ ! -f "$overlay/.srlib-shared" ] || [ "$(cat "$overlay/.srlib-shared")" != "
     chmod +x "$overlay/bin/jupyter" "$overlay/bin/pytest"
     echo "$shared" >"$overlay/.srlib-shared"
 fi
+# The repository's own `course` package (the notebook runner and the tutorials' bookkeeping, which
+# the installed srlib does not carry) is importable from this clone's environment, kernels included.
+overlay_site="$("$overlay/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+[ "$(cat "$overlay_site/srlib-course.pth" 2>/dev/null)" = "$here" ] || echo "$here" >"$overlay_site/srlib-course.pth"
 echo "$overlay/bin/python"

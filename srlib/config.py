@@ -1,9 +1,13 @@
-"""Run-wide conventions: fast or full mode, seeds, project paths.
+"""Run-wide conventions: run modes, seeds, project paths.
 
-Every tutorial reads its run length from :func:`fast_mode`, so the same notebook gives a small
-CPU run (tests, laptops) and the full run (a GPU, or whoever asks for it) without being edited:
+Every tutorial reads its budget from :func:`run_mode`, so the same notebook gives the small run
+a reader makes on a CPU, a smaller one for the tests, and the full run (a GPU, or whoever asks
+for it), without being edited:
 
-- ``SRLIB_MODE=fast`` or ``SRLIB_MODE=full`` forces one;
+- ``SRLIB_MODE=test``: the test suite's budget (tens of steps, small crops): every cell runs,
+  nothing is learned worth showing;
+- ``SRLIB_MODE=fast``: the reader's run on a laptop CPU (minutes), what ``make results`` runs;
+- ``SRLIB_MODE=full``: the published run;
 - unset (or ``auto``), the mode is *full* when an NVIDIA GPU is visible and *fast* otherwise.
 
 The check looks for the driver's device files instead of importing a framework, so
@@ -75,19 +79,23 @@ def main_process() -> bool:
     return processes() <= 1 or int(os.environ.get("RANK", "0")) == 0
 
 
+#: The run modes, smallest budget first (see the module docstring).
+MODES = ("test", "fast", "full")
+
+
 def run_mode() -> str:
-    """``'fast'`` or ``'full'``, from ``SRLIB_MODE`` (``fast``/``full``/``auto``; default auto)."""
+    """``'test'``, ``'fast'`` or ``'full'``, from ``SRLIB_MODE`` (one of those or ``auto``; default auto)."""
     mode = os.environ.get("SRLIB_MODE", "auto").strip().lower()
     if mode == "auto":
         return "full" if gpu_visible() else "fast"
-    if mode not in ("fast", "full"):
-        raise ValueError(f"SRLIB_MODE must be 'fast', 'full' or 'auto', not {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"SRLIB_MODE must be 'test', 'fast', 'full' or 'auto', not {mode!r}")
     return mode
 
 
 def fast_mode() -> bool:
-    """True for the small CPU run of a tutorial; see the module docstring for the rule."""
-    return run_mode() == "fast"
+    """True for a tutorial's short runs (fast or test mode); see the module docstring."""
+    return run_mode() != "full"
 
 
 #: The precisions every model-running function of srlib accepts (see srlib.precision).
@@ -188,7 +196,8 @@ def machine_description() -> str:
     one, else the CPU's architecture and thread count."""
     if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
         return f"GPU: {sys.modules['torch'].cuda.get_device_name(0)}"
-    return f"CPU: {platform.machine()}, {os.cpu_count()} threads"
+    native = "with" if native_bfloat16_flags() else "without"
+    return f"CPU: {platform.machine()}, {os.cpu_count()} threads, {native} native bfloat16"
 
 
 def shown_path(path) -> Path:
@@ -203,7 +212,7 @@ def figure_path(name: str) -> Path | None:
 
     The main job (``make results``) sets ``SRLIB_FIGURES=img``; tests and readers' runs leave it
     unset, so executing a notebook never rewrites the committed figures. A name that does not say
-    which run made it (no ``fast`` or ``full`` among the words of its stem) gets the run mode
+    which run made it (no run mode among the words of its stem) gets the run mode
     appended, ``unet_pixel_crops.png`` -> ``unet_pixel_crops_fast.png``: the fast main job never
     replaces a full run's figure (a name that says ``full``, drawn from the full run's results file,
     is the same in either mode).
@@ -212,7 +221,7 @@ def figure_path(name: str) -> Path | None:
     if not folder:
         return None
     path = Path(name)
-    if not {"fast", "full"} & set(path.stem.split("_")):
+    if not set(MODES) & set(path.stem.split("_")):
         path = path.with_name(f"{path.stem}_{run_mode()}{path.suffix}")
     return Path(folder) / path
 

@@ -8,7 +8,7 @@ runs either way. Who writes files is decided from the environment alone
 (:func:`srlib.config.main_process`), so NumPy-only modules can ask too.
 
 Used by :mod:`srlib.train_sr` (the zoo's trainer), by :mod:`srlib.callbacks_fastai` (fastai
-learners in DistributedDataParallel) and by the notebook runner (``torchrun -m srlib.notebooks``).
+learners in DistributedDataParallel) and by the notebook runner (``torchrun -m course.notebooks``).
 """
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
 """Running the tutorial notebooks: execute, clean the outputs, save.
 
 A tutorial *is* its notebook: fast mode and full mode are the same cells with other budgets.
-``python -m srlib.notebooks [NAMES] [--mode fast|full]`` executes them in order into
+``python -m course.notebooks [NAMES] [--mode fast|full]`` executes them in order into
 ``results/notebooks/<mode>/`` (the main job, ``make results``, runs them all and writes the
 README's figures to ``img/``); each notebook writes its own results file (``srlib.results``).
 Interrupted, it resumes notebook by notebook. ``--publish`` then copies the executed notebooks
 into ``notebooks/``: the committed notebooks show the full run's outputs (:func:`publish` checks
 that their code is the current source's). ``scripts/build_notebooks.py`` builds the notebooks
-from ``notebooks/src/*.py`` with :func:`cells_from_source`. Needs nbformat and nbclient (the
-project environment has them).
+from ``notebooks/src/*.py`` with jupytext (:func:`read_source`). Needs jupytext, nbformat and
+nbclient (the project environment has them).
 
 Several processes: ``torchrun --nproc_per_node N -m srlib.notebooks 02_unet_pixel_loss --mode full``
 runs the same notebook in N kernels, one per process, whose fastai learners train together in
@@ -38,51 +38,54 @@ from srlib.config import PROJECT_ROOT, main_process, processes
 #: (``srlib.train_sr`` is 6's, distributed on its own); 7 trains nothing.
 DISTRIBUTED = ("02_unet_pixel_loss", "03_unet_perceptual_loss")
 
-_HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+#: The tag of the header's Markdown cell that says which run made the outputs shown: its text is
+#: generated from the results file when a run is published (:func:`provenance`), so the source
+#: holds a placeholder and a stale-code check skips it.
+PROVENANCE = "provenance"
+KERNEL = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+          "language_info": {"name": "python"}}
 
 
-def cells_from_source(source: str) -> list:
-    """Notebook cells from a percent-format source (``notebooks/src/*.py``).
+def read_source(source: str):
+    """The notebook (nbformat v4, no outputs) of a percent-format source ``notebooks/src/*.py``.
 
-    ``# %%`` starts a code cell, ``# %% [markdown]`` a Markdown cell whose lines start with
-    ``# ``, and ``# %% tags=["parameters"]`` tags a cell. Returns nbformat v4 cells.
+    jupytext reads it (``# %%`` a code cell, ``# %% [markdown]`` a Markdown cell, ``tags=[...]``);
+    cells get stable ids (``cell-00``...) and only their tags as metadata, so that building twice
+    gives the same file and diffs show only what changed.
     """
-    import json
+    import jupytext
 
-    import nbformat
-
-    cells, kind, tags, lines = [], None, [], []
-
-    def flush():
-        text = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in text.splitlines())
-            cells.append(nbformat.v4.new_markdown_cell(text))
-        elif kind == "code":
-            cells.append(nbformat.v4.new_code_cell(text, metadata={"tags": tags} if tags else {}))
-
-    for line in source.splitlines():
-        match = _HEADER.match(line)
-        if match:
-            if kind is not None:
-                flush()
-            kind = "markdown" if match.group("markdown") else "code"
-            tags = json.loads(match.group("tags")) if match.group("tags") else []
-            lines = []
-        elif kind is not None:
-            lines.append(line)
-    if kind is not None:
-        flush()
-    return cells
+    notebook = jupytext.reads(source, fmt="py:percent")
+    while notebook.cells and notebook.cells[0].cell_type == "code" and not notebook.cells[0].source.strip():
+        notebook.cells.pop(0)  # jupytext makes a cell of blank lines before the first "# %%"
+    for index, cell in enumerate(notebook.cells):
+        tags = cell.metadata.get("tags")
+        cell.metadata = {"tags": tags} if tags else {}
+        cell["id"] = f"cell-{index:02d}"
+    notebook.metadata = KERNEL
+    return notebook
 
 
-def stale_cells(notebook, source: str) -> list[int]:
-    """Indices of the cells whose text differs from the percent-format ``source`` (all of them
-    past the shorter of the two when the number of cells differs)."""
-    expected = [(cell.cell_type, cell.source) for cell in cells_from_source(source)]
-    actual = [(cell.cell_type, cell.source) for cell in notebook.cells]
-    differ = [index for index, (a, b) in enumerate(zip(actual, expected)) if a != b]
-    return differ + list(range(min(len(actual), len(expected)), max(len(actual), len(expected))))
+def _is_provenance(cell) -> bool:
+    return PROVENANCE in cell.get("metadata", {}).get("tags", [])
+
+
+def stale_cells(notebook, source: str, kinds=("code", "markdown")) -> list[int]:
+    """Indices of the cells whose kind or text differs from the percent-format ``source`` (all of
+    them past the shorter of the two when the number of cells differs); only cells of ``kinds``
+    are compared by text, and never the generated provenance cell."""
+    expected = read_source(source).cells
+    differ = [index for index, (actual, wanted) in enumerate(zip(notebook.cells, expected))
+              if actual.cell_type != wanted.cell_type
+              or (wanted.cell_type in kinds and not _is_provenance(wanted) and actual.source != wanted.source)]
+    return differ + list(range(min(len(notebook.cells), len(expected)), max(len(notebook.cells), len(expected))))
+
+
+def provenance(result: dict) -> str:
+    """The header line naming the run whose outputs a published notebook shows (from its results file)."""
+    precision = f", {result['precision']}" if isinstance(result.get("precision"), str) else ""
+    return (f"*Outputs shown: the {result['mode']} run, `{result['command']}`, on {result['machine']}{precision}, "
+            f"{result['date']} ({result['software']}).*")
 
 
 def _write(notebook, target: Path) -> None:
@@ -105,42 +108,67 @@ def publish(name: str, mode: str = "full", root: Path | None = None) -> Path:
     root = Path(root or PROJECT_ROOT)
     executed = root / "results" / "notebooks" / mode / f"{name}.ipynb"
     if not executed.exists():
-        raise FileNotFoundError(f"{executed}: not run in {mode} mode yet (python -m srlib.notebooks {name} --mode {mode})")
+        raise FileNotFoundError(f"{executed}: not run in {mode} mode yet (python -m course.notebooks {name} --mode {mode})")
     notebook = nbformat.read(executed, as_version=4)
     stale = stale_cells(notebook, (root / "notebooks" / "src" / f"{name}.py").read_text())
     if stale:
         raise ValueError(f"{executed}: cells {stale} differ from notebooks/src/{name}.py; run it again")
+    result_path = root / "results" / mode / f"{name}.json"
+    if result_path.exists():
+        import json
+
+        for cell in notebook.cells:
+            if _is_provenance(cell):
+                cell.source = provenance(json.loads(result_path.read_text()))
     target = root / "notebooks" / f"{name}.ipynb"
     _write(notebook, target)
     return target
 
 
+def _code(notebook) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
 def update_text(name: str, root: Path | None = None) -> list[int]:
     """Rewrite the Markdown cells of the committed ``notebooks/<name>.ipynb`` from its source,
-    keeping every code cell and output as they are; returns the indices of the cells rewritten.
+    keeping every code cell and output as they are; returns the indices (in the source) of the
+    Markdown cells written, added included.
 
-    For correcting prose in a published full run without running it again: refuses
-    (``ValueError`` naming the cells) when a code cell, or the cells' kinds, differ from the
-    source, since the outputs would then no longer come from the code beside them.
+    For correcting prose in a published full run without running it again: jupytext's
+    ``--update`` (:func:`jupytext.combine.combine_inputs_with_outputs`), which keeps the outputs of
+    the code cells. Refuses (``ValueError``) when the code cells differ from the source's, since
+    the outputs would then no longer come from the code beside them. The provenance cell keeps its
+    text, or, new, is written from ``results/full/<name>.json`` (the run the notebook shows).
     """
+    import json
+
     import nbformat
+    from jupytext.combine import combine_inputs_with_outputs
 
     root = Path(root or PROJECT_ROOT)
     target = root / "notebooks" / f"{name}.ipynb"
     notebook = nbformat.read(target, as_version=4)
     source = (root / "notebooks" / "src" / f"{name}.py").read_text()
-    expected = cells_from_source(source)
-    code = [index for index in stale_cells(notebook, source)
-            if index >= min(len(expected), len(notebook.cells)) or expected[index].cell_type != "markdown"
-            or notebook.cells[index].cell_type != "markdown"]
-    if code:
+    updated = read_source(source)
+    if _code(updated) != _code(notebook):
+        code = stale_cells(notebook, source, kinds=("code",))
         raise ValueError(f"{target}: cells {code} differ from notebooks/src/{name}.py in code or kind; run it again")
-    changed = [index for index, cell in enumerate(notebook.cells) if cell.source != expected[index].source]
-    for index in changed:
-        notebook.cells[index].source = expected[index].source
+    old_provenance = [cell.source for cell in notebook.cells if _is_provenance(cell)]
+    for cell in updated.cells:
+        if _is_provenance(cell):
+            result = root / "results" / "full" / f"{name}.json"
+            cell.source = old_provenance[0] if old_provenance else provenance(json.loads(result.read_text()))
+    old_prose = {cell.source for cell in notebook.cells if cell.cell_type == "markdown"}
+    changed = [index for index, cell in enumerate(updated.cells)
+               if cell.cell_type == "markdown" and cell.source not in old_prose]
+    changed += [index for index in stale_cells(notebook, source, kinds=("markdown",)) if index not in changed]
     if changed:
-        _write(notebook, target)
-    return changed
+        updated = combine_inputs_with_outputs(updated, notebook)
+        updated.metadata = notebook.metadata
+        for index, cell in enumerate(updated.cells):
+            cell["id"] = f"cell-{index:02d}"
+        _write(updated, target)
+    return sorted(set(changed))
 
 
 # TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it, at
@@ -375,9 +403,9 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Run every tutorial notebook in order (the main job).",
-                                     epilog="example (one tutorial's full run): python -m srlib.notebooks 05_vae --mode full")
+                                     epilog="example (one tutorial's full run): python -m course.notebooks 05_vae --mode full")
     parser.add_argument("names", nargs="*", help="only these notebooks (stems), default all")
-    parser.add_argument("--mode", choices=["fast", "full"], default=None,
+    parser.add_argument("--mode", choices=["test", "fast", "full"], default=None,
                         help="run mode (default: SRLIB_MODE, else full on a GPU and fast on a CPU)")
     parser.add_argument("--output", default=None, help="folder for the executed notebooks "
                                                        "(default results/notebooks/<mode>)")

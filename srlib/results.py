@@ -4,7 +4,7 @@ A notebook ends by calling :func:`save`, which writes ``results/<mode>/<notebook
 settings, tables, curves and timings, plus the mode, machine, date and software that made them).
 The full run of a tutorial is its notebook executed in full mode::
 
-    SRLIB_MODE=full python -m srlib.notebooks 02_unet_pixel_loss
+    SRLIB_MODE=full python -m course.notebooks 02_unet_pixel_loss
 
 and ``results/full/`` is committed, so every notebook can show its full run with :func:`load`
 and :func:`describe`; numbers quoted in a conclusion are printed from these files, never typed.
@@ -13,6 +13,7 @@ The fast mode's files (``results/fast/``) are ignored by git.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import sys
@@ -45,9 +46,11 @@ def save(notebook: str, result: dict, mode: str | None = None) -> Path:
     ``torchrun`` only rank 0 writes (:func:`srlib.config.main_process`); every process gets the path.
     """
     mode = mode or run_mode()
+    precision = os.environ.get("SRLIB_PRECISION", "").strip()
     record = {"notebook": notebook, "mode": mode, "machine": machine_description(),
               "date": time.strftime("%Y-%m-%d"), "software": software(),
-              "command": f"SRLIB_MODE={mode} python -m srlib.notebooks {notebook}", **result}
+              "command": (f"SRLIB_PRECISION={precision} " if precision else "")
+              + f"SRLIB_MODE={mode} python -m course.notebooks {notebook}", **result}
     path = results_path(notebook, mode)
     if not main_process():
         return path
@@ -65,7 +68,7 @@ def load(notebook: str, mode: str = "full") -> dict | None:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error}); run `SRLIB_MODE={mode} python -m srlib.notebooks "
+        raise ValueError(f"{path}: not valid JSON ({error}); run `SRLIB_MODE={mode} python -m course.notebooks "
                          f"{notebook}` to make it again") from None
 
 
@@ -73,7 +76,7 @@ def describe(result: dict | None, notebook: str = "", mode: str = "full") -> str
     """One line saying which run ``result`` is (or how to make it when it is None)."""
     if result is None:
         path = results_path(notebook, mode)
-        return f"no {mode} run yet: `SRLIB_MODE={mode} python -m srlib.notebooks {notebook}` writes {shown_path(path)}"
+        return f"no {mode} run yet: `SRLIB_MODE={mode} python -m course.notebooks {notebook}` writes {shown_path(path)}"
     line = f"{result['mode']} run of {result['notebook']}, {result['date']}, {result['machine']} ({result['software']})"
     return line + (f"\nnote: {result['note']}" if result.get("note") else "")
 
@@ -117,7 +120,7 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description="Write the full runs' tables into a Markdown file (the README).",
-                                     epilog="example: python -m srlib.results README.md")
+                                     epilog="example: python -m course.results docs/results.md")
     parser.add_argument("markdown", help="the file with <!-- begin results: NOTEBOOK --> blocks")
     parser.add_argument("--check", action="store_true", help="only report blocks that differ (exit status 1)")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ Each notebook ends its evaluation with :func:`record`, which (only when ``SRLIB_
 folder, as ``make results`` does; tests and readers' runs write nothing) scores its predictions
 with the same columns everywhere (PSNR, SSIM, HFEN on the Y channel with the border cropped, the
 VGG-16 feature distance on RGB) and writes ``$SRLIB_RESULTS/<study>.json`` with each method's
-parameters, training time and inference time per output megapixel. ``python -m srlib.summary``
+parameters, training time and inference time per output megapixel. ``python -m course.summary``
 then joins those files into ``results/summary.md`` and ``results/summary.json``.
 
 The tutorials solve different tasks (x2 and x4 bicubic super-resolution, crappify restoration),
@@ -111,7 +111,7 @@ def combine(folder, order=("autoencoder", "unet_pixel", "unet_perceptual", "gan"
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Join the tutorials' results into one table (the main job's).",
-                                     epilog="example: python -m srlib.summary results/summary --output results/summary")
+                                     epilog="example: python -m course.summary results/summary --output results/summary")
     parser.add_argument("folder", nargs="?", default=str(PROJECT_ROOT / "results" / "summary"))
     parser.add_argument("--output", default=str(PROJECT_ROOT / "results" / "summary"),
                         help="writes OUTPUT.md and OUTPUT.json")

@@ -227,9 +227,9 @@ def test_a_tutorial_notebook_runs_unchanged_on_two_processes(tmp_path):
     and only rank 0 writes (the notebook too, without the cells the runner added)."""
     import nbformat
 
-    from srlib.notebooks import cells_from_source
+    from srlib.notebooks import read_source
 
-    notebook = nbformat.v4.new_notebook(cells=cells_from_source(NOTEBOOK.format(folder=str(tmp_path))))
+    notebook = read_source(NOTEBOOK.format(folder=str(tmp_path)))
     (tmp_path / "notebooks").mkdir()
     nbformat.write(notebook, tmp_path / "notebooks" / "tiny.ipynb")
     environment = torchrun_environment()

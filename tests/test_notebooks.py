@@ -1,5 +1,5 @@
 """The committed notebooks are clean (no framework log lines, absolute paths, HTML leftovers or
-per-run timings in tables; a header naming the run), and the cleaner does what it says."""
+per-run timings in tables), and the runner and its cleaner do what they say."""
 import json
 import re
 
@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from srlib.config import PROJECT_ROOT
-from srlib.notebooks import cells_from_source, clean, publish, stale_cells
+from srlib.notebooks import clean, publish, read_source, stale_cells
 
 COMMITTED = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 
@@ -30,8 +30,6 @@ def test_committed_outputs_are_clean(path):
         assert not re.search(r"(?<![\w.])/(?:root|home|work|tmp|usr)/", text), f"an absolute path: {text[:200]}"
         assert not re.search(r"^[IWE]\d{4} |Warning:|warnings\.warn", text, flags=re.M), f"a log line: {text[:200]}"
         assert "<th>time</th>" not in text, "a per-run timing in a table"
-    header = "".join(notebook["cells"][0]["source"])
-    assert re.search(r"outputs shown\*\* come from .*(fast|full) mode.*\d{4}-\d{2}-\d{2}", header, flags=re.S)
 
 
 def test_clean_drops_progress_leftovers_and_time_columns():
@@ -96,26 +94,36 @@ def test_committed_notebooks_hold_their_sources_code(path):
     assert stale_cells(nbformat.read(path, as_version=4), source) == []
 
 
-def test_cells_from_source_and_publish(tmp_path):
-    source = '# %% [markdown]\n# # Title\n# text\n\n# %% tags=["parameters"]\nMODE = "fast"\n\n# %%\nprint(MODE)\n'
-    cells = cells_from_source(source)
-    assert [(c.cell_type, c.source) for c in cells] == [("markdown", "# Title\ntext"), ("code", 'MODE = "fast"'),
-                                                         ("code", "print(MODE)")]
-    assert cells[1].metadata["tags"] == ["parameters"]
+def test_read_source_and_publish(tmp_path):
+    source = ('# %% [markdown]\n# # Title\n# text\n\n# %% [markdown] tags=["provenance"]\n# not run yet\n\n'
+              '# %% tags=["parameters"]\nMODE = "fast"\n\n# %%\nprint(MODE)\n')
+    assert [c.source for c in read_source("\n\n" + source).cells] == [c.source for c in read_source(source).cells]
+    cells = read_source(source).cells
+    assert [(c.cell_type, c.source) for c in cells] == [("markdown", "# Title\ntext"), ("markdown", "not run yet"),
+                                                         ("code", 'MODE = "fast"'), ("code", "print(MODE)")]
+    assert [c.metadata for c in cells] == [{}, {"tags": ["provenance"]}, {"tags": ["parameters"]}, {}]
+    assert [c["id"] for c in cells] == ["cell-00", "cell-01", "cell-02", "cell-03"]  # stable: no churn in diffs
     (tmp_path / "notebooks" / "src").mkdir(parents=True)
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source)
     with pytest.raises(FileNotFoundError, match="not run in full mode"):
         publish("09_x", root=tmp_path)
-    executed = nbformat.v4.new_notebook(cells=cells_from_source(source))
-    executed.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="full\n")]
+    executed = read_source(source)
+    executed.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="full\n")]
     (tmp_path / "results" / "notebooks" / "full").mkdir(parents=True)
     nbformat.write(executed, tmp_path / "results" / "notebooks" / "full" / "09_x.ipynb")
-    published = publish("09_x", root=tmp_path)
-    assert nbformat.read(published, as_version=4).cells[2].outputs[0]["text"] == "full\n"
+    (tmp_path / "results" / "full" / "09_x.json").parent.mkdir(parents=True)
+    (tmp_path / "results" / "full" / "09_x.json").write_text(json.dumps(
+        {"mode": "full", "command": "SRLIB_MODE=full python -m srlib.notebooks 09_x", "machine": "CPU: x86_64, 2 threads",
+         "date": "2026-12-01", "software": "torch 2.14.1, Python 3.11.7"}))
+    published = nbformat.read(publish("09_x", root=tmp_path), as_version=4)
+    assert published.cells[3].outputs[0]["text"] == "full\n"
+    assert published.cells[1].source == ("*Outputs shown: the full run, `SRLIB_MODE=full python -m srlib.notebooks 09_x`, "
+                                         "on CPU: x86_64, 2 threads, 2026-12-01 (torch 2.14.1, Python 3.11.7).*")
+    assert stale_cells(published, source) == []  # the generated line is not stale code
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source.replace("print(MODE)", "print(MODE, 1)"))
-    with pytest.raises(ValueError, match=r"cells \[2\] differ"):
+    with pytest.raises(ValueError, match=r"cells \[3\] differ"):
         publish("09_x", root=tmp_path)
-    assert nbformat.read(published, as_version=4).cells[2].outputs[0]["text"] == "full\n"  # left as it was
+    assert nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4).cells[3].outputs[0]["text"] == "full\n"
 
 
 def test_publish_refuses_before_running_anything(tmp_path, monkeypatch, capsys):
@@ -125,8 +133,7 @@ def test_publish_refuses_before_running_anything(tmp_path, monkeypatch, capsys):
     source = '# %% [markdown]\n# # Title\n\n# %%\nraise SystemExit("ran")\n'
     (tmp_path / "notebooks" / "src").mkdir(parents=True)
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source)
-    nbformat.write(nbformat.v4.new_notebook(cells=cells_from_source(source.replace("# # Title", "# # Old title"))),
-                   tmp_path / "notebooks" / "09_x.ipynb")
+    nbformat.write(read_source(source.replace("# # Title", "# # Old title")), tmp_path / "notebooks" / "09_x.ipynb")
     monkeypatch.setattr(notebooks, "PROJECT_ROOT", tmp_path)
     monkeypatch.setattr(notebooks, "run_all", lambda *args, **kwargs: pytest.fail("ran before refusing"))
     monkeypatch.setenv("SRLIB_MODE", "fast")  # main() sets it; monkeypatch restores it afterwards
@@ -141,21 +148,24 @@ def test_publish_refuses_before_running_anything(tmp_path, monkeypatch, capsys):
 def test_update_text_rewrites_prose_and_keeps_outputs(tmp_path):
     from srlib.notebooks import update_text
 
-    source = '# %% [markdown]\n# # Title\n\n# %%\nprint(1)\n\n# %% [markdown]\n# It printed 2.\n'
+    source = ('# %% [markdown]\n# # Title\n\n# %%\nprint(1)\n\n# %% [markdown]\n# It printed 2.\n\n'
+              '# %% [markdown] tags=["provenance"]\n# not run yet\n')
     (tmp_path / "notebooks" / "src").mkdir(parents=True)
-    notebook = nbformat.v4.new_notebook(cells=cells_from_source(source))
+    notebook = read_source(source)
     notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    notebook.cells[3].source = "*Outputs shown: the full run ...*"
     nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source.replace("printed 2", "printed 1"))
     assert update_text("09_x", root=tmp_path) == [2]
     updated = nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4)
     assert updated.cells[2].source == "It printed 1." and updated.cells[1].outputs[0]["text"] == "1\n"
+    assert updated.cells[3].source == "*Outputs shown: the full run ...*"  # the generated line stays
     assert update_text("09_x", root=tmp_path) == []
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source.replace("print(1)", "print(2)"))
     with pytest.raises(ValueError, match=r"cells \[1\] differ .* in code or kind"):
         update_text("09_x", root=tmp_path)
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source + "\n# %%\nprint(3)\n")
-    with pytest.raises(ValueError, match=r"cells \[3\] differ"):
+    with pytest.raises(ValueError, match=r"cells \[4\] differ"):
         update_text("09_x", root=tmp_path)
     assert nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4).cells[1].outputs[0]["text"] == "1\n"
 
@@ -176,7 +186,7 @@ def test_build_notebooks_checks_its_arguments_before_writing(tmp_path, capsys):
     source = '# %% [markdown]\n# # Title\n\n# %%\nprint(1)\n'
     (tmp_path / "notebooks" / "src").mkdir(parents=True)
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source)
-    published = nbformat.v4.new_notebook(cells=cells_from_source(source))
+    published = read_source(source)
     published.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="full run\n")]
     target = tmp_path / "notebooks" / "09_x.ipynb"
     nbformat.write(published, target)
