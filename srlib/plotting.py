@@ -74,19 +74,21 @@ def plot_histories(histories: dict, key: str = "step_loss", relative: bool = Tru
                    xlabel: str = "step"):
     """Training curves of several runs on one plot.
 
-    With ``relative``, each curve is divided by its first value, so losses of different units
-    (dB, SSIM, squared error) can share the axes: the plot compares how fast each falls.
-    Curves that start negative (the PSNR loss) are shifted to start at 1 and scaled by their
-    first magnitude instead.
+    ``histories``: ``{label: {key: [values], "step_stride": k}}``; a history that kept one value
+    every ``k`` steps (:func:`srlib.train_keras.fit`'s ``step_loss``) is drawn at steps 1, k + 1,
+    2k + 1, ...; without ``step_stride``, at 1, 2, 3, ... With ``relative``, each curve is divided
+    by its first value, so losses of different units (dB, SSIM, squared error) can share the axes:
+    the plot compares how fast each falls. Curves that start negative (the PSNR loss) are shifted
+    to start at 1 and scaled by their first magnitude instead.
     """
     figure, axis = plt.subplots(figsize=(6, 3.5))
     for label, history in histories.items():
         values = np.asarray(history[key], dtype=float)
         if relative:
             values = values / values[0] if values[0] > 0 else 1 + (values - values[0]) / abs(values[0])
-        axis.plot(np.arange(1, len(values) + 1), values, label=label)
+        axis.plot(np.arange(len(values)) * history.get("step_stride", 1) + 1, values, label=label)
     axis.set_xlabel(xlabel)
-    axis.set_ylabel(f"{key} / first epoch's" if relative else key)
+    axis.set_ylabel(f"{key}, relative to its first value" if relative else key)
     axis.set_title(title or "training loss")
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
@@ -168,8 +170,8 @@ APPROACHES = {
                               "+ input\n(residual)", "restored"], "MSE against the original"),
     "3. U-Net, perceptual loss": (["crappified,\nupsampled", "the same U-Net", "restored", "VGG-16\n(frozen, ImageNet)",
                                    "features\n+ Gram matrices"], "L1 of features and Gram matrices + L1 of pixels"),
-    "4. GAN (NoGAN)": (["crappified,\nupsampled", "generator\n(the U-Net)", "restored", "critic\n(spectral norm)",
-                        "real or\nrestored?"], "generator: fool the critic + 50 L1;  critic: tell them apart"),
+    "4. GAN (NoGAN)": (["crappified,\nupsampled", "generator\n(the U-Net)", "restored", "patch critic\n(instance norm)",
+                        "real or\nrestored?"], "generator: fool the critic + 500 L1;  critic: tell them apart"),
     "5. conditional VAE": (["highres + lowres\n(training only)", "encoder\nq(z | highres, lowres)", "z ~ N(mu, sigma)\n"
                             "(prior N(0, I) at test)", "decoder\np(highres | z, lowres)", "one of many\nplausible images"],
                            "reconstruction + KL weight x KL(q || prior)"),

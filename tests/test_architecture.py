@@ -95,9 +95,9 @@ def test_conclusions_quote_no_typed_numbers(notebook):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_each_tutorial_saves_and_shows_its_own_results_file(notebook):
+def test_each_tutorial_saves_its_own_results_file(notebook):
     source = (PROJECT_ROOT / "notebooks" / "src" / f"{notebook}.py").read_text()
-    assert f'results.save("{notebook}"' in source and f'results.load("{notebook}", "full")' in source
+    assert f'course.finish("{notebook}"' in source or f'results.save("{notebook}"' in source
     assert "_study" not in source
 
 
@@ -112,21 +112,21 @@ def test_committed_full_results_name_their_run():
             assert result.get(key), f"{path.name}: {key} missing"
 
 
-def test_readme_tables_are_the_results_files():
-    readme = PROJECT_ROOT / "README.md"
-    blocks = re.findall(r"<!-- begin results: ([\w-]+) -->", readme.read_text())
+def test_the_results_page_tables_are_the_results_files():
+    page = PROJECT_ROOT / "docs" / "results.md"
+    blocks = re.findall(r"<!-- begin results: ([\w-]+) -->", page.read_text())
     assert blocks and set(blocks) <= {path.stem for path in (PROJECT_ROOT / "results" / "full").glob("*.json")}
-    assert results.update_readme(readme, check=True) == [], "run: python -m srlib.results README.md"
+    assert results.update_readme(page, check=True) == [], "run: python -m course.results docs/results.md"
 
 
 def test_results_files_round_trip(tmp_path, monkeypatch):
     monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     assert results.load("99_example", "full") is None
-    assert "SRLIB_MODE=full python -m srlib.notebooks 99_example" in results.describe(None, "99_example")
+    assert "SRLIB_MODE=full python -m course.notebooks 99_example" in results.describe(None, "99_example")
     path = results.save("99_example", {"rows": [], "markdown": "| a |\n|---|\n| 1 |"}, mode="full")
     assert path == tmp_path / "full" / "99_example.json"
     saved = results.load("99_example", "full")
-    assert saved["notebook"] == "99_example" and saved["command"].endswith("srlib.notebooks 99_example")
+    assert saved["notebook"] == "99_example" and saved["command"].endswith("course.notebooks 99_example")
     assert results.readme_block("99_example").endswith("| a |\n|---|\n| 1 |\n")
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- begin results: 99_example -->\nold\n<!-- end results -->\nend\n")

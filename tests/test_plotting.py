@@ -19,6 +19,9 @@ def test_figures_and_saving(tmp_path):
     lines = figure.axes[0].get_lines()
     np.testing.assert_allclose(lines[0].get_ydata(), [1.0, 0.5, 0.25])
     np.testing.assert_allclose(lines[1].get_ydata(), [1.0, 0.5])  # a falling negative loss falls too
+    np.testing.assert_allclose(lines[0].get_xdata(), [1, 2, 3])
+    figure = plotting.plot_histories({"run": {"step_loss": [2.0, 1.0, 0.5], "step_stride": 3}})
+    np.testing.assert_allclose(figure.axes[0].get_lines()[0].get_xdata(), [1, 4, 7])  # steps, not points
     figure = plotting.bar_chart({"a": 30.0, "b": 28.5}, "PSNR", baseline=29.0, path=tmp_path / "bars.png")
     assert (tmp_path / "bars.png").stat().st_size > 0
     bars = figure.axes[0].patches  # drawn from the baseline: the differences, not the absolute values
