@@ -1,26 +1,22 @@
 # %% [markdown]
 # # 3. The same U-Net with a perceptual loss
 #
-# Tutorial 2's U-Net learned to remove JPEG blocks and text with a per-pixel loss, but its output
-# is smooth where the original had texture. This tutorial fine-tunes it with the *feature loss*
-# of Johnson et al. (2016), as fast.ai's lesson 7 did, and measures the trade: pixel-exactness
-# (PSNR, SSIM) against how the images *look* to networks that know photographs: VGG-16, the
-# loss's own network, and MobileNetV2, which no loss here uses.
+# Tutorial 2's U-Net learned to remove JPEG blocks and text with a per-pixel loss, but its output is
+# smooth where the original had texture. This tutorial fine-tunes it with the *feature loss* of
+# Johnson et al. (2016), as fast.ai's lesson 7 did, and measures the trade: pixel-exactness (PSNR,
+# SSIM) against how the images *look* to networks that know photographs: VGG-16, the loss's own
+# network, and MobileNetV2, which no loss here uses.
 #
-# **This notebook is the whole program**: the feature loss, its Gram matrices and the
-# fine-tuning are in the cells below. Fast mode (default on a CPU; what the tests run): about 3
-# minutes on a 2-core CPU when tutorial 2 has run in this mode (it starts from its weights; if
-# they are missing, tutorial 2's notebook runs first); it then scores the zoo's
-# `unet-perceptual`, which is this notebook's full run, beside its own. The full run is this
-# notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 03_unet_perceptual_loss`
-# (2,000 fine-tuning steps on 96-pixel crops of the whole training pool, after tutorial 2's full
-# run: 33 minutes of training on a 2-core CPU in float32, 23-27 in bfloat16 on one that computes it
-# natively); it writes `results/full/03_unet_perceptual_loss.json`,
-# shown at the end.
-#
-# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# without native bfloat16 (so in float32), 2026-11-30: a rerun, for the new checkpoint cell, of
-# the 2026-11-26 run, which was in bfloat16 on a CPU with AVX-512-BF16 and came to the same verdict.
+# **This notebook is the whole program**: the feature loss, its Gram matrices and the fine-tuning
+# are in the cells below, starting from tutorial 2's weights. Fast mode (the default on a CPU; what
+# the tests run) takes a few minutes on a CPU and then scores the zoo's `unet-perceptual`, this
+# notebook's full run, beside its own. The full run (`SRLIB_MODE=full python -m course.notebooks
+# 03_unet_perceptual_loss`, after tutorial 2's) fine-tunes for 2,000 steps on 96-pixel crops of the
+# whole training pool: about 33 minutes of training on a laptop CPU, minutes on a GPU. It writes
+# `results/full/03_unet_perceptual_loss.json`.
+
+# %% [markdown] tags=["provenance"]
+# *Outputs shown: written from the results file when a run is published.*
 
 # %% [markdown]
 # ## Setup
@@ -82,33 +78,33 @@ dls, valid_inputs, valid_targets = data_torch.paired_data(
 # %% [markdown]
 # ## Why per-pixel losses blur
 #
-# Super-resolution and restoration are *ill-posed*: many different sharp images shrink to the
-# same small one. Faced with that uncertainty, the prediction that minimises the mean squared
-# error is the **average** of all plausible answers, and an average of many sharp images with
-# their edges and fur in slightly different places is a blurry image. The pixel loss is doing its
-# job; the job is the problem.
+# Super-resolution and restoration are *ill-posed*: many different sharp images shrink to the same
+# small one. Faced with that uncertainty, the prediction that minimises the mean squared error is
+# the **average** of all plausible answers, and an average of many sharp images with their edges and
+# fur in slightly different places is a blurry image. The pixel loss is doing its job; the job is
+# the problem.
 #
 # ## The feature (perceptual) loss
 #
-# Johnson et al. compare images not pixel by pixel but through a network pretrained on ImageNet:
-# two images are close if VGG-16's activations for them are close. Those activations respond to
-# edges, textures and object parts, and are tolerant of a texture being shifted a pixel, so the
-# network is rewarded for *a* plausible texture rather than the average of all of them. Lesson
-# 7's recipe has three kinds of term:
+# Johnson et al. compare images not pixel by pixel but through a network pretrained on ImageNet: two
+# images are close if VGG-16's activations for them are close. Those activations respond to edges,
+# textures and object parts, and are tolerant of a texture being shifted a pixel, so the network is
+# rewarded for *a* plausible texture rather than the average of all of them. Lesson 7's recipe has
+# three kinds of term:
 #
 # - an L1 **pixel** term, to keep colours and layout;
-# - L1 between VGG-16 activations at `relu3_3`, `relu4_3` and `relu5_3` (the outputs before the
-#   last three max-pools), weighted 5, 15 and 2: the **feature** terms;
+# - L1 between VGG-16 activations at `relu3_3`, `relu4_3` and `relu5_3` (the outputs before the last
+#   three max-pools), weighted 5, 15 and 2: the **feature** terms;
 # - L1 between the **Gram matrices** of those activations, weighted `gram_weight * w^2`. The Gram
-#   matrix of a (C, H, W) activation is the (C, C) matrix of dot products between channels,
-#   divided by C H W: which channels fire together, wherever in the image. It keeps the texture's
-#   statistics and forgets where things are: Gatys et al.'s "style".
+#   matrix of a (C, H, W) activation is the (C, C) matrix of dot products between channels, divided
+#   by C H W: which channels fire together, wherever in the image. It keeps the texture's statistics
+#   and forgets where things are: Gatys et al.'s "style".
 #
-# The VGG-16 weights are ImageNet's (Caffe's form: BGR, 0-255, mean removed), read offline. Each
-# layer's activations are multiplied by a calibrated scale (`srlib.pretrained.VGG16_LAYER_SCALE`)
-# so that its L1 equals the pixel L1 on crappified photos: raw activations of this VGG differ by
-# orders of magnitude between layers (lesson 7 used a batch-normalised VGG, whose layers are on
-# one scale).
+# The VGG-16 weights are ImageNet's (Caffe's form: BGR, 0-255, mean removed), read offline. Their
+# raw activations differ by orders of magnitude between layers (lesson 7's batch-normalised VGG had
+# its layers on one scale), so each layer is multiplied by a calibrated scale
+# (`srlib.pretrained.VGG16_LAYER_SCALE`) that brings its L1 on crappified photos to about the pixel
+# L1's size. The weights 5, 15 and 2 then mean "this layer counts five times the pixels".
 
 # %%
 def gram_matrix(features):
@@ -146,9 +142,8 @@ class FeatureLoss(nn.Module):
         return sum(self.terms.values())
 
 # %% [markdown]
-# `srlib.losses_torch.FeatureLoss` is the same loss; the library keeps it because its Keras twin
-# (`srlib.losses_keras.FeatureLoss`) is tested to give the same values, and the loss benchmark
-# times both. On a validation batch of crappified crops against their originals, term by term:
+# `srlib.losses_torch.FeatureLoss` is the same loss (its Keras twin is tested against it). On a
+# validation batch of crappified crops against their originals, both give the same terms:
 
 # %%
 lowres_batch, highres_batch = dls.valid.one_batch()
@@ -162,8 +157,11 @@ assert torch.allclose(total, library_total, rtol=1e-5)
 del ours
 
 # %% [markdown]
-# Lesson 7's Gram weight, 5,000, makes the Gram terms more than ten times everything else
-# together on these calibrated layers; 500 (`CONFIG.gram_weight`) brings them to the same size:
+# Read the terms: divided by their weights, the feature terms are 1.2 to 2.3 times the pixel term
+# (0.059, 0.078 and 0.110 against 0.048), so the calibration holds on this batch. With its weight of
+# 15, `relu4_3` carries more than three quarters of the total (1.17 + 1.87 of 3.90). Lesson 7's Gram
+# weight, 5,000, would make the Gram terms more than ten times everything else together; 500
+# (`CONFIG.gram_weight`) brings them to the size of the rest:
 
 # %%
 for gram_weight in (5e3, CONFIG.gram_weight):
@@ -177,19 +175,20 @@ for gram_weight in (5e3, CONFIG.gram_weight):
 # ## Fine-tune with the feature loss
 #
 # From here on the notebook uses the library's `FeatureLoss`. The learner is tutorial 2's
-# (`srlib.models_torch.unet_learner`, which tutorial 2 checked against fastai's `unet_learner`
-# call), loaded with its weights; `losses_torch.loss_term_metrics` reports each of the seven
-# terms as a fastai metric, so we can watch what the network trades. Everything trains, with
-# discriminative learning rates like tutorial 2's, but ten times lower: the network is already
-# trained, and fine-tuning should move it, not restart it. At tutorial 2's 1e-3, a full run of this
-# notebook (this CPU, 2026-11-26) ended *worse* than the pixel U-Net it started from on both
-# perceptual distances (VGG 0.512 and MobileNetV2 0.750, against 0.494 and 0.718); a 300-step probe
-# at 1e-4 improved both a little (0.491 and 0.716) for 0.04 dB of PSNR. Whether 2,000 steps at
-# 1e-4 keep that gain is the question the conclusion answers.
+# (`srlib.models_torch.unet_learner`), loaded with its weights; `losses_torch.loss_term_metrics`
+# reports each of the seven terms as a fastai metric, so we can watch what the network trades.
+# Everything trains, with discriminative learning rates as in tutorial 2 (`slice(1e-6, 1e-4)`: the
+# pretrained encoder's first layers at the low end, the decoder at the high end), in one cycle of
+# `CONFIG.perceptual_epochs` epochs.
 #
-# As in tutorial 2, `EpochCheckpoints` saves the fine-tune after every epoch, so an interrupted
-# full run resumes when the notebook runs again (its settings include a digest of the pixel U-Net's
-# weights: a checkpoint made from other starting weights is not used).
+# The learning rate is a tenth of tutorial 2's because the network is already trained: fine-tuning
+# should move it, not restart it. At tutorial 2's 1e-3 the feature loss pulls the network further
+# from where it started, and it ends further behind the pixel U-Net on both perceptual distances
+# than at the rate used here: a fine-tune too strong can worsen the very thing the loss is meant to
+# improve.
+#
+# As in tutorial 2, `EpochCheckpoints` saves the fine-tune after every epoch, so an interrupted run
+# resumes when the notebook runs again.
 
 # %%
 feature_loss = losses_torch.FeatureLoss(CONFIG.layers, CONFIG.layer_weights, gram_weight=CONFIG.gram_weight)
@@ -211,15 +210,20 @@ print(f"{training['steps']} steps in {training['precision']}")
 # %% [markdown]
 # ## Pixel loss against perceptual loss
 #
-# Same photographs, same metrics as tutorial 2, and two perceptual distances (lower is better):
+# The table above shows how little the fine-tune moved the network: the validation loss went from
+# 3.384 after the first epoch to 3.365 after the eighth, half a per cent. The pixel term rose
+# (0.0447 to 0.0462) while every feature and Gram term fell, each by less than 3 per cent: the trade
+# the loss asks for, but a small one.
+#
+# Now the whole validation photos, with tutorial 2's metrics and two perceptual distances (lower is
+# better):
 #
 # - `srlib.perceptual.vgg_distance`, VGG-16's view. **It is partly circular here**: the loss we
-#   trained with is made of VGG-16's activations, so this distance partly scores the model on
-#   what it was trained to do.
+#   trained with is made of VGG-16's activations, so this distance partly scores the model on what
+#   it was trained to do.
 # - `srlib.perceptual.mobilenet_distance`, the same recipe (LPIPS without learned weights) on
 #   MobileNetV2, a network that no loss here uses: the independent judge. (The U-Net's encoder
-#   starts from MobileNetV2's ImageNet weights and is then fine-tuned; the judge keeps the
-#   original weights and never trains.)
+#   starts from the same ImageNet weights but is trained; the judge's never change.)
 
 # %%
 pixel_predictions = train_torch.predict_images(pixel_model, valid_inputs)
@@ -241,9 +245,8 @@ print("saved", weights.relative_to(config.PROJECT_ROOT))
 # %% [markdown]
 # ## The zoo's model: this notebook in full mode
 #
-# The zoo ships this notebook's full-mode model as `unet-perceptual` (`scripts/build_zoo.py` puts a
-# full run there). In fast mode it is scored here on the same inputs with the same protocol, beside
-# this short run; in full mode this run *is* that model.
+# In fast mode the next cell scores the zoo's `unet-perceptual` (this notebook's full run) beside
+# this short run, on the same inputs; in full mode this run is that model.
 
 # %%
 zoo_predictions = {}
@@ -260,8 +263,8 @@ else:
     print("full mode: this run is the model that the zoo ships as unet-perceptual")
 
 # %% [markdown]
-# `srlib.summary.record` adds these rows to the collection's results table when the main job
-# (`make results`) runs this notebook; otherwise it writes nothing.
+# `srlib.summary.record` adds these rows to the collection's results table when `make results` runs
+# this notebook; otherwise it writes nothing.
 
 # %%
 summary.record("unet_perceptual", f"{DATA.degradation} (x2 + JPEG)", valid_targets,
@@ -280,12 +283,17 @@ rows = {name: {"input": valid_inputs[name], "pixel loss": pixel_predictions[name
 plotting.compare_crops(rows, boxes, size=2.6, path=config.figure_path("unet_perceptual_crops.png"));
 
 # %% [markdown]
+# In the crops the two U-Nets are hard to tell apart. Both remove the JPEG blocks and fade the
+# written number to a green ghost (the coffee's 40, the flower's 34), and neither brings back the
+# parrot's stripes or the petals' edges, which the damage destroyed.
+#
 # ## A photo larger than anything it trained on
 #
-# The original collection's closing example upscaled a cat. The U-Net is fully convolutional, so
-# a whole photograph goes through it in one piece, at a size it never saw in training. Here
-# Chelsea the cat (a validation photo) is enlarged twice with bicubic interpolation to 600x902
-# and then handed to both U-Nets (`srlib.train_torch.predict_image` pads to a multiple of 32).
+# The U-Net is fully convolutional, so a whole photograph goes through it in one piece, at a size it
+# never saw in training. Chelsea the cat (a validation photo, 300x451) is enlarged twice with
+# bicubic interpolation to 600x902 and handed to both U-Nets (`srlib.train_torch.predict_image` pads
+# to a multiple of 32). The input is clean, not crappified: does what the U-Nets learned also
+# sharpen a plain enlargement?
 
 # %%
 cat = degrade.upscale_bicubic(valid_images["chelsea"], 2)
@@ -310,7 +318,7 @@ checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one st
 # %% [markdown]
 # ## The full run
 #
-# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 03_unet_perceptual_loss`),
+# This notebook in full mode (`SRLIB_MODE=full python -m course.notebooks 03_unet_perceptual_loss`),
 # after tutorial 2 in full mode:
 
 # %%
@@ -339,26 +347,26 @@ if full:
               f"{pixel['mobilenet']:.3f}, perceptual loss {perceptual['mobilenet']:.3f}")
 
 # %% [markdown]
-# - **PSNR and SSIM prefer the pixel loss.** The feature loss is free to put a texture a pixel
-#   away from where it was, and PSNR punishes that.
-# - **The VGG-16 distance is partly circular** (it uses the loss's own network); **MobileNetV2**,
-#   which no loss saw, is the fairer judge. Compare both columns before believing that the
-#   images *look* more like the originals.
-# - **In the full run (2026-11-30, as in the one before it), neither judge prefers the perceptual
-#   loss** (the lines above): both VGG-16 and MobileNetV2 put the pixel U-Net slightly ahead, and
-#   PSNR drops a little. The fine-tuning table above says why: in 2,000 steps the validation loss
-#   moved by half a per cent, and every feature term with it. From inputs this damaged (a photo
-#   halved, JPEG-compressed, a number written on it) the network can change little of what VGG-16's
-#   deeper layers see, and what it does change (the Gram terms ask for texture statistics) is not
-#   what either judge rewards. The 300-step probe was a little better on both judges, so longer
-#   fine-tuning moved *away* from them.
-# - **What would help**, untried here: the judges weight `relu1_2` and `relu2_2` as much as the
-#   deeper layers this loss uses (fine detail); keeping the best epoch by an independent validation
-#   distance, as tutorial 4 does; and lesson 7's setting, the feature loss from the first step
-#   on thousands of photos, rather than a fine-tune on twenty.
-# - **What the eye sees**: on Chelsea both U-Nets give the fur crisper strands than bicubic; the
-#   two U-Nets are hard to tell apart, and the written number is left as a green ghost in both.
+# - **PSNR and SSIM prefer the pixel loss** (the first line printed above): by about a fifth of a
+#   decibel and less than a hundredth of SSIM, and both U-Nets are well over a decibel ahead of the
+#   input (the table above). The feature loss is free to put a texture a pixel away from where it
+#   was, and PSNR punishes that.
+# - **Neither perceptual judge prefers the perceptual loss either.** VGG-16, the loss's own network,
+#   puts the pixel U-Net a hair ahead (the second line above), and so does MobileNetV2, which no
+#   loss saw and which is the fairer judge, by a little more (the third line). Compare both columns
+#   before believing that the images *look* more like the originals.
+# - **Why so little changed**: in 2,000 steps the validation loss moved by half a per cent. From
+#   inputs this damaged (a photo halved, JPEG-compressed, a number written on it) the network can
+#   change little of what VGG-16's deeper layers see, and what it does change (the Gram terms ask
+#   for texture statistics) is not what either judge rewards.
+# - **What might help**, untried here: feature terms at `relu1_2` and `relu2_2`, which the judges
+#   weight as much as the deeper layers (fine detail); keeping the epoch that an independent
+#   validation distance prefers, as tutorial 4 does (this fine-tune is judged only at its end); and
+#   lesson 7's setting, the feature loss from the first step on thousands of photos, rather than a
+#   fine-tune on twenty.
+# - **What the eye sees**: on Chelsea both U-Nets give the fur crisper strands than bicubic; the two
+#   U-Nets are hard to tell apart, there and in the crops.
 #
-# No number settles which is "better": it depends on whether you need faithful pixels
-# (measurement, medical images) or a convincing picture (photos for people). Tutorial 4 pushes
-# further towards realism with a critic network that learns what "looks real" means.
+# No number settles which is "better": it depends on whether you need faithful pixels (measurement,
+# medical images) or a convincing picture (photos for people). Tutorial 4 pushes further towards
+# realism with a critic network that learns what "looks real" means.

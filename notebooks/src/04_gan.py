@@ -10,29 +10,25 @@
 #   them apart.
 #
 # The generator is rewarded for fooling the critic, the critic for not being fooled; as one gets
-# better the other must too. SRGAN (Ledig et al., 2017) and ESRGAN (Wang et al., 2018) used this for
-# super-resolution and produced sharp, textured images that people prefer, with *lower* PSNR than
-# a network trained on pixels alone: a critic rewards plausible detail, and plausible detail is
-# rarely the exact detail that was lost (Blau and Michaeli, 2018, prove that the two goals
-# conflict: the perception-distortion trade-off).
+# better the other must too. SRGAN (Ledig et al., 2017) and ESRGAN (Wang et al., 2018) produced
+# sharp, textured super-resolution that people prefer, with *lower* PSNR than a network trained on
+# pixels alone: a critic rewards plausible detail, and plausible detail is rarely the exact detail
+# that was lost (Blau and Michaeli, 2018, prove that the two goals conflict).
 #
 # GANs are also notoriously unstable: two networks chasing each other may oscillate or collapse.
 # fast.ai's answer, which this tutorial follows, is **NoGAN**: pretrain both players separately,
 # then let them play only briefly.
 #
-# **This notebook is the whole program**: the critic, the NoGAN wiring (`GANLearner`, the
-# switcher, both losses) and the record of the game are in the cells below. Fast mode (default on
-# a CPU; what the tests run): about 3 minutes on a 2-core CPU when tutorial 2 has run in this mode
-# (its U-Net is the generator; if its weights are missing, tutorial 2's notebook runs first).
-# It then scores the zoo's `gan`, which is this notebook's full run, beside its own. The full run
-# is this notebook in full mode, `SRLIB_MODE=full python -m srlib.notebooks 04_gan` (a wider
-# critic pretrained on 3,200 crops, 1,250 turns of the game on the whole training pool, 9 to 13
-# minutes of training on the same CPU, after tutorials 2 and 3 in full mode); it writes
-# `results/full/04_gan.json`, shown at the end.
-#
-# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# without native bfloat16, 2026-11-30, after tutorials 2 and 3 in full mode on the same CPU (in
-# float32; the critic and the game run in float32 on any machine).
+# **This notebook is the whole program**: the critic, the NoGAN wiring (`GANLearner`, the switcher,
+# both losses) and the record of the game are in the cells below, starting from tutorial 2's U-Net.
+# Fast mode (the default on a CPU; what the tests run) takes a few minutes on a CPU and then scores
+# the zoo's `gan`, this notebook's full run, beside its own. The full run (`SRLIB_MODE=full python
+# -m course.notebooks 04_gan`, after tutorials 2 and 3 in full mode) pretrains a wider critic on
+# 3,200 crops and plays 1,250 turns of the game on the whole training pool: about 11 minutes of
+# training on a laptop CPU, minutes on a GPU. It writes `results/full/04_gan.json`.
+
+# %% [markdown] tags=["provenance"]
+# *Outputs shown: written from the results file when a run is published.*
 
 # %% [markdown]
 # ## Setup
@@ -83,9 +79,10 @@ print(MODE, CONFIG)
 # ## Step 1: a pretrained generator
 #
 # A GAN that starts from a random generator spends most of its time learning what a pixel loss
-# teaches in minutes, while the critic wins easily and its gradients say little. NoGAN starts
-# from tutorial 2's U-Net, trained with the pixel loss, on tutorial 2's data (its settings come
-# with its weights). For the game its pixel loss becomes L1.
+# teaches in minutes, while the critic wins easily and its gradients say little. NoGAN starts from
+# tutorial 2's U-Net, trained with the pixel loss, on tutorial 2's data (its settings come with its
+# weights; if they are missing, tutorial 2's notebook runs first). For the game its pixel loss
+# becomes L1.
 
 # %%
 pixel_weights = notebooks.ensure("02_unet_pixel_loss", config.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
@@ -134,25 +131,27 @@ plotting.show_images({f"restored {i}": restored[i].permute(1, 2, 0).numpy() for 
 # %% [markdown]
 # ## Step 3: pretrain the critic
 #
-# The restorations are close to the originals (the line above: a few per cent of the range), so
-# the critic has to see fine texture (JPEG blocks, softened edges) under very different content.
-# Lesson 7 used fastai's `gan_critic`: strided convolutions with **spectral normalisation**, a
-# self-attention layer and dropout. On these crops it never learned: in this notebook's previous
-# full run (`results/full/04_gan.json` at commit c1266d9), 1,000 steps of it ended where they
-# began, loss 0.693 (ln 2, the loss of a constant guess) and held-out accuracy 0.47. Spectral
-# normalisation bounds how much each layer can amplify its input, which is what stabilises a
-# critic facing an easy task; facing differences this small, it keeps the output near zero.
+# The restorations are close to the originals: 0.042 root mean square, about 4 per cent of the
+# range. In the pictures only the foliage shows a difference (the restored leaves are softer and
+# blotchier); the flat blue and the sunset gradient look the same. So the critic has to see fine
+# texture (JPEG blocks, softened edges) under very different content.
 #
-# Our critic normalises instead each image's feature maps (**instance normalisation**: per image and
-# channel, zero mean and unit variance): content's brightness and contrast, which vary far more
-# from crop to crop than restoration does, are divided out, and what is left is the statistics of
+# Lesson 7 used fastai's `gan_critic`: strided convolutions with **spectral normalisation**, a
+# self-attention layer and dropout. Spectral normalisation bounds how much each layer can amplify
+# its input, which stabilises a critic facing an easy task; facing differences this small, it keeps
+# the output near zero, and such a critic can stay at chance: loss 0.693 (ln 2, the loss of a
+# constant guess), held-out accuracy near 0.5.
+#
+# Our critic instead normalises each image's feature maps (**instance normalisation**: per image and
+# channel, zero mean and unit variance): content's brightness and contrast, which vary far more from
+# crop to crop than restoration does, are divided out, and what is left is the statistics of
 # texture. It is the PatchGAN shape (Isola et al., 2017): four strided convolutions, so that its
-# output is a map of real/fake logits, one per region of the crop, scored with binary
-# cross-entropy (`AdaptiveLoss` repeats each image's label over the map). Batch normalisation
-# would also normalise, but over the batch, and in the game fastai shows the critic a batch of
-# originals and then a batch of restorations: the statistics of each batch would give the class
-# away. A fifth of the crops is held out: accuracy there says how well the critic tells them
-# apart. The optimiser is DCGAN's (Adam with beta1 = 0.5, a constant 2e-4).
+# output is a map of real/fake logits, one per region of the crop, scored with binary cross-entropy
+# (`AdaptiveLoss` repeats each image's label over the map). Batch normalisation would also
+# normalise, but over the batch, and in the game fastai shows the critic a batch of originals and
+# then a batch of restorations: the statistics of each batch would give the class away. A fifth of
+# the crops is held out: accuracy there says how well the critic tells them apart. The optimiser is
+# DCGAN's (Adam with beta1 = 0.5, a constant 2e-4).
 
 # %%
 def patch_critic(features: int) -> nn.Sequential:
@@ -184,37 +183,36 @@ critic_seconds = critic_checkpoints.seconds
 critic_accuracy = float(critic.validate()[1])
 
 # %% [markdown]
+# This critic learns: in ten epochs its held-out loss falls from 0.639 to 0.259 and its held-out
+# accuracy rises from 0.62 to 0.885. Its training loss falls further (0.168): it has begun to fit
+# its 2,560 training crops better than new ones.
+#
 # ## Step 4: the game
 #
 # `GANLearner.from_learners` joins the two learners:
 #
 # - the **generator's loss** is `adversarial + 500 * L1`: binary cross-entropy of the critic's
-#   verdict against "real", plus the pixel term that keeps colours and shapes in place (the L1 is
-#   the generator learner's own loss). Lesson 7 weighted the pixel term 50, against a critic that
-#   barely learned; against ours, in fast-mode trials on this CPU (2026-11-26), a weight of 50
-#   cost the generator 4.0 dB of validation PSNR within one epoch, 150 cost 0.95 dB, 500 cost
-#   0.13 dB. The critic's gradient is strong, and the pixel term has to hold it;
+#   verdict against "real", plus the generator learner's own L1, which keeps colours and shapes in
+#   place. The pixel weight decides how far the critic may pull the generator: lesson 7's 50 was set
+#   against a critic that barely learned; against one that does, so low a weight lets the generator
+#   drift from the originals within an epoch;
 # - the **critic's loss** is its own learner's: binary cross-entropy on real photos and on fresh
 #   restorations;
 # - the **switcher**, `AdaptiveGANSwitcher(critic_thresh=0.65)`, lets the critic train until its
-#   loss falls below 0.65, then gives the generator a turn;
+#   loss on a batch falls below 0.65, then gives the generator one turn (it has no threshold of its
+#   own), and back;
 # - Adam with **beta1 = 0**: no momentum, because each player's target moves with the other player.
 #
 # A small callback, `PlayerLosses`, records every turn (which player moved, its loss) and, after
-# each epoch, the generator's PSNR (Y channel, as in the tables), HFEN and VGG distance on the
-# whole validation photos, and keeps a copy of its weights: the epoch to keep is chosen by
-# validation afterwards, not assumed to be the last. It also keeps the generator in evaluation mode
-# during the critic's turns: `GANLearner` means to (its `switch_eval`), but fastai puts the whole
-# model back in training mode at each epoch's start, and a generator in training mode re-estimates
-# its batch-norm statistics every time the critic's turn runs it.
+# each epoch, the generator's PSNR (Y channel), HFEN and VGG distance on the validation photos, with
+# a copy of its weights: the epoch to keep is chosen afterwards, not assumed to be the last. It also
+# keeps the generator in evaluation mode during the critic's turns: `GANLearner` means to
+# (`switch_eval`), but fastai puts the whole model back in training mode at each epoch's start, and
+# the generator would re-estimate its batch-norm statistics on every critic turn.
 #
-# Both the critic's pretraining and the game keep a checkpoint after every epoch
-# (`srlib.callbacks_fastai.EpochCheckpoints`, as in tutorials 2 and 3): an interrupted full run,
-# run again, resumes where it stopped. For the game it also saves `PlayerLosses`' records and whose
-# turn it is (the callback's `state_dict`), and which parameters hold a gradient: fastai zeroes
-# gradients instead of dropping them, and its optimiser steps every parameter that has one, the
-# resting player's included (with this game's Adam, momentum 0, only weight decay moves them); a
-# resumed game must do the same to end with the same weights (`tests/test_resume.py`).
+# Both stages keep a checkpoint after every epoch (`EpochCheckpoints`, as in tutorials 2 and 3, here
+# with `PlayerLosses`' records and whose turn it is), so an interrupted run resumes where it
+# stopped.
 
 # %%
 class PlayerLosses(Callback):
@@ -284,14 +282,22 @@ for row in recorder.validation:
 
 # %% [markdown]
 # **Reading the curves, and when to stop.** A GAN's losses do not fall together as a single
-# network's does: when the generator improves, the critic's loss *rises*, and the other way round.
-# A critic loss heading to zero means the critic has won (the generator gets no useful gradient:
-# stop, or lower the critic's learning rate); a generator whose adversarial loss falls while the
-# pixel term and the validation PSNR collapse is inventing texture that is not there. Neither
-# curve says when the *images* are best. The practical rule (fast.ai trained its colouriser this
-# way) is to watch the generator's outputs and a validation measure, and stop at the last epoch
-# before artefacts appear: here the right panel, PSNR and VGG distance per epoch, and the rule
-# above.
+# network's does: when the generator improves, the critic's loss *rises*, and the other way round. A
+# critic loss heading to zero means the critic has won (the generator gets no useful gradient: stop,
+# or lower the critic's learning rate); a generator whose adversarial loss falls while the pixel
+# term and the validation PSNR collapse is inventing texture that is not there.
+#
+# Neither happens here. On the left (running means of five turns) the critic's loss stays between
+# about 0.3 and 0.6 and the generator's between about 11 and 19, with no trend; 637 critic turns
+# against 613 mean the critic got below the threshold after one turn nearly every time. (fastai's
+# `train_loss`, about 7, is the mean over both players' turns.) On the right, PSNR peaks at epoch 2
+# (28.54 dB), drops to 28.33 at epoch 3 and recovers only to 28.43, while the VGG distance is lowest
+# at epoch 2 (0.493) and then climbs to about 0.53. Every epoch is below the pixel U-Net's 28.71 dB
+# (the panel does not draw it; the lines above print it).
+#
+# Neither curve says when the *images* are best. The practical rule (fast.ai trained its colouriser
+# this way) is to watch the generator's outputs and a validation measure, and stop at the last epoch
+# before artefacts appear: here the rule above, which keeps epoch 2.
 
 # %% [markdown]
 # ## Compare with the pixel and perceptual U-Nets
@@ -324,9 +330,8 @@ print("saved", weights.relative_to(config.PROJECT_ROOT))
 # %% [markdown]
 # ## The zoo's model: this notebook in full mode
 #
-# The zoo ships this notebook's full-mode generator as `gan` (`scripts/build_zoo.py` puts a full run
-# there). In fast mode it is scored here on the same inputs with the same protocol, beside this
-# short run; in full mode this run *is* that model.
+# In fast mode the next cell scores the zoo's `gan` (this notebook's full-mode generator) beside
+# this short run, on the same inputs; in full mode this run is that model.
 
 # %%
 zoo_predictions = {}
@@ -341,8 +346,8 @@ else:
     print(f"full mode: this run's generator (epoch {best_epoch}) is the model that the zoo ships as gan")
 
 # %% [markdown]
-# `srlib.summary.record` adds these rows to the collection's results table when the main job
-# (`make results`) runs this notebook; otherwise it writes nothing.
+# `srlib.summary.record` adds these rows to the collection's results table when `make results` runs
+# this notebook; otherwise it writes nothing.
 
 # %%
 summary.record("gan", f"{DATA.degradation} (x2 + JPEG)", valid_targets, {"GAN generator": methods["GAN generator"]},
@@ -375,7 +380,7 @@ checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one st
 # %% [markdown]
 # ## The full run
 #
-# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 04_gan`), after tutorials
+# This notebook in full mode (`SRLIB_MODE=full python -m course.notebooks 04_gan`), after tutorials
 # 2 and 3 in full mode:
 
 # %%
@@ -405,24 +410,27 @@ if full:
           f"{full.get('kept_epoch', len(full['validation']))} of {len(full['validation'])} kept")
 
 # %% [markdown]
-# **What the full run shows** (2026-11-30, as did the run of 2026-11-26): the game took place. The
-# instance-normalised critic learned to tell restorations from originals (its held-out accuracy,
-# the lines above), and in the game its loss fell below the switcher's threshold on almost every
-# one of its turns, so the two players alternated. But what it taught did not help: after every
-# epoch the generator is below the pixel U-Net it started from on PSNR, HFEN and the VGG distance
-# (the right-hand panel), and the epoch kept by the rule, the second, is also behind it on the
-# MobileNetV2 distance, which played no part in the choice. In the crops it is hard to tell from
-# the pixel U-Net. The aim, a generator sharper than the pixel U-Net by HFEN and by an
-# independent perceptual distance, is not reached.
+# **What the full run shows**: the game took place. The instance-normalised critic learned to tell
+# restorations from originals (its held-out accuracy is printed under "The full run"), and the
+# players alternated, the critic taking about half the turns (the last line above). But what it
+# taught did not help. After every epoch the generator is behind the pixel U-Net it started from on
+# PSNR and HFEN, and at best level with it on the VGG distance: the kept epoch, the second, matches
+# it to the three decimals printed (the first line above, and the lines per epoch in Step 4). The
+# kept epoch is also behind on the MobileNetV2 distance, which played no part in the choice (the
+# second line above). It is a little ahead of tutorial 3's perceptual U-Net on every column of the
+# table above, and in the crops the three U-Nets are hard to tell apart: all remove the JPEG blocks
+# and leave the coffee's number as a ghost. The aim, a generator sharper than the pixel U-Net by
+# HFEN and by an independent perceptual distance, is not reached.
 #
-# What we measured on the way: fastai's `gan_critic` stayed at chance on these crops (the previous
-# full run); a critic that learns pulls the generator hard, and the pixel term's weight decides
-# how far (Step 4). What we did not try for lack of time: a critic limited by spectral norm and
-# normalised per image together, a lower learning rate for the generator, the relativistic
-# critic of ESRGAN, and a perceptual term beside the adversarial one, as SRGAN and ESRGAN use.
+# Two lessons on the way: a critic must be able to learn before the game means anything (a
+# spectrally normalised critic can stay at chance on crops this close to their originals), and once
+# it learns, the pixel term's weight decides how far it pulls the generator. Not tried here: a
+# critic limited by spectral norm and normalised per image together, a lower learning rate for the
+# generator, the relativistic critic of ESRGAN, and a perceptual term beside the adversarial one, as
+# SRGAN and ESRGAN use.
 #
-# More generally, on a budget of minutes and a handful of photographs the game is as likely to
-# move the generator away from the originals as towards them. Lesson 7 pretrained its critic and
-# played the game for many epochs over thousands of pet photos on a GPU, and SRGAN and ESRGAN
-# train for days on DIV2K. The GAN's promise needs data and time, and its instability is the
-# price of a loss that is itself learned.
+# More generally, on a budget of minutes and a handful of photographs the game is as likely to move
+# the generator away from the originals as towards them. Lesson 7 pretrained its critic and played
+# the game for many epochs over thousands of pet photos on a GPU, and SRGAN and ESRGAN train for
+# days on DIV2K. The GAN's promise needs data and time, and its instability is the price of a loss
+# that is itself learned.

@@ -1,25 +1,21 @@
 # %% [markdown]
 # # 5. A conditional VAE: many answers to one question
 #
-# Every other tutorial here gives *one* high-resolution image for a low-resolution input. But a
-# x4 downscale throws away 15 of every 16 pixels: many different sharp images shrink to the same
-# small one. The original collection left its VAE as a TODO; this tutorial builds a *conditional
-# variational auto-encoder* that models that uncertainty, draws **several different plausible
-# high-resolution images for one input**, shows where they disagree, and checks that their mean
-# behaves like the single prediction of an MSE-trained network.
+# Every other tutorial here gives *one* high-resolution image for a low-resolution input. But a x4
+# downscale throws away 15 of every 16 pixels: many different sharp images shrink to the same small
+# one. This tutorial builds a *conditional variational auto-encoder* that models that uncertainty,
+# draws **several different plausible high-resolution images for one input**, shows where they
+# disagree, and checks that their mean behaves like the single prediction of an MSE-trained network.
 #
-# **This notebook is the whole program.** The model, its loss and its training loop are written
-# in the cells below. Fast mode (default on a CPU; what the tests run) takes about 2 minutes on a
-# 2-core CPU: 500 steps per model on the 9 sample photos, in bfloat16 where the CPU computes it
-# natively. The full run is this notebook in full mode,
-# `SRLIB_MODE=full python -m srlib.notebooks 05_vae` (8,000 steps per model on the whole training
-# pool: 39 minutes of training on a 2-core CPU in float32, 23 in bfloat16 on one that computes it
-# natively); it writes `results/full/05_vae.json`, which the end of
-# this notebook shows, and the VAE that the zoo ships as `vae-x4`.
-#
-# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# without native bfloat16 (so in float32), 2026-11-30: a rerun, for the new checkpoints, of the
-# 2026-11-26 run, which was in bfloat16 on a CPU with AVX-512-BF16.
+# **This notebook is the whole program.** The model, its loss and its training loop are written in
+# the cells below. Fast mode (the default on a CPU; what the tests run) takes a few minutes on a
+# CPU, with 500 steps per model on the 9 sample photos. The full run (`SRLIB_MODE=full python -m
+# course.notebooks 05_vae`) trains 8,000 steps per model on the whole training pool: about 40 minutes
+# of training on a laptop CPU, GPU or not (the training loop runs on the CPU). It writes
+# `results/full/05_vae.json` and the VAE that the zoo ships as `vae-x4`.
+
+# %% [markdown] tags=["provenance"]
+# *Outputs shown: written from the results file when a run is published.*
 
 # %% [markdown]
 # ## Setup
@@ -43,9 +39,8 @@ print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 # %% [markdown]
 # ## Parameters
 #
-# Everything that decides this tutorial's numbers. Fast and full mode differ in the photos
-# (`pool`: the 9 sample photos, or the whole training pool with 11 Debian wallpapers, see
-# `srlib.samples.load_pool`), the number of training steps, the length of the KL warm-up and the
+# Everything that decides this tutorial's numbers. Fast and full mode differ in the photos (`pool`,
+# see `srlib.samples.load_pool`), the number of training steps, the length of the KL warm-up and the
 # number of samples drawn per photo.
 
 # %% tags=["parameters"]
@@ -146,8 +141,8 @@ def vae_loss(prediction, highres, mu, logvar, kl_weight):
     return reconstruction + kl_weight * kl, reconstruction, kl
 
 # %% [markdown]
-# `srlib.vae` holds the same model and loss, because the tests and the speed benchmark use them
-# too. Same seed, same weights, same noise: the two must give the same numbers.
+# `srlib.vae` holds the same model and loss, because the tests and the speed benchmark use them too.
+# With the same seed, weights and noise, both give the same numbers:
 
 # %%
 config.set_seed(CONFIG.seed)
@@ -169,15 +164,15 @@ assert torch.allclose(loss, library_loss) and torch.allclose(prediction, library
 # %% [markdown]
 # ## The training loop, from scratch
 #
-# Plain PyTorch: each step takes a batch of crops, runs the model, computes the loss, and lets
-# Adam move the weights. Two details:
+# Plain PyTorch: each step takes a batch of crops, runs the model, computes the loss, and lets Adam
+# move the weights. Two details:
 #
 # - **KL annealing**: the KL weight rises linearly from 0 to `kl_weight` over the first
 #   `kl_warmup_steps`, so the encoder learns to put information into `z` before the KL term starts
-#   to squeeze it (with the full weight from step 0, `z` tends to be ignored for good:
-#   "posterior collapse");
-# - **precision**: the network runs in bfloat16 with channels-last memory where the CPU computes
-#   it natively (`srlib.precision`), the loss in float32.
+#   to squeeze it (with the full weight from step 0, `z` tends to be ignored for good: "posterior
+#   collapse");
+# - **precision**: the network runs in bfloat16 with channels-last memory where the CPU computes it
+#   natively (`srlib.precision`), the loss always in float32; elsewhere everything is float32.
 #
 # To compare, the same decoder is trained with `z` fixed at zero and a plain squared-error loss
 # (`kind="mse"`): a deterministic network with the same capacity.
@@ -216,8 +211,8 @@ def train(model, pairs, num_steps, kind="vae"):
     return history
 
 # %% [markdown]
-# `srlib.vae.train` is the same loop with a progress bar and timings. Five steps of each, from the
-# same weights, must give the same losses:
+# `srlib.vae.train` is the same loop with a progress bar, timings and checkpoints. Five steps of
+# each, from the same weights, give the same losses:
 
 # %%
 steps = {}
@@ -238,12 +233,9 @@ assert np.allclose(steps["ours"], steps["srlib.vae.train"], rtol=1e-5)
 # %% [markdown]
 # ## Train both models
 #
-# From here on the notebook uses the library's versions (`srlib.vae.ConditionalVAE` and
-# `srlib.vae.train`), which give the numbers above and add a progress bar and checkpoints: every
-# 500 steps the whole state (weights, Adam's moments, PyTorch's generator, the history so far)
-# goes to `models/checkpoints/05_vae_<mode>/`, so an interrupted full run, run again, resumes
-# there and ends with the weights of an uninterrupted one (`tests/test_resume.py`). Both models
-# start from the same seed and see the same batches.
+# From here on the notebook uses `srlib.vae.ConditionalVAE` and `srlib.vae.train`, which saves the
+# whole training state every 500 steps, so an interrupted run resumes there. Both models start from
+# the same seed and see the same batches.
 
 # %%
 histories, models = {}, {}
@@ -259,9 +251,9 @@ print(f"{CONFIG.num_steps} steps per model in {histories['mse']['precision']}")
 
 # %% [markdown]
 # The two terms live on different scales (the KL counts nats over the whole latent map), so they get
-# a panel each: left, the VAE's reconstruction error beside the MSE model's loss (the same
-# measure: squared error summed over a crop's pixels); right, the KL and the weight it is given.
-# Curves are running means over a fiftieth of the run.
+# a panel each: left, the VAE's reconstruction error beside the MSE model's loss (the same measure:
+# squared error summed over a crop's pixels, on a log scale); right, the KL and the weight it is
+# given. Curves are running means over a fiftieth of the run (160 steps here).
 
 # %%
 window = max(1, CONFIG.num_steps // 50)
@@ -290,15 +282,18 @@ if config.figure_path(f"vae_{MODE}_training.png"):
 plt.show()
 
 # %% [markdown]
-# **Why the KL stays near zero, then climbs.** At first the encoder's output is close to the prior
-# (`mu` near 0, `logvar` near 0: KL near zero) and `z` is noise that the decoder learns to ignore;
-# the decoder learns what the input alone tells, the MSE model's job. `z` can help only with what
-# is left, the fine detail, and it helps only once the decoder has learned to read it, while the
-# encoder has a reason to write into `z` only once the decoder reads it. That chicken-and-egg takes
-# a while to break; once it does, the encoder writes detail into `z`, the KL climbs, and the VAE's
-# reconstruction (which sees the encoded answer) falls below the MSE model's loss. The warm-up
-# keeps the KL's weight small during that time, so the climb is not punished before it pays. The
-# numbers of this run:
+# **Why the KL jumps, then settles.** At first the encoder's output is close to the prior (KL near
+# zero) and `z` is noise, so the decoder learns what the input alone tells, the MSE model's job. `z`
+# can help only with the fine detail that is left, and the encoder gains by writing into `z` only
+# once the decoder reads it, which the decoder learns only once `z` carries something. Here that
+# chicken-and-egg breaks within 200 steps, while the KL weight is still tiny: `z` is nearly free,
+# the encoder writes all it can into it, and the KL's running mean shoots to about 690 nats by step
+# 350. Meanwhile the VAE's reconstruction (which sees the encoded answer) drops to about 15 by step
+# 500, against the MSE model's 27.
+#
+# As the warm-up raises the weight to 0.02 (step 2,000), every nat costs: the KL falls to about 200
+# and stays near 190, while the reconstruction hardly moves. Most of what `z` carried at the peak
+# was worth little; what remains is detail that pays its way. The numbers of this run:
 
 # %%
 kl, vae_reconstruction = np.array(histories["vae"]["kl"]), np.array(histories["vae"]["reconstruction"])
@@ -335,16 +330,19 @@ plotting.compare_crops({name: images}, {name: box}, size=2.2, path=config.figure
 plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=config.figure_path("vae_differences.png"));
 
 # %% [markdown]
+# At this size the samples are hard to tell apart, and all of them, like their mean and the MSE
+# model, are far softer than the original. The difference row shows where they disagree: in the
+# flowers' texture and around the wing's spots, hardly at all on the smooth background at the top.
+#
 # ## Does the spread say where the answer is uncertain?
 #
 # A model that knows what it does not know lets its samples disagree where the input leaves the
-# answer open (edges, texture) and agree where it does not (smooth sky, flat walls). Then the
-# per-pixel **spread** (standard deviation across the samples) predicts the **error** of their
-# mean against the original. Left: both maps for the monarch, on one colour scale. Right: a
-# calibration curve over all five validation photos: the pixels sorted into ten groups by spread,
-# each group's mean error against its mean spread. For Gaussian errors of that spread the mean
-# absolute error would be `0.80 x spread` (the dashed line); a flat curve means the spread says
-# nothing about the error.
+# answer open (edges, texture) and agree where it does not. Then the per-pixel **spread** (standard
+# deviation across the samples) predicts the **error** of their mean against the original. Left:
+# both maps for the monarch, on one colour scale. Right: a calibration curve over all five photos,
+# the pixels sorted into ten groups by spread, each group's mean error against its mean spread. For
+# Gaussian errors of that spread the mean absolute error would be `0.80 x spread` (the dashed line);
+# a flat curve would mean the spread says nothing about the error.
 
 # %%
 border = CONFIG.scale
@@ -386,12 +384,19 @@ print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pear
       "the error of the decile with the least")
 
 # %% [markdown]
+# **The spread says where, not how much.** The curve rises through every decile (Spearman 0.53; the
+# tenth of the pixels with the most spread has 13.9 times the error of the tenth with the least),
+# and on the monarch both maps light up along the veins and spots. But the curve lies above the
+# dashed line everywhere, and the error map is the brighter one: the samples are *overconfident*,
+# disagreeing less than their mean is wrong, 1.7 times the Gaussian line in the top decile (error
+# 0.059 at spread 0.044) and 3.5 times in the bottom one (0.0043 at 0.0015). Errors that every
+# sample shares, detail none of them can draw, add to the error and not to the spread.
+#
 # ## Scores
 #
-# PSNR, SSIM and HFEN (Y channel, `scale` pixels of border cropped) on the five validation
-# photos. "VAE, one sample (average)" is the average score of single samples, each scored alone;
-# "VAE, z = 0" is the decoder at the prior's mean latent, one deterministic answer (what the zoo's
-# `vae-x4` gives).
+# PSNR, SSIM and HFEN (Y channel, `scale` pixels of border cropped) on the five validation photos.
+# "VAE, one sample (average)" averages the scores of single samples; "VAE, z = 0" is the decoder at
+# the prior's mean latent, one deterministic answer (what the zoo's `vae-x4` gives).
 
 # %%
 zero_latent = vae.predict(models["vae"], valid_inputs, "mse")  # the decoder at z = 0, the prior's mean
@@ -408,10 +413,9 @@ for index, image in enumerate(valid_targets):
 print(table.to_markdown())
 
 # %% [markdown]
-# `srlib.summary.record` adds the bicubic, MSE and VAE-mean rows (inference time of the mean: all
-# its samples) to the collection's results table when the main job (`make results`) runs this
-# notebook; otherwise it writes nothing. `srlib.results.save` writes this run's results file,
-# `results/<mode>/05_vae.json`.
+# `srlib.summary.record` adds the bicubic, MSE and VAE-mean rows to the collection's results table
+# when `make results` runs this notebook (the mean's inference time counts all its samples);
+# `srlib.results.save` writes this run's results file, `results/<mode>/05_vae.json`.
 
 # %%
 megapixels = sum(image.shape[0] * image.shape[1] for image in valid_targets.values()) / 1e6
@@ -451,9 +455,9 @@ checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one st
 # %% [markdown]
 # ## The zoo's model: this notebook in full mode
 #
-# The zoo ships this notebook's full-mode VAE as `vae-x4`, served at its zero latent. In fast mode it
-# is scored here on the same inputs with the same protocol, beside this short run's VAE at z = 0;
-# in full mode this run *is* that model.
+# The zoo ships this notebook's full-mode VAE as `vae-x4`, served at its zero latent. In fast mode
+# the next cell scores it beside this short run's VAE at z = 0, on the same inputs; in full mode
+# this run is that model.
 
 # %%
 if MODE == "fast":
@@ -469,7 +473,7 @@ else:
 # %% [markdown]
 # ## The full run
 #
-# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 05_vae`):
+# This notebook in full mode (`SRLIB_MODE=full python -m course.notebooks 05_vae`):
 
 # %%
 full = results.load("05_vae", "full")
@@ -500,19 +504,23 @@ if full:
               "the error of the least uncertain tenth")
 
 # %% [markdown]
-# - **A single sample scores worse than the average of answers.** It commits to one set of
-#   details, and wherever those differ from the real ones PSNR and SSIM punish it twice over, once
-#   for the missing detail and once for the invented one. The spread map shows where the samples
-#   disagree.
-# - **The mean of the samples moves towards the MSE model's answer**: averaging plausible answers
-#   gives back the blurry average that the MSE loss aims for. It stays short of the MSE model,
-#   which is trained for that average directly; the decoder at the zero latent (`VAE, z = 0`, the
+# - **A single sample scores worse than bicubic** on PSNR and SSIM (the first line printed above).
+#   It commits to one set of details, and wherever they differ from the real ones it is punished
+#   twice, for the missing detail and for the invented one. Were the samples as uncertain as the
+#   truth, one sample would have about twice the mean's squared error and score about three decibels
+#   below it; here it is only about one decibel below (the first two lines above), the
+#   overconfidence seen above.
+# - **The mean of the samples moves towards the MSE model's answer** (nearly a decibel over bicubic,
+#   the table above): averaging plausible answers gives back the blurry average that the MSE loss
+#   aims for. It stays a few tenths of a decibel short of the MSE model, which is trained for that
+#   average directly (the second line above). The decoder at the zero latent (`VAE, z = 0`, the
 #   zoo's `vae-x4`) is about as far short, so more samples would not close the gap: the VAE's
 #   decoder, which must also serve every other `z`, is a little worse at the average itself.
-# - **The MSE model wins the pixel metrics**: PSNR, SSIM and HFEN reward the average, not any
-#   single plausible image, which is why tutorials 3 and 4 need losses and judges other than the
-#   pixels.
+# - **The MSE model wins every pixel metric** (the third line above: over a decibel ahead of
+#   bicubic, and a clearly lower HFEN): PSNR, SSIM and HFEN reward the average, not any single
+#   plausible image, which is why tutorials 3 and 4 need losses and judges other than the pixels.
+# - **The spread is a map, not an error bar**: it ranks pixels by how wrong the mean is (the last
+#   line above), but under-predicts the error everywhere.
 #
-# The KL weight (`CONFIG.kl_weight`) sets how different the samples may be: raise it and they
-# collapse towards one blurry image; lower it and they vary more but drift from what the prior
-# can produce.
+# The KL weight (`CONFIG.kl_weight`) sets how much the samples may differ: it is the knob for this
+# trade (see "The loss").

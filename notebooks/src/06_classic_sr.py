@@ -1,34 +1,27 @@
 # %% [markdown]
 # # 6. Classic super-resolution: from ESPCN to EDSR
 #
-# Tutorials 1-5 all enlarge the photo with bicubic first and ask a network to repair it. The
-# networks that made super-resolution a field of its own do the opposite: they **work at low
-# resolution** and enlarge only at the very end, with a *sub-pixel convolution*. This tutorial
-# builds the first of them, **ESPCN** (Shi et al., 2016: three convolutions and a pixel shuffle),
-# then **EDSR-baseline** (Lim et al., 2017: sixteen residual blocks, no batch normalisation, L1),
-# the network behind the zoo's `edsr-x2` and `edsr-x4`. Both learn the classic x2 task (MATLAB
-# bicubic reduction) and are scored against bicubic and against the tutorials' own models on the
-# same task, then against the zoo's fully trained EDSRs at x2 and x4, with and without
-# *self-ensemble*. The last section leaves the clean task for camera photos, with blur, noise and
-# JPEG, and shows why they need a model trained on that damage (the zoo's `real-x4`).
+# Tutorials 1-5 enlarge the photo with bicubic first and ask a network to repair it. The networks
+# that made super-resolution a field of its own do the opposite: they **work at low resolution**
+# and enlarge only at the very end, with a *sub-pixel convolution*. This tutorial builds the first
+# of them, **ESPCN** (Shi et al., 2016: three convolutions and a pixel shuffle), then
+# **EDSR-baseline** (Lim et al., 2017: sixteen residual blocks, no batch normalisation, L1 loss),
+# the network behind the zoo's `edsr-x2` and `edsr-x4`. Both learn the classic x2 task (MATLAB's
+# bicubic reduction) and are scored against bicubic, tutorial 1's auto-encoder and the zoo's fully
+# trained EDSRs at x2 and x4, with and without *self-ensemble*. The last section turns to camera
+# photos, with blur, noise and JPEG, and shows why they need a model trained on that damage (the
+# zoo's `real-x4`).
 #
-# **This notebook is the whole program**: the pixel shuffle, both networks, the crop sampler,
-# ESPCN's training loop and self-ensemble are written in the cells below, each checked against the
-# library's version (`srlib.edsr`, `srlib.train_sr`, `srlib.zoo`), which then trains EDSR. Fast
-# mode (the default on a CPU, and what the tests run) takes just under 4 minutes on a 2-core CPU: a
-# narrow EDSR and a few hundred steps on the 9 sample photos. The full run is this notebook in full
-# mode, `SRLIB_MODE=full python -m srlib.notebooks 06_classic_sr`: EDSR-baseline itself (64
-# features, 16 blocks) for 4,000 steps of 16 crops on the whole training pool, about an hour and a
-# half on a 2-core CPU in float32 (it resumes where it stopped) and minutes on a GPU, where
-# `edsr_steps` can go up to the zoo's 18,171. It writes `results/full/06_classic_sr.json`, shown at
-# the end.
-#
-# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# without native bfloat16 (so in float32), 2026-12-01. Its EDSR trained in two sittings: a time
-# limit on notebook cells (since removed) stopped the first at step 2,600, and the second resumed
-# from the checkpoint (the EDSR cell says so; the seconds it prints add up both). The zoo's EDSR
-# models below were trained by `srlib.train_sr`: `edsr-x4` on a GPU, `edsr-x2` on a GPU and then on
-# the whole training pool on this CPU, `real-x4` on this CPU (their metadata says how).
+# The pixel shuffle, both networks, the crop sampler, ESPCN's training loop and self-ensemble are
+# written in the cells below and checked against the library's copies, whose trainer
+# (`srlib.train_sr`) then trains EDSR. Fast mode (the default on a CPU, and what the tests run)
+# trains a narrow EDSR for a few hundred steps on the 9 sample photos: a few minutes on a CPU.
+# Full mode (`SRLIB_MODE=full python -m course.notebooks 06_classic_sr`) trains EDSR-baseline
+# itself (64 features, 16 blocks) for 4,000 steps of 16 crops on the whole training pool: about an
+# hour and a half on a CPU, minutes on a GPU, where `edsr_steps` can go up to the zoo's 18,171.
+
+# %% [markdown] tags=["provenance"]
+# *Outputs shown: written from the results file when a run is published.*
 
 # %% [markdown]
 # ## Setup
@@ -140,7 +133,8 @@ class ESPCN(nn.Module):
 
 # %% [markdown]
 # What working at low resolution buys: the same three layers run on the bicubic-enlarged image
-# instead (the SRCNN way, with a last layer of 3 channels), on one validation photo:
+# instead (the SRCNN way, with a last layer of 3 channels), on one validation photo. The enlarged
+# image has `scale²` = 4 times as many pixels, so the layers have about 4 times as much to compute:
 
 # %%
 def seconds(function, repeats=3):
@@ -190,8 +184,10 @@ def sample_batch(pairs, batch_size, patch_size, scale, generator):
 
 
 # %% [markdown]
-# The zoo's trainer, `srlib.train_sr`, samples with `CropSampler`; from the same seed, both draw the
-# same crops:
+# The zoo's trainer, `srlib.train_sr`, draws its crops with `CropSampler`; from the same seed,
+# both give the same crops. Two of them, each low-resolution crop beside its original: a 48-pixel
+# square of a large photo is often nearly flat, like these two; the edges and textures that a
+# network learns from come from the other crops.
 
 # %%
 ours = sample_batch(train_pairs, 4, CONFIG.patch_size, CONFIG.scale, torch.Generator().manual_seed(0))
@@ -203,9 +199,9 @@ plotting.show_images({f"crop {i} (low resolution)": ours[0][i].permute(1, 2, 0).
 # %% [markdown]
 # ## Train ESPCN
 #
-# The loop is plain PyTorch: L1 loss (the mean absolute error; tutorial 1 found it beats MSE even
-# on PSNR, and EDSR trains with it too), Adam, and a learning rate that decays along a cosine to
-# 1/100 of its start.
+# The loop is plain PyTorch: L1 loss (the mean absolute error; in tutorial 1 it beat MSE even on
+# PSNR, +1.54 against +1.23 dB, and EDSR trains with it too), Adam, and a learning rate that
+# decays along a cosine to 1/100 of its start: large steps early, small ones at the end to settle.
 
 # %%
 def train_network(model, num_steps, learning_rate, seed, description):
@@ -252,9 +248,9 @@ print(f"ESPCN: {sum(p.numel() for p in espcn_model.parameters()):,} parameters, 
 #   and contrast of its input are the answer's, and the network must carry them through. Removing
 #   it also saved EDSR 40% of its training memory, which went into a larger network.
 # - **Residual scaling.** Each block adds `residual_scale * F(x)` to its input. The baseline (64
-#   features, 16 blocks) uses 1; the paper's large EDSR (256 features, 32 blocks) uses 0.1,
-#   because with wide layers the sum of many blocks' outputs grows until training breaks down
-#   (measured below, at initialisation).
+#   features, 16 blocks) uses 1; the paper's large EDSR (256 features, 32 blocks) uses 0.1. The
+#   blocks' outputs add up, so the features' spread grows with width and depth (measured below, at
+#   initialisation), and the paper found the large network's training unstable without the scale.
 # - **The mean colour removed** before the network and added back after (DIV2K's mean RGB), so
 #   the layers work on values centred on zero.
 
@@ -309,7 +305,8 @@ print("same outputs as srlib.edsr.EDSR at x2 and x4; EDSR-baseline has "
 
 # %% [markdown]
 # Residual scaling, measured: the standard deviation of the features after the residual blocks, at
-# initialisation, for random inputs, as the network gets wider and deeper:
+# initialisation, for random inputs of spread 1. With a scale of 1 it grows with width and depth
+# (1.43 for the baseline, 2.22 for the large network); with 0.1 it stays at 1.01:
 
 # %%
 torch.manual_seed(0)
@@ -326,11 +323,18 @@ for features, blocks in ((64, 16), (256, 32)):
 # %% [markdown]
 # ## Train EDSR with the zoo's trainer
 #
-# From here on the library: `srlib.train_sr.train` is the loop above with the model's settings in a
-# dataclass (`SRTrainConfig`), bfloat16 autocast where the hardware computes it natively, and a
-# checkpoint every `checkpoint_every` steps in `models/checkpoints/06_classic_sr_<mode>/`: an
-# interrupted run resumes from it, to the same weights (`tests/test_sr_models.py`). It is the
-# program that trained the zoo's `edsr-x2` and `edsr-x4` (`python -m srlib.train_sr`).
+# From here on the library trains: `srlib.train_sr.train` is the loop above with the model's
+# settings in a dataclass (`SRTrainConfig`), bfloat16 autocast where the hardware computes it
+# natively (float32 elsewhere: `fp32` in the last line below), and a checkpoint every
+# `checkpoint_every` steps in `models/checkpoints/06_classic_sr_<mode>/`. An interrupted run,
+# started again, resumes from its last checkpoint to the same weights as an uninterrupted one
+# (`tests/test_sr_models.py`). The run shown was interrupted once: its first line says it resumed
+# after step 2,600, the progress bar times only the remaining 1,400 steps, and the last line's
+# seconds add up both sittings. The same program trained the zoo's EDSRs.
+#
+# The plot below the training cell shows both training losses, each point the mean L1 over 50
+# steps. EDSR's falls faster and ends lower, about 0.011 (3 grey levels of mean error) against
+# ESPCN's 0.013, in half as many steps.
 
 # %%
 edsr_config = train_sr.SRTrainConfig(
@@ -378,10 +382,12 @@ print("same as srlib.zoo.upscale(..., self_ensemble=True)")
 # %% [markdown]
 # ## Evaluate at x2
 #
-# PSNR and SSIM on the luma channel with 2 pixels of border cropped, and HFEN, on the five
-# validation photos, against bicubic. Beside this run's two networks: tutorial 1's auto-encoder
-# (the zoo's `autoencoder-x2`, its full run's L1 model, which takes the bicubic-enlarged image) and
-# the zoo's `edsr-x2` (EDSR-baseline, 14,571 steps on a GPU, then 3,600 on this CPU), on the same inputs.
+# PSNR and SSIM on the luma channel with 2 pixels of border cropped, and HFEN (the error after a
+# Laplacian-of-Gaussian filter, so in edges and fine detail; lower is better), on the five
+# validation photos, against bicubic. Beside this run's two networks, on the same inputs: tutorial
+# 1's auto-encoder (the zoo's `autoencoder-x2`, which takes the bicubic-enlarged image) and the
+# zoo's `edsr-x2`, the same EDSR-baseline trained on about eight times as many crops (the line
+# under the table says how).
 
 # %%
 methods, inference = {"bicubic": valid_bicubic}, {}
@@ -397,7 +403,11 @@ print(table.to_markdown())
 print(f"trained {CONFIG.edsr_steps} steps here ({MODE} mode, {edsr_record['seconds'] / 60:.1f} min){edsr_x2_trained}")
 
 # %% [markdown]
-# Zoomed crops of two validation photos (pixels enlarged without smoothing):
+# ESPCN gains +1.22 dB over bicubic, EDSR +2.54 dB, self-ensemble 0.12 dB more, the zoo's
+# `edsr-x2` +3.47 dB; HFEN agrees (EDSR removes 60% of bicubic's edge error). Zoomed crops of two
+# validation photos (pixels enlarged without smoothing): the three networks draw the butterfly's
+# spots and the parrot's stripes more crisply than bicubic, and are hard to tell apart at this
+# zoom.
 
 # %%
 boxes = {"monarch": (170, 260, 72), "kodim23": (185, 175, 72)}
@@ -408,9 +418,9 @@ plotting.compare_crops(rows, boxes, size=2.2, path=config.figure_path(f"classic_
 # %% [markdown]
 # ## The zoo's models at x4
 #
-# At x4 the zoo has `edsr-x4` (EDSR-baseline, its x2 weights continued at x4 on a GPU) and tutorial
-# 5's VAE (`vae-x4`, at its zero latent). Scored the zoo's way (`srlib.zoo.evaluate_model`: the same
-# bicubic reduction, 4-pixel border), with self-ensemble for EDSR:
+# At x4 the zoo has `edsr-x4` (EDSR-baseline, its x2 weights trained on at x4) and tutorial 5's
+# VAE (`vae-x4`, at its zero latent). Scored the zoo's way (`srlib.zoo.evaluate_model`: the same
+# bicubic reduction, a 4-pixel border), with and without self-ensemble for EDSR:
 
 # %%
 valid_images = samples.load_split("valid")
@@ -431,11 +441,11 @@ for label, values in x4_means.items():
 # %% [markdown]
 # ## Camera photos: train on their damage
 #
-# Every network above learnt one known reduction: MATLAB's bicubic. A photo from a phone was made
+# Every network above learnt one known reduction: MATLAB's bicubic. A phone's photo is made
 # differently: its lens blurs, its sensor adds noise, its encoder adds JPEG blocks, and the web
-# often resizes and re-saves it once more. Here is a simple camera-like damage, step by step (the
-# recipe of `srlib.degrade.realistic`, checked against it): a Gaussian blur, the bicubic
-# reduction, Gaussian noise and JPEG, each with a random strength.
+# often resizes and re-saves it. A simple camera-like damage, step by step
+# (`srlib.degrade.realistic`, checked against it): a Gaussian blur, the bicubic reduction,
+# Gaussian noise and JPEG, each with a random strength.
 
 # %%
 def camera_like(highres, scale, rng):
@@ -453,18 +463,15 @@ assert all(np.array_equal(camera_inputs[name], degrade.realistic(image, 4, seed=
 print("the same inputs as srlib.degrade.realistic (seed [0, index])")
 
 # %% [markdown]
-# `edsr-x4` was trained to undo the bicubic reduction alone, so it takes the noise and the blocks
-# for detail and sharpens them. The zoo's `real-x4` is the same network, started from `edsr-x4`'s
+# `edsr-x4` learnt to undo the bicubic reduction alone, so it takes the noise and the blocks for
+# detail and sharpens them. The zoo's `real-x4` is the same network, started from `edsr-x4`'s
 # weights and trained on with L1 on crops damaged the way of Real-ESRGAN (Wang et al., 2021): blur
-# (round or elongated), a resize with a random factor and method, Gaussian or Poisson noise and
-# JPEG, done twice (`srlib.degrade.second_order`) half of the time and once the other half
-# (`srlib.degrade.mixed_order`), drawn afresh each time a crop is used (`srlib.train_sr
-# --degradation mixed-order`, the recipe of RealESRNet; `scripts/train_real_x4.sh`). The once-only
-# half is ours: in a first attempt on the second order alone, the network, a third of the way
-# through its run, treated every photo as a badly damaged one and still lost to bicubic on the
-# mild damage above. Its training damage is a wider family
-# than the simple recipe above, which it never saw. Both models on the same damaged validation
-# photos:
+# (round or elongated), a resize by a random factor and method, Gaussian or Poisson noise, and
+# JPEG, drawn afresh for each crop (`srlib.degrade.mixed_order`, `scripts/train_real_x4.sh`). Half
+# of the time the chain runs twice (`srlib.degrade.second_order`, RealESRNet's recipe), the other
+# half once, which keeps mild damage in the mix: a network trained on the second order alone
+# treats every photo as badly damaged and can lose to bicubic on mild damage like the recipe
+# above, which `real-x4` never saw. Both models on the same damaged validation photos:
 
 # %%
 camera_targets = {name: mod_crop(image, 4) for name, image in valid_images.items()}
@@ -478,7 +485,11 @@ print("\n".join(how.removeprefix("; ") for how in camera_trained.values()))
 camera_means = camera_table.mean()
 
 # %% [markdown]
-# Zoomed crops (the input enlarged by bicubic; pixels enlarged without smoothing):
+# `edsr-x4` falls 0.26 dB below bicubic (on 4 of the 5 photos); `real-x4` is 0.10 dB above it,
+# ahead on 3 photos and behind on 2, and SSIM and HFEN favour it more clearly. Zoomed crops
+# (bicubic's column is the input enlarged by bicubic; pixels enlarged without smoothing):
+# `edsr-x4` turns the noise into grain, `real-x4` returns clean, smooth surfaces but also wipes out
+# the parrot's stripes, which the noise covered.
 
 # %%
 camera_boxes = {"kodim23": (170, 150, 96), "monarch": (200, 250, 96)}
@@ -488,10 +499,9 @@ camera_rows = {name: {"original": camera_targets[name],
 plotting.compare_crops(camera_rows, camera_boxes, size=2.2, path=config.figure_path(f"classic_{MODE}_camera_crops.png"));
 
 # %% [markdown]
-# `srlib.summary.record` adds this run's x2 rows to the collection's results table when the main
-# job (`make results`) runs this notebook; `srlib.results.save` writes this run's results file,
-# `results/<mode>/06_classic_sr.json`. The EDSR's weights go to
-# `models/edsr_x2_<mode>.safetensors`; `scripts/build_zoo.py --edsr-x2` can put a full run's in the zoo.
+# `srlib.summary.record` adds this run's x2 rows to the collection's results table,
+# `srlib.results.save` writes `results/<mode>/06_classic_sr.json`, and the EDSR's weights go to
+# `models/edsr_x2_<mode>.safetensors`.
 
 # %%
 edsr_label = f"EDSR ({CONFIG.edsr_features} features, {CONFIG.edsr_blocks} blocks)"
@@ -521,7 +531,8 @@ checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one st
 # %% [markdown]
 # ## The full run
 #
-# This notebook in full mode (`SRLIB_MODE=full python -m srlib.notebooks 06_classic_sr`):
+# The results file of this notebook's full run
+# (`SRLIB_MODE=full python -m course.notebooks 06_classic_sr`):
 
 # %%
 full = results.load("06_classic_sr", "full")
@@ -534,7 +545,7 @@ if full:
 # %% [markdown]
 # ## Conclusion
 #
-# This run's gains over bicubic at x2, per parameter and per minute of training:
+# This run's gains over bicubic at x2, with the parameters and minutes of training they cost:
 
 # %%
 means = table.mean()
@@ -552,25 +563,25 @@ for label in ("edsr-x4", "real-x4"):
     print(f"{label:>34}: {camera_means[label]['psnr'] - camera_means['bicubic']['psnr']:+.2f} dB")
 
 # %% [markdown]
-# - **Working at low resolution pays twice**: ESPCN's layers cost about `scale²` times less than
-#   the same layers on the enlarged image (measured above), and the saving is what lets EDSR afford
-#   a deep stack of residual blocks.
-# - **Depth is what the classic networks add.** In the full run shown (the lines above), three
-#   layers (ESPCN), trained for five minutes, come close to tutorial 1's auto-encoder, which has
-#   forty times the parameters and spends them at full resolution. EDSR-baseline, sixteen residual
-#   blocks trained for an hour and a half on this CPU, gains about twice as much as ESPCN and is
-#   well ahead of both; in the crops above it draws the butterfly's spots and the parrot's stripes
-#   far more crisply than bicubic. The same network trained on eight times as many crops (the
-#   zoo's `edsr-x2`) is ahead again: a longer run helps, and so would more photos (the README's
-#   pool benchmark).
-# - **Self-ensemble** is a free gain at inference, paid for in time (8 passes): small for this
-#   run's EDSR, larger for the zoo's `edsr-x4` (the x4 table).
-# - **A network learns the damage it was trained on.** None of these networks invents texture:
-#   trained with L1 on clean bicubic reductions, they restore what the reduction blurred. On the
-#   camera-like photos of the last section `edsr-x4` falls below bicubic, because it sharpens the
-#   noise and the JPEG blocks along with the edges. `real-x4`, the same network trained on
-#   Real-ESRGAN's random damage, comes out ahead of both (the last lines above), though not by
-#   much over bicubic: its crops are clean, but it also wipes out fine detail that the noise
-#   covers, like the parrot's stripes. Given a damage it cannot measure, an L1 network predicts
-#   the middle of the possible answers. Real-ESRGAN adds a GAN for the texture; tutorial 4 shows
-#   what such a game costs.
+# - **Working at low resolution pays.** The same three layers took about six times as long on the
+#   enlarged image, which has four times the pixels, as on the small one (measured in "Why work at
+#   low resolution"); the saving is what lets EDSR afford a deep stack of residual blocks.
+# - **Depth is what the classic networks add** (the lines printed above). ESPCN, three layers
+#   trained for five minutes, comes within about a third of a decibel of tutorial 1's auto-encoder,
+#   which has forty times the parameters and spends them at full resolution. EDSR-baseline, sixteen
+#   residual blocks trained for an hour and a half, gains about twice as much as ESPCN. The same
+#   network trained on eight times as many crops (the zoo's `edsr-x2`) gains nearly a decibel more:
+#   a longer run helps, and so would more photos (the README's pool benchmark).
+# - **Self-ensemble** is a gain at inference, paid for in time (eight passes): about a tenth of a
+#   decibel for this run's EDSR, about a quarter of a decibel for the zoo's `edsr-x4` (the x4
+#   table).
+# - **A network learns the damage it was trained on.** Trained with L1 on clean bicubic reductions,
+#   these networks restore what the reduction blurred; they invent no texture. On the camera-like
+#   photos `edsr-x4` falls about a quarter of a decibel below bicubic (the last lines above),
+#   because it sharpens the noise and the JPEG blocks along with the edges. `real-x4`, trained on
+#   Real-ESRGAN's random damage, returns clean images, but its small gain over bicubic is within the
+#   noise of five photos: it wins on only three of them, tutorial 7's confidence interval for it
+#   reaches below zero, and only eight damages per photo show a gain that holds on all five photos.
+#   It also wipes out detail that the noise covers: given damage it cannot measure, an L1 network
+#   predicts the middle of the possible answers, which is smooth. Real-ESRGAN adds a GAN for the
+#   texture; tutorial 4 shows what such a game costs.
