@@ -1,0 +1,123 @@
+"""Each tutorial's from-scratch code computes what the library's version does (the checks that
+used to sit in the lessons; the lessons keep only the ones that teach)."""
+import numpy as np
+import pytest
+
+from srlib import metrics
+from srlib.arrays import to_float
+from tests.notebook_code import definitions
+from tests.conftest import synthetic_photo
+
+
+@pytest.fixture(scope="module")
+def measuring():
+    return definitions("07_measuring_sr")
+
+
+def test_measuring_lr_psnr_is_the_library_s(measuring):
+    highres = to_float(synthetic_photo(64, 48, seed=3))
+    lowres = metrics_lowres = highres[::4, ::4]
+    output = np.clip(highres + np.random.default_rng(0).normal(0, 0.02, highres.shape), 0, 1).astype(np.float32)
+    assert abs(measuring.lr_psnr_here(lowres, output) - metrics.lr_psnr(metrics_lowres, output, 4)) < 1e-9
+
+
+def test_measuring_bootstrap_is_the_library_s(measuring):
+    a, b = np.array([31.0, 29.5, 33.2, 30.1, 28.7]), np.array([30.2, 29.9, 32.0, 29.0, 28.8])
+    here = measuring.bootstrap_interval(a - b, 2000, 0.95, 7)
+    library = metrics.paired_bootstrap(a, b, 2000, 0.95, 7)
+    assert np.allclose(here, (library["low"], library["high"]))
+    assert measuring.sign_flip_p_value(np.ones(5)) == pytest.approx(2 / 32)
+
+
+@pytest.fixture(scope="module")
+def unet_pixel():
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(degradation="crappify", scale=1, highres_size=64, batch_size=2, fresh_damage=True,
+                               self_attention=False, precision="fp32", seed=5, patch_size=32, steps_per_epoch=2)
+    return definitions("02_unet_pixel_loss", CONFIG=settings), settings
+
+
+def test_unet_pixel_data_is_the_library_s(unet_pixel):
+    """Tutorial 2 builds its loaders step by step; tutorials 3 and 4 call srlib.data_torch.paired_data."""
+    import torch
+
+    from srlib import data_torch, patches
+
+    notebook, settings = unet_pixel
+    train = {f"photo{i}": synthetic_photo(96, 128, seed=i) for i in range(2)}
+    valid = {"valid": synthetic_photo(80, 96, seed=9)}
+    ours, our_inputs, our_targets = notebook.crappified_data(patches.tile_pyramid(train, settings.highres_size), valid,
+                                                             torch.device("cpu"))
+    theirs, their_inputs, their_targets = data_torch.paired_data(
+        train, valid, degradation=settings.degradation, scale=settings.scale, patch_size=settings.patch_size,
+        batch_size=settings.batch_size, steps_per_epoch=settings.steps_per_epoch, highres_size=settings.highres_size,
+        seed=settings.seed, device=torch.device("cpu"), fresh_damage=settings.fresh_damage)
+    for _ in range(2):  # two epochs: the second draws new crops and new damage in both
+        for a, b in zip(ours.train, theirs.train):
+            assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(our_inputs[n], their_inputs[n]) and np.array_equal(our_targets[n], their_targets[n])
+               for n in valid)
+
+
+def test_unet_pixel_learner_is_the_library_s(unet_pixel):
+    """The zoo's U-Net (srlib.models_torch.unet_learner) is tutorial 2's, weight for weight."""
+    import torch
+    from torch import nn
+
+    from srlib import config, data_torch, models_torch
+
+    notebook, settings = unet_pixel
+    train = {"photo": synthetic_photo(96, 128, seed=1)}
+    dls, _, _ = data_torch.paired_data(train, {"valid": synthetic_photo(64, 64, seed=2)}, degradation="crappify",
+                                       scale=1, patch_size=32, batch_size=2, steps_per_epoch=1, highres_size=64,
+                                       seed=0, device=torch.device("cpu"))
+    ours = notebook.build_learner(dls, nn.MSELoss())
+    config.set_seed(settings.seed)
+    theirs = models_torch.unet_learner(dls, nn.MSELoss(), self_attention=False)
+    assert all(torch.equal(a, b) for a, b in zip(ours.model.state_dict().values(), theirs.model.state_dict().values()))
+    batch = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(ours.model.eval()(batch), theirs.model.eval()(batch))
+
+
+def test_autoencoder_is_the_library_s():
+    """Tutorial 1 writes the original's auto-encoder in Keras; the zoo and the benchmarks build it
+    with srlib.models_keras.build_autoencoder: given the same weights, the same outputs."""
+    from srlib import models_keras
+
+    notebook = definitions("01_autoencoder_keras")
+    batch = np.stack([synthetic_photo(32, 32, seed=seed) for seed in range(2)])
+    for residual in (False, True):
+        ours = notebook.build_autoencoder((4, 8, 16), residual=residual)
+        library = models_keras.build_autoencoder((4, 8, 16), residual=residual)
+        library.set_weights(ours.get_weights())
+        assert ours.count_params() == library.count_params()
+        np.testing.assert_allclose(np.asarray(ours(batch)), np.asarray(library(batch)), atol=1e-6)
+    assert notebook.build_autoencoder((64, 128, 256)).count_params() == 1_110_403  # the original's
+
+
+def test_vae_model_and_loss_are_the_library_s():
+    """Tutorial 5 writes the conditional VAE and its loss; the zoo and the benchmarks use srlib.vae's."""
+    import torch
+
+    from srlib import config, vae
+
+    notebook = definitions("05_vae")
+    lowres, highres = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)  # the input is bicubic-upsampled
+    config.set_seed(3)
+    ours = notebook.ConditionalVAE(8, 2)
+    config.set_seed(3)
+    library = vae.ConditionalVAE(8, 2)
+    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), library.state_dict().values()))
+    torch.manual_seed(0)
+    prediction, mu, logvar = ours(lowres, highres)
+    torch.manual_seed(0)
+    library_prediction, library_mu, library_logvar = library(lowres, highres)
+    assert torch.allclose(prediction, library_prediction)
+    for weight in (0.0, 0.02):
+        loss, reconstruction, kl = notebook.vae_loss(prediction, highres, mu, logvar, weight)
+        library_loss, terms = vae.vae_loss(library_prediction, highres, library_mu, library_logvar, weight)
+        assert torch.allclose(loss, library_loss)
+        assert reconstruction.item() == pytest.approx(terms["reconstruction"], rel=1e-6)
+        assert kl.item() == pytest.approx(terms["kl"], rel=1e-6)
