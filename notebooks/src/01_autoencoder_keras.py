@@ -3,35 +3,26 @@
 #
 # **Super-resolution** (SR) recovers a high-resolution image from a low-resolution one. This
 # tutorial trains the small convolutional *auto-encoder* of the original collection
-# (ilopezfr/image-superres) to undo a x2 downscale, and then asks the question that collection
+# (ilopezfr/image-superres) to undo a x2 downscale, and asks the question that collection
 # announced but never answered: **does the loss function matter?** The same network is trained
 # from the same random seed, on the same batches, with seven losses (MSE, L1, SSIM, PSNR, HFEN,
 # MSE + HFEN, MS-SSIM + L1), and every result is scored against plain bicubic upscaling on
 # photographs the networks never saw.
 #
-# **This notebook is the whole program**: the auto-encoder's layers, the SSIM and HFEN losses
-# and the study's loop are in the cells below. Fast mode (the default on a CPU, and what the tests
-# run): about 3 minutes on a 2-core laptop CPU, with a narrower network and 200 training steps per
-# loss on the 9 sample photos (in bfloat16 where the CPU computes it natively:
-# `srlib.train_keras.dtype_policy`). The full run is this notebook in full mode,
-# `SRLIB_MODE=full python -m srlib.notebooks 01_autoencoder_keras` (the default when a GPU is
-# visible): the original 1.1 M-parameter network, 800 steps per loss on the whole training pool
-# (33 minutes of training on a 2-core CPU in float32; 30 in bfloat16 on one that computes it
-# natively). It writes `results/full/01_autoencoder_keras.json`, whose table is shown at the end.
-# Interrupted, it resumes where it stopped (below).
-#
-# **The outputs shown** come from the full run: this notebook in full mode on a 2-core x86-64 CPU
-# without native bfloat16 (so in float32), 2026-11-30. The run before it (2026-11-26, in bfloat16
-# on a CPU with AVX-512-BF16) ranked the losses the same way.
+# The auto-encoder's layers, the SSIM and HFEN losses and the training loop are all in the cells
+# below. Fast mode (the default on a CPU, and what the tests run) takes about 3 minutes on a
+# laptop CPU; full mode (`SRLIB_MODE=full python -m course.notebooks 01_autoencoder_keras`, the
+# default when a GPU is visible) takes about 35 minutes on a laptop CPU and a few minutes on a GPU.
+
+# %% [markdown] tags=["provenance"]
+# *Outputs shown: written from the results file when a run is published.*
 
 # %% [markdown]
 # ## Setup
 #
-# What this notebook teaches is written here; what other notebooks and the tests also need lives in
-# `srlib`: data, degradations, the training helper, the loss library, metrics and plots. Keras runs on TensorFlow here;
-# to use PyTorch or JAX instead, start Jupyter with `KERAS_BACKEND=torch` (or `jax`) in the
-# environment, or set `os.environ["KERAS_BACKEND"]` before the first `import keras`. The losses are
-# written with `keras.ops`, so they work on every backend.
+# Keras runs on TensorFlow here. To use PyTorch or JAX instead, start Jupyter with
+# `KERAS_BACKEND=torch` (or `jax`) in the environment, or set `os.environ["KERAS_BACKEND"]` before
+# the first `import keras`; the losses are written with `keras.ops`, so they work on every backend.
 
 # %%
 from types import SimpleNamespace
@@ -51,8 +42,9 @@ print(f"srlib {srlib.__version__}, Keras {keras.__version__} on the {keras.backe
 # ## Parameters
 #
 # One cell decides the run. `MODE` comes from `srlib.config.run_mode()` (fast on a CPU, full on a
-# GPU, or whatever `SRLIB_MODE` says); fast and full mode differ in the network's widths, the
-# crop size and the number of steps.
+# GPU, or whatever `SRLIB_MODE` says). The two modes differ in the training photos (`pool`), the
+# network's widths (`filters`, halved in fast mode) and the number of steps; both train on
+# 48-pixel crops.
 
 # %% tags=["parameters"]
 MODE = config.run_mode()                 # "fast" or "full"
@@ -112,8 +104,9 @@ plotting.show_images({
 }, size=2.6);
 
 # %% [markdown]
-# Training sees random 2-D crops of the training photos, flipped and rotated
-# (`srlib.patches.PairedPatches`); validation scores whole photographs.
+# Training sees random 48-pixel crops of the training photos, flipped and rotated, each input
+# upscaled back to its target's size (`srlib.patches.PairedPatches`); validation scores whole
+# photographs.
 
 # %%
 train_pairs = patches.PairedPatches(train_images, CONFIG.degradation, scale=CONFIG.scale, patch_size=CONFIG.patch_size,
@@ -164,15 +157,15 @@ original = build_autoencoder(filters=(64, 128, 256), residual=False)
 print(f"{original.count_params():,} parameters")
 
 # %% [markdown]
-# Two changes from the original. It built a second model out of the first one's layers, so the
-# "two" models it compared trained the same weights; this function makes new layers each call.
-# And we train it **residually** (`residual=True`): the input is added to the output, so the
-# network only has to learn the detail bicubic misses instead of re-learning the whole image. A
-# plain auto-encoder spends its first thousand steps learning to copy its input; in fast mode it
-# would never get past that. In fast mode the widths are halved (`CONFIG.filters`).
+# Two changes from the original. It built its second model out of the first one's layers, and a
+# Keras layer called twice uses the same weights, so the "two" models it compared were one; this
+# function makes new layers at each call. And we train it **residually** (`residual=True`): the
+# input is added back to the output, so the network starts from "return the bicubic image" and
+# only has to learn the detail bicubic misses. A plain auto-encoder must first learn to copy its
+# input before it can improve on it, and in a short run that is most of what it learns.
 #
-# The speed benchmark and the tests build the same network, so `srlib.models_keras.build_autoencoder`
-# holds it too. Given the same weights, both must compute the same thing:
+# The tests and the speed benchmark build the same network with
+# `srlib.models_keras.build_autoencoder`; given the same weights, both must compute the same thing:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -201,7 +194,7 @@ print(f"this run: filters {CONFIG.filters}, residual={CONFIG.residual}, {ours.co
 # | MS-SSIM + L1 | Zhao et al. (2017): 0.84 (1 - MS-SSIM) + 0.16 L1 |
 #
 # MSE, L1 and the PSNR loss are one line each. The two that need a filter are written here with
-# `keras.ops`, so they run on every Keras backend.
+# `keras.ops`.
 #
 # **SSIM** compares two images window by window: with Gaussian-weighted local means `mu`,
 # variances `sigma^2` and covariance `sigma_xy` (an 11x11 window, sigma 1.5),
@@ -238,9 +231,9 @@ def hfen_loss(y_true, y_pred, kernel=LOG_KERNEL):
     return ops.mean(filtered**2, axis=(1, 2, 3)) / kernels.operator_norm(kernel) ** 2
 
 # %% [markdown]
-# `srlib.losses_keras` holds these and the other five as Keras `Loss` classes (with twins in
-# `srlib.losses_torch`, tested to give the same values in both frameworks). On a batch of bicubic
-# inputs against their originals, ours and the library's must agree:
+# `srlib.losses_keras` holds these two and the study's other five as Keras `Loss` classes (with
+# PyTorch twins in `srlib.losses_torch`). On a batch of bicubic inputs against their originals,
+# ours and the library's must agree:
 
 # %%
 targets, inputs = (ops.convert_to_tensor(array) for array in (highres_batch, lowres_batch))
@@ -253,21 +246,18 @@ for name, ours_loss, library_loss in (("SSIM loss", ssim_loss, losses_keras.SSIM
 # %% [markdown]
 # ## Train: one model per loss
 #
-# From here on the notebook uses the library's losses (`srlib.losses_keras.LOSSES`) and its own
-# `build_autoencoder`. For each loss: seed everything with `CONFIG.seed`, build the model (all
-# seven start from the same weights), rewind the crops to the first epoch (all see the same
-# batches), and train with Adam, the learning rate decaying along a cosine
-# (`srlib.train_keras.fit`: Keras's `compile` and `fit` with a progress bar). Then predict every
-# validation photo and save the weights (`models/autoencoder_<loss>_<mode>.weights.h5`).
-# `train_keras.dtype_policy` chooses Keras's `mixed_bfloat16` where the CPU
-# computes bfloat16 natively.
+# From here on the notebook uses the library's losses (`srlib.losses_keras.LOSSES`) with its own
+# `build_autoencoder`. For each loss: seed everything with `CONFIG.seed`, build the model (so all
+# seven start from the same weights), rewind the crops to the first epoch (so all see the same
+# batches), and train with Adam, the learning rate decaying along a cosine from 1e-3 to 1% of that
+# (`srlib.train_keras.fit`: Keras's `compile` and `fit`, in epochs of 50 steps). Then predict every
+# validation photo and save the weights. `train_keras.dtype_policy` picks Keras's `mixed_bfloat16`
+# where the processor computes bfloat16 natively, float32 elsewhere.
 #
-# **Interrupting is safe.** After every epoch, `fit` saves the whole training state to
-# `models/checkpoints/01_autoencoder_keras_<mode>/<loss>.pt` (`srlib.train_keras.EpochBackup`: the
-# weights, Adam's moments and step count, the dropout layers' random state, the history so far).
-# Run the notebook again and each loss resumes where it stopped, to the same weights as a run that
-# was never interrupted (`tests/test_autoencoder.py` checks it); the losses already finished are
-# read back instead of trained again. The checkpoints are deleted once the results are saved.
+# **Interrupting is safe.** After every epoch `fit` saves the whole training state (weights, Adam's
+# moments, the dropout layers' random state, the history) under `models/checkpoints/`; run the
+# notebook again and each loss resumes where it stopped, ending with the weights an uninterrupted
+# run gives.
 
 # %%
 histories, predictions, inference = {}, {}, {}
@@ -290,7 +280,16 @@ for name in LOSSES:
 print(f"trained {len(LOSSES)} models, {histories['mse']['steps']} steps each, policy {policy}; weights in models/")
 
 # %% [markdown]
-# Every curve is divided by its first value, so losses in different units share the axes:
+# Each point below is Keras's running mean of the loss over the epoch so far, so it restarts every
+# 50 steps. The history keeps one point every third step, so the horizontal axis counts points:
+# its 267 points are the 800 steps. Each curve is divided by its first value (the vertical axis's
+# label says "first epoch's"; it is the first recorded value), so that losses in different units
+# share the axes; the PSNR loss, which is negative, is shifted instead (1 + (loss - first) / |first|).
+#
+# In the first few steps the squared-error losses shoot up (MSE to almost seven times its first
+# value): Adam's first update moves every weight by the full learning rate, and here that
+# overshoots. The sharp drop near point 17 (step 50) is the running mean restarting, not sudden
+# learning; after it the curves are nearly flat.
 
 # %%
 plotting.plot_histories({LOSS_LABELS[name]: history for name, history in histories.items()},
@@ -310,13 +309,14 @@ table = evaluation.evaluate(valid_targets, {"input": valid_inputs} | {LOSS_LABEL
 print(table.to_markdown())
 
 # %% [markdown]
-# **Why the HFEN loss does worse than bicubic on PSNR** (3.2 dB worse in the full run). HFEN
-# filters the error with a Laplacian of Gaussian, which sums to zero: a flat area gives no
-# response, so a constant colour offset, or a cast that varies slowly across the image, costs the
-# HFEN loss nothing. Trained on HFEN alone, nothing holds the network's colours in place, and
-# PSNR, which sees every level of offset, pays for the drift the network's sharper edges earn. The
-# average colour of each model's output against the original's, in 8-bit levels (mean over the
-# three channels and the five photos of |mean of output - mean of original|):
+# **Every loss but HFEN beats bicubic; the HFEN loss ends 3.24 dB below it**, though its HFEN
+# (0.1173) is almost the best and its SSIM beats bicubic's. A Laplacian of Gaussian sums to zero,
+# so a flat area gives no response: a constant colour offset, or a cast that varies slowly across
+# the image, costs the HFEN loss nothing, and nothing holds the network's colours in place. SSIM,
+# which compares local structure, still rates it above bicubic; PSNR pays for every level of
+# offset. The next
+# cell measures the drift: how far the average colour of each output is from the original's, in
+# 8-bit levels (per channel, averaged over the three channels and the five photos):
 
 # %%
 colour_shift = {LOSS_LABELS[name]: float(np.mean([
@@ -340,8 +340,10 @@ summary.record("autoencoder", f"{CONFIG.degradation} x{CONFIG.scale}", valid_tar
                crop_border=CONFIG.scale, notebook="01_autoencoder_keras")
 
 # %% [markdown]
-# Numbers hide what the eye sees. Zoomed crops of two validation photos (pixels enlarged
-# without smoothing):
+# Numbers hide what the eye sees. Zoomed crops of two validation photos (pixels enlarged without
+# smoothing): every trained model gives the butterfly's white spots and the parrot's black face
+# stripes crisper edges than bicubic, while the differences between losses, a few tenths of a dB,
+# are hard to see at this size.
 
 # %%
 boxes = {"monarch": (170, 260, 72), "kodim23": (185, 175, 72)}
@@ -389,7 +391,7 @@ checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one st
 # In fast mode the run above is a demonstration: 200 steps of a narrow network. The question of
 # which loss is best needs the real thing: the original network at its full width, 800 steps
 # per loss on the whole training pool, which is this notebook in full mode
-# (`SRLIB_MODE=full python -m srlib.notebooks 01_autoencoder_keras`; on a GPU, with
+# (`SRLIB_MODE=full python -m course.notebooks 01_autoencoder_keras`; on a GPU, with
 # `KERAS_BACKEND=torch`). This section reads that run's results file, whichever mode ran above.
 
 # %%
@@ -432,24 +434,23 @@ if full:
             f"{label} {shift:.1f}" for label, shift in sorted(full["colour_shift"].items(), key=lambda item: -item[1])))
 
 # %% [markdown]
-# - **Every loss but HFEN beats bicubic clearly** with the full-width network, and the HFEN
-#   error falls by nearly half. (In the full run shown, 800 steps per loss: over the last 300 the
-#   training losses were still falling slowly as the learning rate decayed, as the curves above
-#   show, so longer runs would gain a little more; the run before it, in bfloat16, ranked the
-#   losses the same way.)
-# - **The loss that wins on PSNR is not MSE**: L1 comes out well ahead of MSE and the PSNR loss
-#   just ahead, even though PSNR is a function of MSE. MSE's gradient
-#   shrinks with the error, so once most pixels are nearly right it stops pushing; L1's gradient
-#   does not shrink, and the PSNR loss divides by the error, which keeps the push alive. This
-#   matches Zhao et al. (2017), who found L1 better than L2 even on L2's own metric.
-# - **The SSIM loss wins on SSIM** but not on PSNR: each loss is best at what it measures.
-# - **HFEN alone is a poor loss.** Its Laplacian-of-Gaussian filter is blind to flat areas and
-#   overall brightness, so nothing stops colours from drifting (the colour-shift line above); in
-#   the mix with MSE (the original tutorial's choice) it gives a good HFEN but less PSNR than L1.
-# - **MS-SSIM + L1**, Zhao et al.'s recommendation, lands in the lower half here, with our 3-scale
-#   MS-SSIM on 48-pixel crops.
+# - **Every loss but HFEN beats bicubic clearly**, on average and on each of the five photos, and
+#   cuts the HFEN error nearly in half.
+# - **The loss that wins on PSNR is not MSE**: L1 beats it, on every photo, although PSNR is a
+#   function of MSE. MSE's gradient grows with each pixel's error, so the few large errors (at
+#   edges) dominate every update; L1's gradient has the same size for every pixel. Zhao et al.
+#   (2017) found the same: L1 beat L2 even on L2's own metric. The PSNR loss only ties MSE: it is
+#   MSE rescaled per image, and Adam divides every update by the gradient's recent size, which
+#   undoes most of a rescaling.
+# - **The SSIM loss wins on SSIM, narrowly**, with the smallest PSNR gain of the six.
+# - **HFEN alone is a poor loss**: blind to flat areas, it lets colours drift (the colour-shift
+#   line: several times any other loss's drift). Mixed with MSE, the original tutorial's choice,
+#   the colours hold and the mix gets the best HFEN, but less PSNR than L1.
+# - **MS-SSIM + L1**, Zhao et al.'s recommendation, comes fifth of seven on PSNR, with our 3-scale
+#   MS-SSIM (five scales would need crops of 176 pixels, not 48).
 #
 # In short: for this network and data, train with **L1** when the metric is PSNR, with the SSIM
-# loss when it is SSIM; none of them makes textures that were lost reappear,
-# which is what the perceptual and adversarial losses of tutorials 3 and 4 are for. Next,
+# loss when it is SSIM. None of them brings back texture the downscale destroyed, which is what
+# the perceptual and adversarial losses of tutorials 3 and 4 are for. Next,
 # `02_unet_pixel_loss.ipynb` swaps the auto-encoder for a U-Net with a pretrained encoder.
+
