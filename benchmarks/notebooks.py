@@ -10,7 +10,6 @@ writes ``OUTPUT.json`` and ``OUTPUT.md``: seconds per notebook and the total, wi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -37,16 +36,16 @@ def main(argv=None) -> int:
                 execute(path, Path(folder) / mode / path.name, mode=mode)
                 seconds[mode][path.stem] = time.perf_counter() - started
                 print(f"{mode} {path.stem}: {seconds[mode][path.stem]:.0f} s", flush=True)
-    machine = machine_description()
+    machine, precision = machine_description(), precision_setting()
     lines = [f"Seconds per notebook, end to end (kernel start included); {machine}, precision "
-             f"{os.environ.get('SRLIB_PRECISION', precision_setting())}, {time.strftime('%Y-%m-%d')}.", "",
+             f"{precision}, {time.strftime('%Y-%m-%d')}.", "",
              "| notebook | " + " | ".join(f"{mode} mode (s)" for mode in args.modes) + " |",
              "|---|" + "---|" * len(args.modes)]
     for path in notebooks:
         lines.append(f"| {path.stem} | " + " | ".join(f"{seconds[mode][path.stem]:.0f}" for mode in args.modes) + " |")
     lines.append("| total | " + " | ".join(f"{sum(seconds[mode].values()):.0f}" for mode in args.modes) + " |")
     write_results(args.output, {"machine": machine, "date": time.strftime("%Y-%m-%d"),
-                                "precision": os.environ.get("SRLIB_PRECISION", precision_setting()),
+                                "precision": precision,
                                 "command": "python benchmarks/notebooks.py " + " ".join(sys.argv[1:] if argv is None else argv),
                                 "seconds": seconds}, "\n".join(lines))
     print("\n".join(lines))

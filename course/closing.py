@@ -78,7 +78,8 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
 
     1. In a short run (fast or test mode), scores the zoo's model ``zoo`` beside this run and
        prints the table (in full mode this run *is* that model: one line says so);
-    2. records ``summary``'s rows when the main job asks (``SRLIB_RESULTS``; otherwise nothing);
+    2. records ``summary``'s rows when the main job asks (``SRLIB_RESULTS``; otherwise nothing, and
+       no model is run again to time it);
     3. writes ``result`` (JSON-ready) as ``results/<mode>/<notebook>.json`` with the run's mode,
        machine, date, software and command (:func:`srlib.results.save`);
     4. deletes the training checkpoints in ``checkpoints``: the run is complete, the next starts afresh.
@@ -95,7 +96,7 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
     elif zoo is not None:
         print(f"full mode: the zoo ships a full run of this notebook as {zoo.name}")
     if summary is not None:
-        summary_table.record(summary.study, summary.task, summary.targets, summary.predictions, summary.details(),
+        summary_table.record(summary.study, summary.task, summary.targets, summary.predictions, summary.details,
                              crop_border=summary.crop_border, notebook=notebook)
     saved = results.save(notebook, result)
     if main_process():

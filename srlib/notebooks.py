@@ -115,14 +115,19 @@ def publish(name: str, mode: str = "full", root: Path | None = None) -> Path:
         raise ValueError(f"{executed}: cells {stale} differ from notebooks/src/{name}.py; run it again")
     result_path = root / "results" / mode / f"{name}.json"
     if result_path.exists():
-        import json
-
-        for cell in notebook.cells:
-            if _is_provenance(cell):
-                cell.source = provenance(json.loads(result_path.read_text()))
+        _write_provenance(notebook, result_path)
     target = root / "notebooks" / f"{name}.ipynb"
     _write(notebook, target)
     return target
+
+
+def _write_provenance(notebook, result_path: Path) -> None:
+    """Set the notebook's provenance cell (if it has one) from the results file ``result_path``."""
+    import json
+
+    for cell in notebook.cells:
+        if _is_provenance(cell):
+            cell.source = provenance(json.loads(Path(result_path).read_text()))
 
 
 def _code(notebook) -> list[str]:
@@ -140,8 +145,6 @@ def update_text(name: str, root: Path | None = None) -> list[int]:
     the outputs would then no longer come from the code beside them. The provenance cell keeps its
     text, or, new, is written from ``results/full/<name>.json`` (the run the notebook shows).
     """
-    import json
-
     import nbformat
     from jupytext.combine import combine_inputs_with_outputs
 
@@ -154,21 +157,23 @@ def update_text(name: str, root: Path | None = None) -> list[int]:
         code = stale_cells(notebook, source, kinds=("code",))
         raise ValueError(f"{target}: cells {code} differ from notebooks/src/{name}.py in code or kind; run it again")
     old_provenance = [cell.source for cell in notebook.cells if _is_provenance(cell)]
-    for cell in updated.cells:
-        if _is_provenance(cell):
-            result = root / "results" / "full" / f"{name}.json"
-            cell.source = old_provenance[0] if old_provenance else provenance(json.loads(result.read_text()))
+    if old_provenance:
+        for cell in updated.cells:
+            if _is_provenance(cell):
+                cell.source = old_provenance[0]
+    else:
+        _write_provenance(updated, root / "results" / "full" / f"{name}.json")
     old_prose = {cell.source for cell in notebook.cells if cell.cell_type == "markdown"}
-    changed = [index for index, cell in enumerate(updated.cells)
-               if cell.cell_type == "markdown" and cell.source not in old_prose]
-    changed += [index for index in stale_cells(notebook, source, kinds=("markdown",)) if index not in changed]
+    changed = {index for index, cell in enumerate(updated.cells)
+               if cell.cell_type == "markdown" and cell.source not in old_prose}
+    changed |= set(stale_cells(notebook, source, kinds=("markdown",)))
     if changed:
         updated = combine_inputs_with_outputs(updated, notebook)
         updated.metadata = notebook.metadata
         for index, cell in enumerate(updated.cells):
             cell["id"] = f"cell-{index:02d}"
         _write(updated, target)
-    return sorted(set(changed))
+    return sorted(changed)
 
 
 # TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it, at

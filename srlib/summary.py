@@ -40,15 +40,18 @@ def timed_predictions(predict, images: dict) -> tuple[dict, float]:
     return predictions, seconds / megapixels
 
 
-def record(study: str, task: str, targets: dict, predictions: dict, details: dict, crop_border: int,
+def record(study: str, task: str, targets: dict, predictions: dict, details, crop_border: int,
            notebook: str | None = None) -> Path | None:
     """Score ``predictions`` ({method: {name: image}}) against ``targets`` and save them for the
     main job's table, with ``details`` ({method: {"parameters", "training_seconds",
-    "inference_seconds_per_megapixel"}}). Does nothing unless ``SRLIB_RESULTS`` is set, nor in a
-    ``torchrun`` process other than rank 0."""
+    "inference_seconds_per_megapixel"}}, or a function returning it, called only when something is
+    recorded: timing inference costs a second run of every model). Does nothing unless
+    ``SRLIB_RESULTS`` is set, nor in a ``torchrun`` process other than rank 0."""
     folder = results_folder()
     if folder is None or not main_process():
         return None
+    if callable(details):
+        details = details()
     from srlib.evaluation import evaluate
     from srlib.perceptual import vgg_distance
 

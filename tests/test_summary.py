@@ -12,6 +12,11 @@ def test_record_writes_nothing_outside_the_main_job(monkeypatch, tmp_path):
     monkeypatch.delenv("SRLIB_RESULTS", raising=False)
     assert summary.record("x", "task", {"a": synthetic_photo()}, {"m": {"a": synthetic_photo()}}, {}, 2) is None
 
+    def details():  # timing a model's inference: only worth doing when something is recorded
+        raise AssertionError("details computed outside the main job")
+
+    assert summary.record("x", "task", {"a": synthetic_photo()}, {"m": {"a": synthetic_photo()}}, details, 2) is None
+
 
 def test_recorded_studies_join_into_one_table(monkeypatch, tmp_path):
     monkeypatch.setenv("SRLIB_RESULTS", str(tmp_path))
@@ -20,7 +25,7 @@ def test_recorded_studies_join_into_one_table(monkeypatch, tmp_path):
              for n, t in targets.items()}
     details = {"model": {"parameters": 1000, "training_seconds": 12.0, "inference_seconds_per_megapixel": 0.5}}
     summary.record("autoencoder", "bicubic x2", targets, {"bicubic": noisy, "model": targets}, details, 2)
-    summary.record("vae", "bicubic x2", targets, {"bicubic": noisy}, {}, 2)  # the same baseline again
+    summary.record("vae", "bicubic x2", targets, {"bicubic": noisy}, lambda: {}, 2)  # the same baseline again
     stored = json.loads((tmp_path / "autoencoder.json").read_text())
     assert {row["method"] for row in stored["rows"]} == {"bicubic", "model"}
     assert all(k in stored["rows"][0] for k in ("psnr", "ssim", "hfen", "vgg"))
