@@ -369,7 +369,7 @@ print(f"- SSIM {before['ssim']:.3f} -> {after['ssim']:.3f}, HFEN {before['hfen']
 # instead.
 
 # %% [markdown]
-# The run's record (`course.finish`): its results file and its rows of the collection's table;
+# The run's record (`course.finish`): its results file and its rows of the table of every tutorial's methods that `make results` writes (`results/summary.md`);
 # in a short run, the zoo's `unet-pixel` (a full run of this notebook) scored beside this one.
 # In full mode, as here, that comparison is skipped, since the zoo's model is such a run.
 
