@@ -1,7 +1,8 @@
 """The ``srlib`` command line (installed with the package; ``python -m srlib`` works too).
 
     srlib data                      write the sample photographs to data/samples with a manifest,
-                                    and the wallpapers of the full training pool to data/wallpapers
+                                    and the photographs of the full training pool to data/wallpapers
+                                    and data/photos
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
     srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic,
                                     second-order, mixed-order)
@@ -39,15 +40,16 @@ def _command_data(args) -> int:
     destination = write_samples(args.dest, splits=tuple(args.splits))
     print(f"sample photographs written to {destination} (manifest: {destination / 'manifest.json'})")
     if args.wallpapers:
-        from srlib.samples import write_wallpapers
+        from srlib.samples import write_photos, write_wallpapers
 
-        try:
-            folder = write_wallpapers()
-        except OSError as error:  # FileNotFoundError included
-            print(f"wallpapers not written: {error}\n  fast mode does not need them; full mode's training "
-                  "pool does (srlib.samples.load_pool)", file=sys.stderr)
-        else:
-            print(f"wallpaper photographs (the rest of the training pool) in {folder}")
+        for kind, write in (("wallpaper photographs", write_wallpapers), ("package photographs", write_photos)):
+            try:
+                folder = write()
+            except OSError as error:  # FileNotFoundError included
+                print(f"{kind} not written: {error}\n  fast mode does not need them; full mode's training "
+                      "pool does (srlib.samples.load_pool)", file=sys.stderr)
+            else:
+                print(f"{kind} (the rest of the training pool) in {folder}")
     return 0
 
 
@@ -302,8 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--dest", default=None, help="destination folder (default: data/samples)")
     data.add_argument("--splits", nargs="+", default=["train", "valid"], choices=["train", "valid", "extra"])
     data.add_argument("--no-wallpapers", dest="wallpapers", action="store_false",
-                      help="skip the 11 Debian wallpaper photographs of the full training pool (fetched with "
-                           "apt-get download when plasma-workspace-wallpapers is not installed)")
+                      help="skip the 35 Debian photographs of the full training pool (11 Plasma wallpapers "
+                           "and 24 of other packages, fetched with apt-get download when not installed)")
     data.set_defaults(run=_command_data)
 
     baseline = commands.add_parser("baseline", help="bicubic PSNR/SSIM/HFEN on the validation photos",

@@ -199,8 +199,9 @@ def load_split(split: str, folder=None) -> dict[str, np.ndarray]:
 WALLPAPERS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
               "Kite", "OneStandsOut", "Path", "summer_1am")
 WALLPAPER_PACKAGE = "plasma-workspace-wallpapers"
-#: The sources of :func:`load_pool`: the sample photos' train split and the wallpapers.
-POOL_SOURCES = ("samples", "wallpapers")
+#: The sources of :func:`load_pool`: the sample photos' train split, the Plasma wallpapers, and
+#: the photographs of other Debian packages (:data:`PHOTOS`).
+POOL_SOURCES = ("samples", "wallpapers", "photos")
 
 
 def wallpapers_dir() -> Path:
@@ -208,24 +209,30 @@ def wallpapers_dir() -> Path:
     return data_dir() / "wallpapers"
 
 
-def fetch_wallpaper_package(workdir: Path) -> Path:
-    """Download the Debian package with ``apt-get download`` (no root needed) and unpack it with
-    ``dpkg-deb -x`` under ``workdir``; return its ``usr/share/wallpapers`` folder."""
+def fetch_package(package: str, workdir: Path) -> Path:
+    """Download the Debian package ``package`` with ``apt-get download`` (no root needed) and unpack
+    it with ``dpkg-deb -x`` into ``workdir/<package>``; return that folder (the package's root)."""
     import shutil
     import subprocess
 
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise FileNotFoundError(f"{tool}: not found, so the {WALLPAPER_PACKAGE} package cannot be fetched")
-    done = subprocess.run(["apt-get", "download", WALLPAPER_PACKAGE], cwd=workdir, capture_output=True, text=True)
-    packages = sorted(workdir.glob(f"{WALLPAPER_PACKAGE}_*.deb"))
+            raise FileNotFoundError(f"{tool}: not found, so the {package} package cannot be fetched")
+    done = subprocess.run(["apt-get", "download", package], cwd=workdir, capture_output=True, text=True)
+    packages = sorted(Path(workdir).glob(f"{package}_*.deb"))
     if done.returncode or not packages:
-        raise FileNotFoundError(f"apt-get download {WALLPAPER_PACKAGE}: failed ({done.stderr.strip()[-300:]})")
-    unpacked = subprocess.run(["dpkg-deb", "-x", str(packages[0]), str(workdir / "unpacked")],
-                              capture_output=True, text=True)
+        raise FileNotFoundError(f"apt-get download {package}: failed ({done.stderr.strip()[-300:]})")
+    root = Path(workdir) / package
+    unpacked = subprocess.run(["dpkg-deb", "-x", str(packages[0]), str(root)], capture_output=True, text=True)
     if unpacked.returncode:
         raise FileNotFoundError(f"{packages[0]}: dpkg-deb -x failed ({unpacked.stderr.strip()[-300:]})")
-    return workdir / "unpacked" / "usr" / "share" / "wallpapers"
+    packages[0].unlink()
+    return root
+
+
+def fetch_wallpaper_package(workdir: Path) -> Path:
+    """:func:`fetch_package` for :data:`WALLPAPER_PACKAGE`; returns its ``usr/share/wallpapers``."""
+    return fetch_package(WALLPAPER_PACKAGE, Path(workdir)) / "usr" / "share" / "wallpapers"
 
 
 def write_wallpapers(destination=None, source=None, reduce: int = 2, progress: bool = True) -> Path:
@@ -261,14 +268,140 @@ def write_wallpapers(destination=None, source=None, reduce: int = 2, progress: b
     return destination
 
 
+@dataclass(frozen=True)
+class PackagePhoto:
+    """A photograph inside a Debian package: its file there, its author and its licence."""
+
+    name: str
+    package: str
+    path: str
+    credit: str
+    licence: str
+
+
+_LOMIRI = "usr/share/backgrounds"
+_LXQT = "usr/share/lxqt/wallpapers"
+_STEF = "Stef Binde (stefonarch), LXQt wallpapers"
+#: Photographs (no renders, drawings or gradients) from four Debian wallpaper and theme packages,
+#: each checked by eye: Ubuntu Touch's 2018 wallpaper contest (``lomiri-wallpapers-16.04``), one
+#: of ``lomiri-wallpapers-20.04``, nine of LXQt's and the SDDM Maldives theme's beach. Every
+#: licence allows redistributing derivatives; all but the CC0 photo need the credit given here.
+#: :func:`write_photos` writes them reduced; ``mate-backgrounds`` and ``opencv-doc`` stay out.
+PHOTOS = (
+    PackagePhoto("bridge", "lomiri-wallpapers-16.04", f"{_LOMIRI}/Bridge_by_Sander_Klootwijk.jpg",
+                 "Sander Klootwijk, 2018", "CC-BY-SA-4.0"),
+    PackagePhoto("dragonfly", "lomiri-wallpapers-16.04", f"{_LOMIRI}/Dragonfly_by_Bolly.jpg", "Bolly, 2018",
+                 "CC-BY-SA-4.0"),
+    PackagePhoto("picture_0b", "lomiri-wallpapers-16.04", f"{_LOMIRI}/Picture_0B_by_freespace.jpg",
+                 "Trevor \"Freespace\", 2018", "CC-BY-4.0"),
+    PackagePhoto("wine", "lomiri-wallpapers-16.04", f"{_LOMIRI}/Wine_by_Jakkub_Mede.jpg", "Jakub Mede, 2018",
+                 "CC-BY-4.0"),
+    PackagePhoto("aitzgorri", "lomiri-wallpapers-16.04", f"{_LOMIRI}/aitzgorri_by_Aitzol_Berasategi.jpg",
+                 "Aitzol Berasategi, 2018", "CC-BY-4.0"),
+    PackagePhoto("analogpattern", "lomiri-wallpapers-16.04", f"{_LOMIRI}/analogpattern_by_Peter_Nerlich.jpg",
+                 "Peter Nerlich, 2018", "CC-BY-SA-4.0"),
+    PackagePhoto("free", "lomiri-wallpapers-16.04", f"{_LOMIRI}/free_by_Peter_Nerlich.jpg", "Peter Nerlich, 2018",
+                 "CC-BY-SA-4.0"),
+    PackagePhoto("friends", "lomiri-wallpapers-16.04", f"{_LOMIRI}/friends_by_Aitzol_Berasategi.jpg",
+                 "Aitzol Berasategi, 2018", "CC-BY-4.0"),
+    PackagePhoto("greentock", "lomiri-wallpapers-16.04", f"{_LOMIRI}/greentock_by_Peter_Nerlich.jpg",
+                 "Peter Nerlich, 2018", "CC-BY-SA-4.0"),
+    PackagePhoto("life", "lomiri-wallpapers-16.04", f"{_LOMIRI}/life_by_Aitzol_Berasategi.jpg",
+                 "Aitzol Berasategi, 2018", "CC-BY-4.0"),
+    PackagePhoto("picosdeeuropa", "lomiri-wallpapers-16.04", f"{_LOMIRI}/picosdeeuropa_by_Aitzol_Berasategi.jpg",
+                 "Aitzol Berasategi, 2018", "CC-BY-4.0"),
+    PackagePhoto("seeding", "lomiri-wallpapers-16.04", f"{_LOMIRI}/seeding_by_Clements_Engelhardt.jpg",
+                 "Clemens Engelhardt, 2018", "CC0-1.0"),
+    PackagePhoto("sunset", "lomiri-wallpapers-16.04", f"{_LOMIRI}/sunset_by_Aitzol_Berasategi.jpg",
+                 "Aitzol Berasategi, 2018", "CC-BY-4.0"),
+    PackagePhoto("kleiber", "lomiri-wallpapers-20.04", f"{_LOMIRI}/Kleiber_by_Lukas_Baubkus.jpg",
+                 "Lukas Baubkus, 2021", "CC-BY-SA-3.0"),
+    PackagePhoto("after_the_rain", "lxqt-themes", f"{_LXQT}/after-the-rain.jpg", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("appleflower", "lxqt-themes", f"{_LXQT}/appleflower.png", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("beam", "lxqt-themes", f"{_LXQT}/beam.png", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("butterfly", "lxqt-themes", f"{_LXQT}/butterfly.png", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("cloud", "lxqt-themes", f"{_LXQT}/cloud.png", "LXQt Project Team", "CC-BY-SA-3.0"),
+    PackagePhoto("drop", "lxqt-themes", f"{_LXQT}/drop.png", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("flowers", "lxqt-themes", f"{_LXQT}/flowers.png", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("fog", "lxqt-themes", f"{_LXQT}/fog.jpg", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("not_windows", "lxqt-themes", f"{_LXQT}/this-is-not-windows.jpg", _STEF, "CC-BY-SA-3.0"),
+    PackagePhoto("maldives", "sddm-theme-maldives", "usr/share/sddm/themes/maldives/background.jpg",
+                 "Nevit Dilmen, 2008", "CC-BY-3.0"),
+)
+#: The reduced photos' longest side, at most: each is shrunk by the smallest whole factor from 2 up
+#: that brings it there (MATLAB bicubic, which also smooths away the JPEG artefacts of the
+#: originals), so 4352x2448 becomes 1451x816 and 3000x1993 becomes 1500x997.
+PHOTO_LONG_SIDE = 2048
+
+
+def photos_dir() -> Path:
+    """``<data>/photos``, where :func:`write_photos` puts the reduced photographs."""
+    return data_dir() / "photos"
+
+
+def photo_reduction(height: int, width: int, long_side: int | None = None) -> int:
+    """The whole factor (2 or more) by which :func:`write_photos` shrinks a ``height`` x ``width``
+    photo so that its longest side is at most ``long_side`` (default :data:`PHOTO_LONG_SIDE`)."""
+    return max(2, -(-max(height, width) // (long_side or PHOTO_LONG_SIDE)))
+
+
+def write_photos(destination=None, source=None, progress: bool = True) -> Path:
+    """Write each of :data:`PHOTOS` reduced (:func:`photo_reduction`) as an RGB PNG to
+    ``destination/<name>.png`` (default ``data/photos``), with ``credits.json`` (name, package,
+    file, credit, licence, size) beside them. Files already there are kept.
+
+    ``source``: a folder holding the packages' files (``source/<package>/<path>``); by default
+    each missing photo's package is fetched from Debian's registry (:func:`fetch_package`, 52 MB in
+    all, no root needed) into a temporary folder, deleted afterwards. Raises ``FileNotFoundError``
+    naming the package and file when one cannot be had.
+    """
+    import tempfile
+
+    from PIL import Image
+
+    from srlib.io import atomic_write
+    from srlib.resize import imresize
+
+    destination = Path(destination) if destination else photos_dir()
+    missing = [photo for photo in PHOTOS if not (destination / f"{photo.name}.png").exists()]
+    if missing:
+        destination.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="srlib-photos-") as workdir:
+            roots = {}
+            for photo in tqdm(missing, desc="photos", disable=not progress):
+                if photo.package not in roots:
+                    roots[photo.package] = (Path(source) / photo.package if source is not None
+                                            else fetch_package(photo.package, Path(workdir)))
+                path = roots[photo.package] / photo.path
+                if not path.exists():
+                    raise FileNotFoundError(f"{path}: missing from Debian's {photo.package} package; "
+                                            f"run `srlib data` where apt-get can reach Debian")
+                image = load_image(path)
+                reduced = imresize(image, scale=1.0 / photo_reduction(*image.shape[:2]))
+                save_image(destination / f"{photo.name}.png", reduced)
+    credits = []
+    for photo in PHOTOS:
+        with Image.open(destination / f"{photo.name}.png") as image:
+            width, height = image.size
+        credits.append({"name": photo.name, "package": photo.package, "file": f"/{photo.path}",
+                        "credit": photo.credit, "licence": photo.licence, "height": height, "width": width})
+    text = json.dumps(credits, indent=1) + "\n"
+    credits_path = destination / "credits.json"
+    if not credits_path.exists() or credits_path.read_text() != text:
+        atomic_write(credits_path, lambda temporary: Path(temporary).write_text(text))
+    return destination
+
+
 def load_pool(sources=POOL_SOURCES, progress: bool = False) -> dict[str, np.ndarray]:
     """The training pool shared by every tutorial: ``{name: HxWx3 float32 image}``.
 
     ``sources`` picks from :data:`POOL_SOURCES`: ``"samples"``, the 9 photos of the train split
-    (300 to 1000 pixels a side), and ``"wallpapers"``, 11 Debian photographs at 1280x800
-    (:func:`write_wallpapers` writes them on first use). The validation photos are never in the
-    pool, nor are OpenCV's example images or ``mate-backgrounds``, which we keep for independent
-    evaluation. Wallpaper names are prefixed ``wallpaper_``.
+    (300 to 1000 pixels a side); ``"wallpapers"``, 11 photographs of Debian's Plasma wallpapers at
+    1280x800 (:func:`write_wallpapers` writes them on first use); ``"photos"``, 24 photographs of
+    four other Debian packages, 1000 to 2000 pixels on their long side (:data:`PHOTOS`,
+    :func:`write_photos`). The validation photos are never in the pool, nor are OpenCV's example
+    images or ``mate-backgrounds``, which we keep for independent evaluation. Names are prefixed
+    ``wallpaper_`` and ``photo_``.
     """
     unknown = [source for source in sources if source not in POOL_SOURCES]
     if unknown:
@@ -279,4 +412,7 @@ def load_pool(sources=POOL_SOURCES, progress: bool = False) -> dict[str, np.ndar
     if "wallpapers" in sources:
         folder = write_wallpapers(progress=progress)
         pool.update({f"wallpaper_{name}": load_image(folder / f"{name}.png") for name in WALLPAPERS})
+    if "photos" in sources:
+        folder = write_photos(progress=progress)
+        pool.update({f"photo_{photo.name}": load_image(folder / f"{photo.name}.png") for photo in PHOTOS})
     return pool

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+from PIL import Image
 import pytest
 
 from srlib.io import save_image
@@ -86,6 +87,47 @@ def test_write_wallpapers_reduces_the_largest_version_and_keeps_existing_files(t
     (destination / "Two.png").unlink()
     with pytest.raises(FileNotFoundError, match="nowhere/Two.*plasma-workspace-wallpapers"):
         samples.write_wallpapers(destination, source=tmp_path / "nowhere", progress=False)
+
+
+def test_write_photos_reduces_each_by_a_whole_factor_and_credits_it(tmp_path, monkeypatch):
+    import json
+
+    from srlib import samples
+
+    monkeypatch.setattr(samples, "PHOTOS", (
+        samples.PackagePhoto("wide", "pkg-a", "usr/share/backgrounds/wide.jpg", "A. Author", "CC0-1.0"),
+        samples.PackagePhoto("tall", "pkg-b", "usr/share/b/tall.png", "B. Author", "CC-BY-4.0")))
+    monkeypatch.setattr(samples, "PHOTO_LONG_SIDE", 40)
+    for package, path, shape in (("pkg-a", "usr/share/backgrounds/wide.jpg", (36, 90, 3)),
+                                 ("pkg-b", "usr/share/b/tall.png", (60, 30, 4))):  # RGBA comes out RGB
+        (tmp_path / "source" / package / path).parent.mkdir(parents=True)
+        Image.fromarray(np.full(shape, 120, np.uint8)).save(tmp_path / "source" / package / path)
+    assert samples.photo_reduction(36, 90, 40) == 3 and samples.photo_reduction(60, 30, 40) == 2
+    assert samples.photo_reduction(10, 10, 40) == 2  # always at least halved: JPEG artefacts smoothed away
+    destination = samples.write_photos(tmp_path / "out", source=tmp_path / "source", progress=False)
+    written = load_folder(destination)
+    assert written["wide"].shape == (12, 30, 3) and written["tall"].shape == (30, 15, 3)
+    credits = json.loads((destination / "credits.json").read_text())
+    assert [(c["name"], c["credit"], c["licence"], c["height"], c["width"]) for c in credits] == [
+        ("wide", "A. Author", "CC0-1.0", 12, 30), ("tall", "B. Author", "CC-BY-4.0", 30, 15)]
+    samples.write_photos(destination, source=tmp_path / "nowhere", progress=False)  # nothing missing: no source read
+    (destination / "tall.png").unlink()
+    with pytest.raises(FileNotFoundError, match="nowhere/pkg-b/usr/share/b/tall.png: missing from Debian's pkg-b"):
+        samples.write_photos(destination, source=tmp_path / "nowhere", progress=False)
+
+
+def test_the_package_photos_are_photographs_we_may_use():
+    from srlib.samples import PHOTOS, POOL_SOURCES, WALLPAPERS
+
+    assert len(PHOTOS) == 24 and len({photo.name for photo in PHOTOS}) == 24
+    assert {photo.package for photo in PHOTOS} == {"lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04",
+                                                  "lxqt-themes", "sddm-theme-maldives"}
+    assert all(photo.licence in {"CC0-1.0", "CC-BY-3.0", "CC-BY-4.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0"}
+               and photo.credit for photo in PHOTOS)
+    reserved = {"mate-backgrounds", "opencv-doc"}  # kept for independent evaluation
+    assert not {photo.package for photo in PHOTOS} & reserved
+    assert not {photo.name for photo in PHOTOS} & {name.lower() for name in WALLPAPERS} & set(sample_names("valid"))
+    assert POOL_SOURCES == ("samples", "wallpapers", "photos")
 
 
 def test_the_pool_never_holds_validation_or_reserved_photos():
