@@ -5,6 +5,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from srlib.arrays import rgb_to_y
 from srlib.degrade import add_gaussian_noise, gaussian_blur
+from srlib import metrics
 from srlib.metrics import hfen, psnr, score, ssim
 from tests.conftest import synthetic_photo
 
@@ -190,3 +191,56 @@ def test_paired_bootstrap_refuses_bad_scores(a, b, message):
 
     with pytest.raises(ValueError, match=message):
         paired_bootstrap(a, b)
+
+
+def _ring_spectrum_by_direct_dft(luma, bins):
+    """The radial spectrum computed the slow way: the DFT as a matrix product, rings by a loop."""
+    height, width = luma.shape
+    window = np.outer(np.hanning(height), np.hanning(width))
+    x = (luma - luma.mean()) * window
+    rows = np.exp(-2j * np.pi * np.outer(np.arange(height), np.arange(height)) / height)
+    columns = np.exp(-2j * np.pi * np.outer(np.arange(width), np.arange(width)) / width)
+    power = np.abs(rows @ x @ columns) ** 2 / (height * width)
+    sums, counts = np.zeros(bins), np.zeros(bins)
+    for u in range(height):
+        for v in range(width):
+            fy = u / height if u < height / 2 else u / height - 1
+            fx = v / width if v < width / 2 else v / width - 1
+            ring = int(np.floor(np.hypot(fy, fx) / 0.5 * bins))
+            if ring < bins:
+                sums[ring] += power[u, v]
+                counts[ring] += 1
+    return sums / np.maximum(counts, 1)
+
+
+def test_radial_power_spectrum_is_the_direct_computation():
+    from srlib.arrays import rgb_to_y
+
+    image = np.random.default_rng(1).random((12, 10, 3))
+    frequencies, power = metrics.radial_power_spectrum(image, bins=8)
+    np.testing.assert_allclose(frequencies, (np.arange(8) + 0.5) / 16)
+    np.testing.assert_allclose(power, _ring_spectrum_by_direct_dft(rgb_to_y(image * 255.0), 8), rtol=1e-9, atol=1e-9)
+
+
+def test_a_sinusoid_s_energy_sits_at_its_frequency():
+    columns = np.arange(96)
+    for frequency in (0.1, 0.3):
+        stripes = np.tile(0.5 + 0.4 * np.sin(2 * np.pi * frequency * columns), (64, 1))
+        bands, power = metrics.radial_power_spectrum(np.repeat(stripes[..., None], 3, axis=2), bins=32)
+        assert abs(bands[np.argmax(power)] - frequency) <= 0.5 / 32
+
+
+def test_high_frequency_ratio_sees_blur_and_invented_noise():
+    from srlib.degrade import bicubic, upscale_bicubic
+
+    rng = np.random.default_rng(2)
+    texture = np.clip(0.5 + 0.2 * rng.standard_normal((64, 64, 3)), 0, 1)
+    assert metrics.high_frequency_ratio(texture, texture) == pytest.approx(1.0)
+    blurred = upscale_bicubic(bicubic(texture, 2), 2)
+    assert metrics.high_frequency_ratio(texture, blurred) < 0.3  # interpolation loses the finest detail
+    noisy = np.clip(texture + 0.2 * rng.standard_normal(texture.shape), 0, 1)
+    assert metrics.high_frequency_ratio(texture, noisy) > 1.5    # more than the photo: noise, not texture
+    with pytest.raises(ValueError, match="band must satisfy"):
+        metrics.high_frequency_ratio(texture, texture, band=(0.3, 0.7))
+    with pytest.raises(ValueError, match="differ in shape"):
+        metrics.high_frequency_ratio(texture, texture[:32])
