@@ -46,13 +46,18 @@ def crop(image: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
     return image[top: top + size, left: left + size]
 
 
-def compare_crops(rows: dict, box_per_row: dict, labels=None, size: float = 2.2, path=None):
+def compare_crops(rows: dict, box_per_row: dict, labels=None, size: float = 2.2, path=None,
+                  reference: str | None = None):
     """Zoomed crops side by side: one row per image, one column per method.
 
     ``rows`` maps an image name to ``{method: HWC image}`` (all the same size); ``box_per_row``
     maps the image name to its ``(top, left, size)`` crop. Pixels are shown enlarged without
-    smoothing (nearest neighbour), so blur and ringing are the methods' own.
+    smoothing (nearest neighbour), so blur and ringing are the methods' own. With ``reference``
+    (a method's name, say ``"original"``), every other crop's title gives its PSNR against that
+    method's crop (dB, Y channel), so that differences too small to see still have a number.
     """
+    from srlib.metrics import psnr
+
     names = list(rows)
     methods = labels or list(rows[names[0]])
     figure, axes = plt.subplots(len(names), len(methods), figsize=(size * len(methods), size * len(names)),
@@ -60,11 +65,16 @@ def compare_crops(rows: dict, box_per_row: dict, labels=None, size: float = 2.2,
     for row, name in enumerate(names):
         for column, method in enumerate(methods):
             axis = axes[row, column]
-            axis.imshow(to_float(crop(rows[name][method], box_per_row[name])), interpolation="nearest")
+            shown = to_float(crop(rows[name][method], box_per_row[name]))
+            axis.imshow(shown, interpolation="nearest")
             axis.set_xticks([])
             axis.set_yticks([])
-            if row == 0:
-                axis.set_title(method, fontsize=9)
+            title = method if row == 0 else ""
+            if reference is not None and method != reference:
+                score = psnr(to_float(crop(rows[name][reference], box_per_row[name])), shown, y_channel=True)
+                title = f"{title}\n{score:.2f} dB" if title else f"{score:.2f} dB"
+            if title:
+                axis.set_title(title, fontsize=9)
         axes[row, 0].set_ylabel(name, fontsize=9)
     figure.tight_layout()
     return save(figure, path)

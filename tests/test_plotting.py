@@ -85,3 +85,19 @@ def test_main_job_gives_kernels_an_absolute_figure_folder(monkeypatch, tmp_path)
     notebooks.run_all(tmp_path / "out", figures=config.Path("img"), names=["01_autoencoder_keras"], redo=True)
     # Kernels start in notebooks/, so a relative folder would land in notebooks/img.
     assert seen == {"01_autoencoder_keras": str(tmp_path / "img")}
+
+
+def test_compare_crops_titles_each_crop_with_its_psnr_against_the_reference():
+    from srlib import metrics
+
+    rng = np.random.default_rng(0)
+    original = rng.random((40, 40, 3)).astype(np.float32)
+    noisy = np.clip(original + rng.normal(0, 0.05, original.shape), 0, 1).astype(np.float32)
+    box = (8, 4, 16)
+    figure = plotting.compare_crops({"x": {"original": original, "noisy": noisy}, "y": {"original": original,
+                                                                                     "noisy": original}},
+                                    {"x": box, "y": box}, reference="original")
+    titles = [axis.get_title() for axis in figure.axes]
+    expected = metrics.psnr(original[8:24, 4:20], noisy[8:24, 4:20], y_channel=True)
+    assert titles[0] == "original" and titles[1] == f"noisy\n{expected:.2f} dB"
+    assert titles[2] == "" and titles[3] == "inf dB"  # later rows: the score alone
