@@ -8,12 +8,11 @@
 # network, and MobileNetV2, which no loss here uses.
 #
 # **This notebook is the whole program**: the feature loss, its Gram matrices and the fine-tuning
-# are in the cells below, starting from tutorial 2's weights. Fast mode (the default on a CPU; what
-# the tests run) takes a few minutes on a CPU and then scores the zoo's `unet-perceptual`, this
-# notebook's full run, beside its own. The full run (`SRLIB_MODE=full python -m course.notebooks
-# 03_unet_perceptual_loss`, after tutorial 2's) fine-tunes for 2,000 steps on 96-pixel crops of the
-# whole training pool: about 33 minutes of training on a laptop CPU, minutes on a GPU. It writes
-# `results/full/03_unet_perceptual_loss.json`.
+# are in the cells below, starting from tutorial 2's weights. Fast mode (the default on a CPU)
+# takes a few minutes and then scores the zoo's `unet-perceptual`, this notebook's full run, beside
+# its own. The full run (`SRLIB_MODE=full python -m course.notebooks 03_unet_perceptual_loss`,
+# after tutorial 2's) fine-tunes for 2,000 steps on 96-pixel crops of the whole training pool:
+# under an hour on a laptop CPU, minutes on a GPU.
 
 # %% [markdown] tags=["provenance"]
 # *Outputs shown: written from the results file when a run is published.*
@@ -30,8 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srlib import checkpoints, config, data_torch, degrade, evaluation, losses_torch, models_torch, notebooks, \
-    plotting, results, samples, summary, train_torch, zoo
+import course
+from srlib import checkpoints, config, data_torch, degrade, evaluation, losses_torch, models_torch, plotting, samples, \
+    train_torch
 from srlib.callbacks_fastai import BFloat16Training, EpochCheckpoints
 from srlib.perceptual import mobilenet_distance, vgg_distance
 from srlib.pretrained import VGG16_LAYER_SCALE
@@ -41,8 +41,9 @@ from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_fea
 # ## Parameters
 
 # %% tags=["parameters"]
-MODE = config.run_mode()               # "fast" or "full": see srlib.config
-BUDGETS = {"fast": dict(perceptual_epochs=4), "full": dict(perceptual_epochs=8)}  # epochs of tutorial 2's length
+MODE = config.run_mode()               # "test", "fast" or "full": see srlib.config
+BUDGETS = {"test": dict(perceptual_epochs=1), "fast": dict(perceptual_epochs=4),  # epochs of tutorial 2's length
+           "full": dict(perceptual_epochs=8)}
 CONFIG = SimpleNamespace(
     layers=("relu3_3", "relu4_3", "relu5_3"), layer_weights=(5.0, 15.0, 2.0),  # lesson 7's
     gram_weight=500.0,                 # lesson 7: 5e3; see "The feature loss"
@@ -59,10 +60,10 @@ print(MODE, CONFIG)
 # has to add texture; from scratch it would also have to learn colours and shapes, with a loss
 # that constrains them loosely. The weights come with tutorial 2's settings (crops, batches,
 # degradation), so this notebook uses the same data. If tutorial 2 has not run in this mode,
-# `srlib.notebooks.ensure` runs its notebook first.
+# `course.ensure` runs its notebook first.
 
 # %%
-pixel_weights = notebooks.ensure("02_unet_pixel_loss", config.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
+pixel_weights = course.ensure("02_unet_pixel_loss", course.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
 pixel_model = models_torch.build_unet()
 pixel_metadata = checkpoints.load_weights(pixel_model, pixel_weights)
 DATA = SimpleNamespace(**pixel_metadata["config"])
@@ -142,8 +143,8 @@ class FeatureLoss(nn.Module):
         return sum(self.terms.values())
 
 # %% [markdown]
-# `srlib.losses_torch.FeatureLoss` is the same loss (its Keras twin is tested against it). On a
-# validation batch of crappified crops against their originals, both give the same terms:
+# `srlib.losses_torch.FeatureLoss` is the same loss. On a validation batch (the crappified crops,
+# taken as if they were a model's output, against their originals), both give the same terms:
 
 # %%
 lowres_batch, highres_batch = dls.valid.one_batch()
@@ -182,10 +183,7 @@ for gram_weight in (5e3, CONFIG.gram_weight):
 # `CONFIG.perceptual_epochs` epochs.
 #
 # The learning rate is a tenth of tutorial 2's because the network is already trained: fine-tuning
-# should move it, not restart it. At tutorial 2's 1e-3 the feature loss pulls the network further
-# from where it started, and it ends further behind the pixel U-Net on both perceptual distances
-# than at the rate used here: a fine-tune too strong can worsen the very thing the loss is meant to
-# improve.
+# should move it, not restart it.
 #
 # As in tutorial 2, `EpochCheckpoints` saves the fine-tune after every epoch, so an interrupted run
 # resumes when the notebook runs again.
@@ -194,11 +192,11 @@ for gram_weight in (5e3, CONFIG.gram_weight):
 feature_loss = losses_torch.FeatureLoss(CONFIG.layers, CONFIG.layer_weights, gram_weight=CONFIG.gram_weight)
 config.set_seed(CONFIG.seed)
 learn = models_torch.unet_learner(dls, feature_loss, metrics=losses_torch.loss_term_metrics(feature_loss),
-                                  path=config.PROJECT_ROOT)
+                                  path=course.PROJECT_ROOT)
 learn.add_cb(BFloat16Training(CONFIG.precision))
 checkpoints.load_weights(learn.model, pixel_weights)
 
-checkpoint_dir = config.MODELS_DIR / "checkpoints" / f"03_unet_perceptual_loss_{MODE}"
+checkpoint_dir = course.MODELS_DIR / "checkpoints" / f"03_unet_perceptual_loss_{MODE}"
 resumable = EpochCheckpoints(checkpoint_dir / "fine_tune.pt", settings={**vars(CONFIG), "data": vars(DATA),
                                                                         "start": checkpoints.digest(pixel_weights)})
 learn.unfreeze()
@@ -210,10 +208,12 @@ print(f"{training['steps']} steps in {training['precision']}")
 # %% [markdown]
 # ## Pixel loss against perceptual loss
 #
-# The table above shows how little the fine-tune moved the network: the validation loss went from
-# 3.384 after the first epoch to 3.365 after the eighth, half a per cent. The pixel term rose
-# (0.0447 to 0.0462) while every feature and Gram term fell, each by less than 3 per cent: the trade
-# the loss asks for, but a small one.
+# The table above (fastai counts the epochs from 0) shows how little the fine-tune moved the
+# network: the validation loss went from 3.381 after the first epoch to 3.347 after the eighth, one
+# per cent. The pixel term rose (0.0446 to 0.0457) while every feature and Gram term fell, each by
+# 3 per cent or less: the trade the loss asks for, but a small one. (The training loss is far
+# below the validation loss throughout: the network has fitted the training tiles since tutorial
+# 2, and the validation crops are of photos it never saw.)
 #
 # Now the whole validation photos, with tutorial 2's metrics and two perceptual distances (lower is
 # better):
@@ -222,65 +222,32 @@ print(f"{training['steps']} steps in {training['precision']}")
 #   trained with is made of VGG-16's activations, so this distance partly scores the model on what
 #   it was trained to do.
 # - `srlib.perceptual.mobilenet_distance`, the same recipe (LPIPS without learned weights) on
-#   MobileNetV2, a network that no loss here uses: the independent judge. (The U-Net's encoder
-#   starts from the same ImageNet weights but is trained; the judge's never change.)
+#   MobileNetV2, a network that no loss here uses: the more independent judge. (The U-Net's
+#   encoder is a MobileNetV2 too, tutorial 2's, started from the same ImageNet weights and then
+#   trained; the judge's weights never change.)
 
 # %%
 pixel_predictions = train_torch.predict_images(pixel_model, valid_inputs)
-perceptual_predictions, inference = summary.timed_predictions(
-    lambda image: train_torch.predict_image(learn.model, image), valid_inputs)
+perceptual_predictions = train_torch.predict_images(learn.model, valid_inputs)
 table = evaluation.evaluate(valid_targets, {"input (bicubic-upsampled)": valid_inputs,
                                             "U-Net, pixel loss": pixel_predictions,
                                             "U-Net, perceptual loss": perceptual_predictions},
                             crop_border=4, extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})
 print(table.to_markdown(baseline=None))
-weights = checkpoints.save_weights(learn.model, config.MODELS_DIR / f"unet_perceptual_{MODE}.safetensors", {
+weights = checkpoints.save_weights(learn.model, course.MODELS_DIR / f"unet_perceptual_{MODE}.safetensors", {
     **pixel_metadata, "loss": "srlib.losses_torch.FeatureLoss", "notebook": "03_unet_perceptual_loss",
     "config": {**pixel_metadata["config"], "perceptual": vars(CONFIG)}, "mode": MODE,
     "training_seconds": pixel_metadata["training_seconds"] + training["seconds"],
     "training_steps": pixel_metadata["training_steps"] + training["steps"], "machine": config.machine_description(),
     "validation": table.mean()})
-print("saved", weights.relative_to(config.PROJECT_ROOT))
-
-# %% [markdown]
-# ## The zoo's model: this notebook in full mode
-#
-# In fast mode the next cell scores the zoo's `unet-perceptual` (this notebook's full run) beside
-# this short run, on the same inputs; in full mode this run is that model.
-
-# %%
-zoo_predictions = {}
-if MODE == "fast":
-    zoo_predictions, trained = zoo.beside_run(
-        "unet-perceptual", valid_inputs,
-        f"fine-tuned {training['steps']} steps here ({MODE} mode, {training['seconds'] / 60:.1f} min)")
-    print(trained, "in all, pixel loss then feature loss")
-    print(evaluation.evaluate(valid_targets, {"U-Net, perceptual loss": perceptual_predictions,
-                                              "zoo: unet-perceptual": zoo_predictions}, crop_border=4,
-                              extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance}
-                              ).to_markdown(baseline=None))
-else:
-    print("full mode: this run is the model that the zoo ships as unet-perceptual")
-
-# %% [markdown]
-# `srlib.summary.record` adds these rows to the collection's results table when `make results` runs
-# this notebook; otherwise it writes nothing.
-
-# %%
-summary.record("unet_perceptual", f"{DATA.degradation} (x2 + JPEG)", valid_targets,
-               {"U-Net, perceptual loss": perceptual_predictions},
-               {"U-Net, perceptual loss": {"parameters": sum(p.numel() for p in learn.model.parameters()),
-                                           "training_seconds": pixel_metadata["training_seconds"] + training["seconds"],
-                                           "inference_seconds_per_megapixel": inference}},
-               crop_border=4, notebook="03_unet_perceptual_loss")
+print("saved", weights.relative_to(course.PROJECT_ROOT))
 
 # %%
 boxes = {"kodim23": (66, 60, 64), "coffee": (56, 94, 64), "flower": (56, 94, 64)}
 rows = {name: {"input": valid_inputs[name], "pixel loss": pixel_predictions[name],
                "perceptual loss": perceptual_predictions[name],
-               **({"zoo: unet-perceptual": zoo_predictions[name]} if MODE == "fast" else {}),
                "original": valid_targets[name]} for name in boxes}
-plotting.compare_crops(rows, boxes, size=2.6, path=config.figure_path("unet_perceptual_crops.png"));
+plotting.compare_crops(rows, boxes, size=2.6, path=course.figure_path("unet_perceptual_crops.png"));
 
 # %% [markdown]
 # In the crops the two U-Nets are hard to tell apart. Both remove the JPEG blocks and fade the
@@ -302,66 +269,40 @@ cat_perceptual = train_torch.predict_image(learn.model, cat)
 print("input", cat.shape, "-> output", cat_perceptual.shape)
 plotting.compare_crops({"chelsea x2": {"bicubic x2": cat, "pixel-loss U-Net": cat_pixel,
                                        "perceptual-loss U-Net": cat_perceptual}},
-                       {"chelsea x2": (160, 300, 240)}, size=4.0, path=config.figure_path("unet_cat.png"));
-
-# %% [markdown]
-# `srlib.results.save` writes this run's results file, `results/<mode>/03_unet_perceptual_loss.json`:
-
-# %%
-saved = results.save("03_unet_perceptual_loss", {
-    "config": vars(CONFIG), "data": vars(DATA), "rows": table.rows, "markdown": table.to_markdown(baseline=None),
-    "training": training, "pixel_training_seconds": pixel_metadata["training_seconds"],
-    "training_loss": [float(value) for value in learn.recorder.losses]})
-print("written", saved.relative_to(config.PROJECT_ROOT))
-checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one starts afresh
-
-# %% [markdown]
-# ## The full run
-#
-# This notebook in full mode (`SRLIB_MODE=full python -m course.notebooks 03_unet_perceptual_loss`),
-# after tutorial 2 in full mode:
-
-# %%
-full = results.load("03_unet_perceptual_loss", "full")
-print(results.describe(full, "03_unet_perceptual_loss"))
-if full:
-    print(f"{full['training']['steps']} fine-tuning steps of {full['data']['patch_size']}-pixel crops in "
-          f"{full['training']['precision']}, {full['training']['seconds'] / 60:.1f} min")
-    print(full["markdown"])
+                       {"chelsea x2": (160, 300, 240)}, size=4.0, path=course.figure_path("unet_cat.png"));
 
 # %% [markdown]
 # ## Conclusion
 #
-# The full run's numbers, read from its results file:
+# This run's numbers, from the table above:
 
 # %%
-if full:
-    means = evaluation.ResultsTable(rows=full["rows"]).mean()
-    source, pixel, perceptual = (means[m] for m in ("input (bicubic-upsampled)", "U-Net, pixel loss", "U-Net, perceptual loss"))
-    print(f"- PSNR and SSIM: pixel loss {pixel['psnr']:.2f} dB and {pixel['ssim']:.3f}, "
-          f"perceptual loss {perceptual['psnr']:.2f} dB and {perceptual['ssim']:.3f}")
-    print(f"- VGG-16 distance (the loss's network): input {source['vgg']:.3f}, pixel loss {pixel['vgg']:.3f}, "
-          f"perceptual loss {perceptual['vgg']:.3f}")
-    if "mobilenet" in perceptual:
-        print(f"- MobileNetV2 distance (independent): input {source['mobilenet']:.3f}, pixel loss "
-              f"{pixel['mobilenet']:.3f}, perceptual loss {perceptual['mobilenet']:.3f}")
+means = table.mean()
+source, pixel, perceptual = (means[m] for m in ("input (bicubic-upsampled)", "U-Net, pixel loss", "U-Net, perceptual loss"))
+print(f"- PSNR and SSIM: pixel loss {pixel['psnr']:.2f} dB and {pixel['ssim']:.3f}, "
+      f"perceptual loss {perceptual['psnr']:.2f} dB and {perceptual['ssim']:.3f}")
+print(f"- VGG-16 distance (the loss's network): input {source['vgg']:.3f}, pixel loss {pixel['vgg']:.3f}, "
+      f"perceptual loss {perceptual['vgg']:.3f}")
+print(f"- MobileNetV2 distance (independent): input {source['mobilenet']:.3f}, pixel loss "
+      f"{pixel['mobilenet']:.3f}, perceptual loss {perceptual['mobilenet']:.3f}")
 
 # %% [markdown]
-# - **PSNR and SSIM prefer the pixel loss** (the first line printed above): by about a fifth of a
-#   decibel and less than a hundredth of SSIM, and both U-Nets are well over a decibel ahead of the
+# - **PSNR and SSIM prefer the pixel loss** (the first line printed above): by a little more than a
+#   tenth of a decibel and less than a hundredth of SSIM, and both U-Nets are well over a decibel ahead of the
 #   input (the table above). The feature loss is free to put a texture a pixel away from where it
 #   was, and PSNR punishes that.
-# - **Neither perceptual judge prefers the perceptual loss either.** VGG-16, the loss's own network,
-#   puts the pixel U-Net a hair ahead (the second line above), and so does MobileNetV2, which no
-#   loss saw and which is the fairer judge, by a little more (the third line). Compare both columns
-#   before believing that the images *look* more like the originals.
-# - **Why so little changed**: in 2,000 steps the validation loss moved by half a per cent. From
+# - **Only the loss's own network prefers the perceptual loss.** VGG-16 puts the perceptual U-Net a
+#   hair ahead (the second line above), which is partly circular: the loss is made of VGG-16's
+#   activations. MobileNetV2, which no loss saw and which is the fairer judge, puts the pixel U-Net
+#   a hair ahead instead (the third line). Compare both columns before believing that the images
+#   *look* more like the originals.
+# - **Why so little changed**: in 2,000 steps the validation loss moved by one per cent. From
 #   inputs this damaged (a photo halved, JPEG-compressed, a number written on it) the network can
 #   change little of what VGG-16's deeper layers see, and what it does change (the Gram terms ask
 #   for texture statistics) is not what either judge rewards.
-# - **What might help**, untried here: feature terms at `relu1_2` and `relu2_2`, which the judges
-#   weight as much as the deeper layers (fine detail); keeping the epoch that an independent
-#   validation distance prefers, as tutorial 4 does (this fine-tune is judged only at its end); and
+# - **What might help**, untried here: feature terms at the shallower `relu1_2` and `relu2_2`
+#   (fine detail), which both distances compare too; keeping the epoch that a validation distance
+#   prefers, as tutorial 4 does (this fine-tune is judged only at its end); and
 #   lesson 7's setting, the feature loss from the first step on thousands of photos, rather than a
 #   fine-tune on twenty.
 # - **What the eye sees**: on Chelsea both U-Nets give the fur crisper strands than bicubic; the two
@@ -370,3 +311,23 @@ if full:
 # No number settles which is "better": it depends on whether you need faithful pixels (measurement,
 # medical images) or a convincing picture (photos for people). Tutorial 4 pushes further towards
 # realism with a critic network that learns what "looks real" means.
+
+# %% [markdown]
+# The run's record (`course.finish`): its results file and its rows of the table of every tutorial's methods that `make results` writes (`results/summary.md`);
+# in a short run, the zoo's `unet-perceptual` (a full run of this notebook) scored beside this one.
+
+# %%
+course.finish("03_unet_perceptual_loss", {
+    "config": vars(CONFIG), "data": vars(DATA), "rows": table.rows, "markdown": table.to_markdown(baseline=None),
+    "training": training, "pixel_training_seconds": pixel_metadata["training_seconds"],
+    "training_loss": [float(value) for value in learn.recorder.losses]},
+    summary=course.Summary(
+        "unet_perceptual", f"{DATA.degradation} (x2 + JPEG)", valid_targets,
+        {"U-Net, perceptual loss": perceptual_predictions}, crop_border=4,
+        predict={"U-Net, perceptual loss": (lambda image: train_torch.predict_image(learn.model, image), valid_inputs)},
+        parameters={"U-Net, perceptual loss": sum(p.numel() for p in learn.model.parameters())},
+        training_seconds={"U-Net, perceptual loss": pixel_metadata["training_seconds"] + training["seconds"]}),
+    zoo=course.ZooModel("unet-perceptual", valid_inputs, valid_targets, {"U-Net, perceptual loss": perceptual_predictions},
+                        f"fine-tuned {training['steps']} steps here ({MODE} mode, {training['seconds'] / 60:.1f} min)",
+                        dict(crop_border=4, extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})),
+    checkpoints=checkpoint_dir)
