@@ -21,11 +21,11 @@
 #
 # **This notebook is the whole program**: the critic, the NoGAN wiring (`GANLearner`, the switcher,
 # both losses) and the record of the game are in the cells below, starting from tutorial 2's U-Net.
-# Fast mode (the default on a CPU; what the tests run) takes a few minutes on a CPU and then scores
-# the zoo's `gan`, this notebook's full run, beside its own. The full run (`SRLIB_MODE=full python
-# -m course.notebooks 04_gan`, after tutorials 2 and 3 in full mode) pretrains a wider critic on
-# 3,200 crops and plays 1,250 turns of the game on the whole training pool: about 11 minutes of
-# training on a laptop CPU, minutes on a GPU. It writes `results/full/04_gan.json`.
+# Fast mode (the default on a CPU) takes a few minutes and then scores the zoo's `gan`, this
+# notebook's full run, beside its own. The full run (`SRLIB_MODE=full python -m course.notebooks
+# 04_gan`, after tutorials 2 and 3 in full mode) pretrains a wider critic on 3,200 crops and plays
+# 1,250 turns of the game on the whole training pool: a quarter of an hour or so of training on a
+# laptop CPU, minutes on a GPU.
 
 # %% [markdown] tags=["provenance"]
 # *Outputs shown: written from the results file when a run is published.*
@@ -49,8 +49,8 @@ from fastai.learner import Learner
 from fastai.optimizer import Adam
 from fastai.vision.gan import AdaptiveGANSwitcher, AdaptiveLoss, GANLearner, GANTrainer, accuracy_thresh_expand
 
-from srlib import checkpoints, config, data_torch, evaluation, metrics, models_torch, notebooks, plotting, results, \
-    samples, summary, train_torch, zoo
+import course
+from srlib import checkpoints, config, data_torch, evaluation, metrics, models_torch, plotting, samples, train_torch
 from srlib.callbacks_fastai import EpochCheckpoints
 from srlib.perceptual import mobilenet_distance, vgg_distance
 
@@ -58,13 +58,14 @@ from srlib.perceptual import mobilenet_distance, vgg_distance
 # ## Parameters
 
 # %% tags=["parameters"]
-MODE = config.run_mode()              # "fast" or "full": see srlib.config
-BUDGETS = {"fast": dict(critic_features=32, critic_batches=60, critic_epochs=12, gan_epochs=2),
+MODE = config.run_mode()              # "test", "fast" or "full": see srlib.config
+BUDGETS = {"test": dict(critic_features=8, critic_batches=2, critic_epochs=1, gan_epochs=1),
+           "fast": dict(critic_features=32, critic_batches=60, critic_epochs=12, gan_epochs=2),
            "full": dict(critic_features=64, critic_batches=200, critic_epochs=10, gan_epochs=5)}
 CONFIG = SimpleNamespace(
     critic_batch_size=16,
-    # Adam with beta1 = 0.5 and a constant 2e-4 (DCGAN's settings) for the critic's pretraining:
-    # see "Step 3" for why not fastai's fit_one_cycle defaults.
+    # Adam with beta1 = 0.5 and a constant 2e-4 for the critic's pretraining: DCGAN's settings for
+    # a discriminator (Radford et al., 2016), steadier than a one-cycle schedule's large peak rate
     critic_learning_rate=2e-4, critic_beta1=0.5,
     gan_learning_rate=1e-4,
     pixel_weight=500.0,                # weights_gen = (1, 500): adversarial 1, pixel 500 (lesson 7: 50; see Step 4)
@@ -85,7 +86,7 @@ print(MODE, CONFIG)
 # becomes L1.
 
 # %%
-pixel_weights = notebooks.ensure("02_unet_pixel_loss", config.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
+pixel_weights = course.ensure("02_unet_pixel_loss", course.MODELS_DIR / f"unet_pixel_{MODE}.safetensors")
 DATA = SimpleNamespace(**checkpoints.load_metadata(pixel_weights)["config"])
 train_images = samples.load_pool(DATA.pool)
 valid_images = samples.load_split("valid")
@@ -94,11 +95,11 @@ dls, valid_inputs, valid_targets = data_torch.paired_data(
     DATA.highres_size, DATA.seed, fresh_damage=DATA.fresh_damage)
 
 config.set_seed(CONFIG.seed)
-generator_learn = models_torch.unet_learner(dls, nn.L1Loss(), path=config.PROJECT_ROOT)
+generator_learn = models_torch.unet_learner(dls, nn.L1Loss(), path=course.PROJECT_ROOT)
 pixel_metadata = checkpoints.load_weights(generator_learn.model, pixel_weights)
 pixel_predictions = train_torch.predict_images(generator_learn.model, valid_inputs)  # before the game
 print(f"generator: {sum(p.numel() for p in generator_learn.model.parameters()):,} parameters, "
-      f"pretrained {pixel_metadata['training_seconds']:.0f} s on {pixel_metadata['machine']}")
+      f"pretrained {pixel_metadata['training_steps']:,} steps with the pixel loss")
 
 # %% [markdown]
 # ## Step 2: its predictions
@@ -138,9 +139,9 @@ plotting.show_images({f"restored {i}": restored[i].permute(1, 2, 0).numpy() for 
 #
 # Lesson 7 used fastai's `gan_critic`: strided convolutions with **spectral normalisation**, a
 # self-attention layer and dropout. Spectral normalisation bounds how much each layer can amplify
-# its input, which stabilises a critic facing an easy task; facing differences this small, it keeps
-# the output near zero, and such a critic can stay at chance: loss 0.693 (ln 2, the loss of a
-# constant guess), held-out accuracy near 0.5.
+# its input, which stabilises a critic facing an easy task; on differences this small it also keeps
+# the output near zero, and such a critic may stay near chance: a loss of 0.693 (ln 2, the loss of
+# a constant guess) and a held-out accuracy near 0.5.
 #
 # Our critic instead normalises each image's feature maps (**instance normalisation**: per image and
 # channel, zero mean and unit variance): content's brightness and contrast, which vary far more from
@@ -173,9 +174,9 @@ critic_dls = DataLoaders.from_dsets(pairs[held_out:], pairs[:held_out], bs=CONFI
 config.set_seed(CONFIG.seed)
 critic = Learner(critic_dls, patch_critic(CONFIG.critic_features),
                  loss_func=AdaptiveLoss(nn.BCEWithLogitsLoss()), metrics=accuracy_thresh_expand, wd=1e-3,
-                 opt_func=partial(Adam, mom=CONFIG.critic_beta1, sqr_mom=0.99, eps=1e-8), path=config.PROJECT_ROOT)
+                 opt_func=partial(Adam, mom=CONFIG.critic_beta1, sqr_mom=0.99, eps=1e-8), path=course.PROJECT_ROOT)
 print(f"critic: {sum(p.numel() for p in critic.model.parameters()):,} parameters")
-checkpoint_dir = config.MODELS_DIR / "checkpoints" / f"04_gan_{MODE}"
+checkpoint_dir = course.MODELS_DIR / "checkpoints" / f"04_gan_{MODE}"
 run_settings = {**vars(CONFIG), "data": vars(DATA), "start": checkpoints.digest(pixel_weights)}
 critic_checkpoints = EpochCheckpoints(checkpoint_dir / "critic.pt", run_settings)
 critic.fit(CONFIG.critic_epochs, CONFIG.critic_learning_rate, cbs=critic_checkpoints)
@@ -183,9 +184,10 @@ critic_seconds = critic_checkpoints.seconds
 critic_accuracy = float(critic.validate()[1])
 
 # %% [markdown]
-# This critic learns: in ten epochs its held-out loss falls from 0.639 to 0.259 and its held-out
-# accuracy rises from 0.62 to 0.885. Its training loss falls further (0.168): it has begun to fit
-# its 2,560 training crops better than new ones.
+# This critic learns: in ten epochs (fastai counts them from 0) its held-out loss falls from 0.643
+# to 0.269 and its held-out accuracy rises from 0.61 to 0.885, both at the ninth epoch; in the tenth
+# they slip back a little (0.289 and 0.878) while its training loss falls further (0.173): it has
+# begun to fit its 2,560 training crops better than new ones.
 #
 # ## Step 4: the game
 #
@@ -193,15 +195,16 @@ critic_accuracy = float(critic.validate()[1])
 #
 # - the **generator's loss** is `adversarial + 500 * L1`: binary cross-entropy of the critic's
 #   verdict against "real", plus the generator learner's own L1, which keeps colours and shapes in
-#   place. The pixel weight decides how far the critic may pull the generator: lesson 7's 50 was set
-#   against a critic that barely learned; against one that does, so low a weight lets the generator
-#   drift from the originals within an epoch;
+#   place. The pixel weight decides how far the critic may pull the generator from the originals:
+#   lesson 7 used 50; this critic learns more (Step 3), so here the pixel term weighs ten times as
+#   much;
 # - the **critic's loss** is its own learner's: binary cross-entropy on real photos and on fresh
 #   restorations;
 # - the **switcher**, `AdaptiveGANSwitcher(critic_thresh=0.65)`, lets the critic train until its
 #   loss on a batch falls below 0.65, then gives the generator one turn (it has no threshold of its
 #   own), and back;
-# - Adam with **beta1 = 0**: no momentum, because each player's target moves with the other player.
+# - Adam with **beta1 = 0** for both players (fastai calls beta1 `mom`; the critic's pretraining used
+#   0.5): no momentum, because each player's target moves with the other player.
 #
 # A small callback, `PlayerLosses`, records every turn (which player moved, its loss) and, after
 # each epoch, the generator's PSNR (Y channel), HFEN and VGG distance on the validation photos, with
@@ -253,13 +256,13 @@ class PlayerLosses(Callback):
 recorder = PlayerLosses(valid_inputs, valid_targets)
 learn = GANLearner.from_learners(generator_learn, critic, weights_gen=(1.0, CONFIG.pixel_weight), show_img=False,
                                  switcher=AdaptiveGANSwitcher(critic_thresh=CONFIG.critic_threshold),
-                                 opt_func=partial(Adam, mom=0.0), wd=1e-3, cbs=[recorder], path=config.PROJECT_ROOT)
+                                 opt_func=partial(Adam, mom=0.0), wd=1e-3, cbs=[recorder], path=course.PROJECT_ROOT)
 game_checkpoints = EpochCheckpoints(checkpoint_dir / "game.pt", run_settings, extra={"players": recorder})
 learn.fit(CONFIG.gan_epochs, CONFIG.gan_learning_rate, cbs=game_checkpoints)
 gan_seconds = game_checkpoints.seconds
 
 # %%
-plotting.plot_gan_history(recorder.history, recorder.validation, path=config.figure_path(f"gan_{MODE}_history.png"));
+plotting.plot_gan_history(recorder.history, recorder.validation, path=course.figure_path(f"gan_{MODE}_history.png"));
 turns = [player for _, player, _ in recorder.history]
 print(f"{turns.count('generator')} generator turns, {turns.count('critic')} critic turns")
 
@@ -288,16 +291,20 @@ for row in recorder.validation:
 # term and the validation PSNR collapse is inventing texture that is not there.
 #
 # Neither happens here. On the left (running means of five turns) the critic's loss stays between
-# about 0.3 and 0.6 and the generator's between about 11 and 19, with no trend; 637 critic turns
-# against 613 mean the critic got below the threshold after one turn nearly every time. (fastai's
-# `train_loss`, about 7, is the mean over both players' turns.) On the right, PSNR peaks at epoch 2
-# (28.54 dB), drops to 28.33 at epoch 3 and recovers only to 28.43, while the VGG distance is lowest
-# at epoch 2 (0.493) and then climbs to about 0.53. Every epoch is below the pixel U-Net's 28.71 dB
-# (the panel does not draw it; the lines above print it).
+# about 0.2 and 0.6 and the generator's between about 11 and 19, with no trend. The critic already
+# starts below the switcher's threshold (its loss is under 0.65 after pretraining), so the switcher
+# hardly waits: 638 critic turns against 612 mean the two players simply took turns. (fastai's
+# `train_loss`, about 7, is the mean over both players' turns; its `gen_loss`, about 24, is the
+# generator's loss on the validation crops, mostly the pixel term: 500 times an L1 that is larger on
+# photos it never trained on.)
+# On the right, PSNR dips from 28.41 dB after epoch 1 to 28.29 after epoch 2, peaks at 28.55
+# after epoch 4 and ends at 28.37, while the VGG distance is lowest after epoch 1 (0.495) and
+# climbs to 0.526 by the end. Every epoch is below the pixel U-Net's 28.70 dB (the panel does not
+# draw it; the lines above print it).
 #
 # Neither curve says when the *images* are best. The practical rule (fast.ai trained its colouriser
-# this way) is to watch the generator's outputs and a validation measure, and stop at the last epoch
-# before artefacts appear: here the rule above, which keeps epoch 2.
+# this way) is to watch the generator's outputs and a validation measure, and stop before the
+# measure turns: here the rule above, which keeps epoch 1.
 
 # %% [markdown]
 # ## Compare with the pixel and perceptual U-Nets
@@ -307,17 +314,16 @@ for row in recorder.validation:
 
 # %%
 methods = {"input (bicubic-upsampled)": valid_inputs, "U-Net, pixel loss": pixel_predictions}
-perceptual_path = config.MODELS_DIR / f"unet_perceptual_{MODE}.safetensors"
+perceptual_path = course.MODELS_DIR / f"unet_perceptual_{MODE}.safetensors"
 if perceptual_path.exists():
     perceptual = models_torch.build_unet()
     checkpoints.load_weights(perceptual, perceptual_path)
     methods["U-Net, perceptual loss"] = train_torch.predict_images(perceptual, valid_inputs)
-methods["GAN generator"], inference = summary.timed_predictions(
-    lambda image: train_torch.predict_image(learn.model.generator, image), valid_inputs)
+methods["GAN generator"] = train_torch.predict_images(learn.model.generator, valid_inputs)
 table = evaluation.evaluate(valid_targets, methods, crop_border=4,
                             extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})
 print(table.to_markdown(baseline=None))
-weights = checkpoints.save_weights(learn.model.generator, config.MODELS_DIR / f"gan_generator_{MODE}.safetensors", {
+weights = checkpoints.save_weights(learn.model.generator, course.MODELS_DIR / f"gan_generator_{MODE}.safetensors", {
     **checkpoints.load_metadata(pixel_weights), "notebook": "04_gan", "mode": MODE,
     "loss": f"GAN: adversarial (patch_critic: PatchGAN, instance norm, {CONFIG.critic_features} features) + "
             f"{CONFIG.pixel_weight:g} * L1, from the pixel-loss U-Net",
@@ -325,106 +331,43 @@ weights = checkpoints.save_weights(learn.model.generator, config.MODELS_DIR / f"
     "training_seconds": pixel_metadata["training_seconds"] + critic_seconds + gan_seconds,
     "training_steps": pixel_metadata["training_steps"] + best_epoch * DATA.steps_per_epoch, "kept_epoch": best_epoch,
     "machine": config.machine_description(), "validation": table.mean()})
-print("saved", weights.relative_to(config.PROJECT_ROOT))
-
-# %% [markdown]
-# ## The zoo's model: this notebook in full mode
-#
-# In fast mode the next cell scores the zoo's `gan` (this notebook's full-mode generator) beside
-# this short run, on the same inputs; in full mode this run is that model.
-
-# %%
-zoo_predictions = {}
-if MODE == "fast":
-    zoo_predictions, trained = zoo.beside_run(
-        "gan", valid_inputs, f"kept epoch {best_epoch} of {CONFIG.gan_epochs} here ({MODE} mode)")
-    print(trained, "in all, pixel U-Net then the game")
-    print(evaluation.evaluate(valid_targets, {"GAN generator": methods["GAN generator"], "zoo: gan": zoo_predictions},
-                              crop_border=4, extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance}
-                              ).to_markdown(baseline=None))
-else:
-    print(f"full mode: this run's generator (epoch {best_epoch}) is the model that the zoo ships as gan")
-
-# %% [markdown]
-# `srlib.summary.record` adds these rows to the collection's results table when `make results` runs
-# this notebook; otherwise it writes nothing.
-
-# %%
-summary.record("gan", f"{DATA.degradation} (x2 + JPEG)", valid_targets, {"GAN generator": methods["GAN generator"]},
-               {"GAN generator": {"parameters": sum(p.numel() for p in learn.model.generator.parameters()),
-                                  "training_seconds": pixel_metadata["training_seconds"] + critic_seconds + gan_seconds,
-                                  "inference_seconds_per_megapixel": inference}},
-               crop_border=4, notebook="04_gan")
+print("saved", weights.relative_to(course.PROJECT_ROOT))
 
 # %%
 boxes = {"kodim23": (66, 60, 64), "coffee": (56, 94, 64), "monarch": (70, 120, 64)}
-rows = {name: {label: images_[name] for label, images_ in methods.items()}
-        | ({"zoo: gan": zoo_predictions[name]} if MODE == "fast" else {}) | {"original": valid_targets[name]}
+rows = {name: {label: images_[name] for label, images_ in methods.items()} | {"original": valid_targets[name]}
         for name in boxes}
-plotting.compare_crops(rows, boxes, size=2.2, path=config.figure_path("gan_crops.png"));
-
-# %% [markdown]
-# `srlib.results.save` writes this run's results file, `results/<mode>/04_gan.json`:
-
-# %%
-saved = results.save("04_gan", {
-    "config": vars(CONFIG), "data": vars(DATA), "rows": table.rows, "markdown": table.to_markdown(baseline=None),
-    "critic_accuracy": critic_accuracy, "history": recorder.history, "validation": recorder.validation,
-    "kept_epoch": best_epoch,
-    "training_seconds": {"critic": critic_seconds, "gan": gan_seconds},
-    "parameters": {"generator": sum(p.numel() for p in learn.model.generator.parameters()),
-                   "critic": sum(p.numel() for p in learn.model.critic.parameters())}})
-print("written", saved.relative_to(config.PROJECT_ROOT))
-checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one starts afresh
-
-# %% [markdown]
-# ## The full run
-#
-# This notebook in full mode (`SRLIB_MODE=full python -m course.notebooks 04_gan`), after tutorials
-# 2 and 3 in full mode:
-
-# %%
-full = results.load("04_gan", "full")
-print(results.describe(full, "04_gan"))
-if full:
-    print(f"critic {full['training_seconds']['critic'] / 60:.1f} min (held-out accuracy "
-          f"{full['critic_accuracy']:.3f}), game {full['training_seconds']['gan'] / 60:.1f} min")
-    print(full["markdown"])
-    plotting.plot_gan_history(full["history"], full["validation"], path=config.figure_path("gan_full_history.png"));
+plotting.compare_crops(rows, boxes, size=2.2, path=course.figure_path("gan_crops.png"));
 
 # %% [markdown]
 # ## Conclusion
 #
-# The full run's numbers, read from its results file:
+# This run's numbers, from the table and the game above:
 
 # %%
-if full:
-    means = evaluation.ResultsTable(rows=full["rows"]).mean()
-    pixel, gan = means["U-Net, pixel loss"], means["GAN generator"]
-    turns = [player for _, player, _ in full["history"]]
-    print(f"- GAN generator: PSNR {gan['psnr']:.2f} dB, HFEN {gan['hfen']:.3f}, VGG distance {gan['vgg']:.3f}; "
-          f"before the game (pixel U-Net): {pixel['psnr']:.2f} dB, {pixel['hfen']:.3f}, {pixel['vgg']:.3f}")
-    if "mobilenet" in gan:
-        print(f"- MobileNetV2 distance (independent): GAN {gan['mobilenet']:.3f}, pixel U-Net {pixel['mobilenet']:.3f}")
-    print(f"- the critic took {turns.count('critic')} of the {len(turns)} turns; epoch "
-          f"{full.get('kept_epoch', len(full['validation']))} of {len(full['validation'])} kept")
+means = table.mean()
+pixel, gan = means["U-Net, pixel loss"], means["GAN generator"]
+turns = [player for _, player, _ in recorder.history]
+print(f"- GAN generator: PSNR {gan['psnr']:.2f} dB, HFEN {gan['hfen']:.3f}, VGG distance {gan['vgg']:.3f}; "
+      f"before the game (pixel U-Net): {pixel['psnr']:.2f} dB, {pixel['hfen']:.3f}, {pixel['vgg']:.3f}")
+print(f"- MobileNetV2 distance (independent): GAN {gan['mobilenet']:.3f}, pixel U-Net {pixel['mobilenet']:.3f}")
+print(f"- the critic's held-out accuracy before the game {critic_accuracy:.3f}; it took {turns.count('critic')} of "
+      f"the {len(turns)} turns; epoch {best_epoch} of {len(recorder.validation)} kept")
 
 # %% [markdown]
-# **What the full run shows**: the game took place. The instance-normalised critic learned to tell
-# restorations from originals (its held-out accuracy is printed under "The full run"), and the
+# **What this run shows**: the game took place. The instance-normalised critic learned to tell
+# restorations from originals (its held-out accuracy is the last line above), and the
 # players alternated, the critic taking about half the turns (the last line above). But what it
 # taught did not help. After every epoch the generator is behind the pixel U-Net it started from on
-# PSNR and HFEN, and at best level with it on the VGG distance: the kept epoch, the second, matches
-# it to the three decimals printed (the first line above, and the lines per epoch in Step 4). The
-# kept epoch is also behind on the MobileNetV2 distance, which played no part in the choice (the
-# second line above). It is a little ahead of tutorial 3's perceptual U-Net on every column of the
-# table above, and in the crops the three U-Nets are hard to tell apart: all remove the JPEG blocks
+# PSNR, HFEN and the VGG distance (the first line above, and the lines per epoch in Step 4), and
+# the kept epoch is also behind on the MobileNetV2 distance, which played no part in the choice
+# (the second line above). It is behind tutorial 3's perceptual U-Net on every column of the table
+# above too, and in the crops the three U-Nets are hard to tell apart: all remove the JPEG blocks
 # and leave the coffee's number as a ghost. The aim, a generator sharper than the pixel U-Net by
 # HFEN and by an independent perceptual distance, is not reached.
 #
-# Two lessons on the way: a critic must be able to learn before the game means anything (a
-# spectrally normalised critic can stay at chance on crops this close to their originals), and once
-# it learns, the pixel term's weight decides how far it pulls the generator. Not tried here: a
+# Two lessons on the way: a critic must be able to learn before the game means anything (Step 3),
+# and once it learns, the pixel term's weight decides how far it pulls the generator. Not tried here: a
 # critic limited by spectral norm and normalised per image together, a lower learning rate for the
 # generator, the relativistic critic of ESRGAN, and a perceptual term beside the adversarial one, as
 # SRGAN and ESRGAN use.
@@ -434,3 +377,25 @@ if full:
 # the game for many epochs over thousands of pet photos on a GPU, and SRGAN and ESRGAN train for
 # days on DIV2K. The GAN's promise needs data and time, and its instability is the price of a loss
 # that is itself learned.
+
+# %% [markdown]
+# The run's record (`course.finish`): its results file and its rows of the table of every tutorial's methods that `make results` writes (`results/summary.md`);
+# in a short run, the zoo's `gan` (a full run of this notebook) scored beside this one.
+
+# %%
+course.finish("04_gan", {
+    "config": vars(CONFIG), "data": vars(DATA), "rows": table.rows, "markdown": table.to_markdown(baseline=None),
+    "critic_accuracy": critic_accuracy, "history": recorder.history, "validation": recorder.validation,
+    "kept_epoch": best_epoch, "training_seconds": {"critic": critic_seconds, "gan": gan_seconds},
+    "parameters": {"generator": sum(p.numel() for p in learn.model.generator.parameters()),
+                   "critic": sum(p.numel() for p in learn.model.critic.parameters())}},
+    summary=course.Summary(
+        "gan", f"{DATA.degradation} (x2 + JPEG)", valid_targets, {"GAN generator": methods["GAN generator"]},
+        crop_border=4,
+        predict={"GAN generator": (lambda image: train_torch.predict_image(learn.model.generator, image), valid_inputs)},
+        parameters={"GAN generator": sum(p.numel() for p in learn.model.generator.parameters())},
+        training_seconds={"GAN generator": pixel_metadata["training_seconds"] + critic_seconds + gan_seconds}),
+    zoo=course.ZooModel("gan", valid_inputs, valid_targets, {"GAN generator": methods["GAN generator"]},
+                        f"kept epoch {best_epoch} of {CONFIG.gan_epochs} here ({MODE} mode)",
+                        dict(crop_border=4, extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})),
+    checkpoints=checkpoint_dir)
