@@ -16,14 +16,15 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["srlib", "srlib.*"]),
     package_data={"srlib": ["zoo/*.safetensors", "zoo/*.json"]},  # the model zoo (float16, ~50 MB)
-    install_requires=["numpy>=1.24", "pillow>=10", "scipy>=1.10", "scikit-image>=0.22", "tqdm>=4.60"],
+    install_requires=["numpy>=1.24", "pillow>=10", "scipy>=1.10", "scikit-image>=0.22", "tifffile>=2023.1",
+                      "tqdm>=4.60"],
     extras_require={
         "torch": ["torch>=2.1", "torchvision>=0.16", "fastai>=2.8.7", "safetensors>=0.4"],
         "keras": ["keras>=3.0", "tensorflow-cpu>=2.16"],
         "data": ["scikit-learn>=1.3", "matplotlib>=3.7", "sporco>=0.2"],
         "weights": ["onnx>=1.14"],
         "export": ["onnx>=1.14", "onnxruntime>=1.14"],
-        "all": ["srlib[torch,keras,data,weights,export]", "matplotlib>=3.7", "opencv-python-headless>=4.8"],
+        "all": ["srlib[torch,keras,data,weights,export]", "matplotlib>=3.7", "opencv-python-headless>=4.12"],
     },
     entry_points={"console_scripts": ["srlib=srlib.cli:main"]},
 )

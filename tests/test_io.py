@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srlib.io import list_images, load_image, save_image
+from srlib.io import list_images, load_image, read_picture, save_image
+from tests.conftest import synthetic_photo
 
 
 def test_png_round_trip_is_exact(tmp_path, photo_uint8):
@@ -187,3 +188,76 @@ def test_saved_files_get_ordinary_permissions(tmp_path, photo):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_turned_as_pillow_turns_it(tmp_path, orientation):
+    from PIL import ImageOps
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 10
+    Image.fromarray(stored).save(tmp_path / "o.png", exif=exif)
+    picture = read_picture(tmp_path / "o.png")
+    with Image.open(tmp_path / "o.png") as image:
+        np.testing.assert_array_equal(np.round(picture.pixels * 255), np.asarray(ImageOps.exif_transpose(image)))
+    assert picture.exif is None  # the orientation was the only tag, and it is applied
+
+
+
+def _srgb() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+# (suffix, channels, bits) -> channels read back: 16-bit grey + alpha PNG is written as RGBA, WebP has no grey.
+ROUND_TRIPS = {(".png", 1, 8): 1, (".png", 2, 8): 2, (".png", 3, 8): 3, (".png", 4, 8): 4, (".png", 1, 16): 1,
+               (".png", 2, 16): 4, (".png", 3, 16): 3, (".png", 4, 16): 4, (".tif", 1, 8): 1, (".tif", 4, 8): 4,
+               (".tif", 1, 16): 1, (".tif", 2, 16): 2, (".tif", 4, 16): 4, (".tif", 3, 32): 3, (".tif", 2, 32): 2,
+               (".jpg", 1, 8): 1, (".jpg", 3, 8): 3, (".webp", 1, 8): 3, (".webp", 4, 8): 4}
+
+
+@pytest.mark.parametrize("suffix, channels, bits", ROUND_TRIPS, ids=lambda value: str(value))
+def test_pictures_keep_channels_depth_profile_and_exif(tmp_path, suffix, channels, bits):
+    from srlib.io import Picture, write_picture
+
+    pixels = synthetic_photo(12, 20)[..., :3 if channels >= 3 else 1]
+    if channels in (2, 4):  # an alpha ramp, transparent on the left to opaque on the right
+        pixels = np.concatenate([pixels, np.tile(np.linspace(0, 1, 20, dtype=np.float32), (12, 1))[..., None]], axis=2)
+    exif = Image.Exif()
+    exif[0x010F] = "srlib test camera"
+    profile = _srgb() if channels >= 3 else None
+    path = write_picture(tmp_path / f"picture{suffix}", Picture(pixels, bits, profile, exif.tobytes()))
+    back = read_picture(path)
+    assert back.pixels.shape == (12, 20, ROUND_TRIPS[suffix, channels, bits]) and back.bits == bits
+    assert back.icc_profile == profile
+    holds_exif = not (suffix == ".tif" and bits > 8)  # tifffile writes no EXIF
+    assert (back.exif is not None and b"srlib test camera" in back.exif) == holds_exif
+    returned = back.pixels if back.pixels.shape[2] == channels else back.pixels[..., [0, -1][:channels]]
+    if suffix in (".jpg", ".webp"):
+        assert np.abs(returned - pixels).mean() < 0.04  # lossy: the photo's fine noise goes
+    else:
+        assert np.abs(returned - pixels).max() <= 0.5 / {8: 255, 16: 65535, 32: 1e7}[bits] + 1e-6
+
+
+@pytest.mark.parametrize("name, pixels, bits, message", [
+    ("a.jpg", np.ones((4, 4, 4), np.float32), 8, r"a\.jpg: JPEG holds no transparency"),
+    ("a.webp", np.ones((4, 4, 3), np.float32), 16, r"a\.webp: WEBP holds 8-bit samples, not 16"),
+    ("a.png", np.ones((4, 4, 3), np.float32), 32, r"a\.png: PNG holds 8 or 16-bit samples, not 32"),
+    ("a.gif", np.ones((4, 4, 3), np.float32), 8, r"a\.gif: cannot write \.gif"),
+])
+def test_what_a_format_cannot_hold_is_refused(tmp_path, name, pixels, bits, message):
+    from srlib.io import Picture, write_picture
+
+    with pytest.raises(ValueError, match=message):
+        write_picture(tmp_path / name, Picture(pixels, bits))
+    assert not list(tmp_path.iterdir())
+
+
+def test_floating_point_tiff_outside_0_1_is_refused(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "hdr.tif", np.full((4, 4, 3), 3.5, np.float32), photometric="rgb")
+    with pytest.raises(ValueError, match=r"hdr\.tif: floating-point image with values in \[3\.5, 3\.5\]"):
+        read_picture(tmp_path / "hdr.tif")
