@@ -136,6 +136,29 @@ def native_bfloat16_flags() -> set[str]:
     return cpu_flags() & {"avx512_bf16", "amx_bf16"}
 
 
+#: What :func:`available_memory` answers where neither psutil nor /proc/meminfo does (a guess).
+UNKNOWN_MEMORY = 4 * 2**30
+
+
+def available_memory() -> int:
+    """Bytes of memory new work can take without swapping: psutil's ``virtual_memory().available``
+    when psutil is installed, else ``MemAvailable`` from ``/proc/meminfo``, else 4 GiB (a guess)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        return int(psutil.virtual_memory().available)
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return UNKNOWN_MEMORY
+
+
 def configure_threads(threads: int | None = None) -> dict:
     """Size the compute thread pools of the frameworks already imported to ``threads`` (default:
     the available cores), with one inter-op thread; returns what each framework now uses.
