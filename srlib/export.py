@@ -12,10 +12,14 @@ cropped back inside the graph, as :func:`srlib.upscale.upscale_array` does. The 
 
 ``check_onnx(path, model)`` runs the file with ONNX Runtime on an image of an awkward size and
 returns the largest difference from PyTorch's output. ``srlib export MODEL -o FILE.onnx`` does both.
+
+:class:`OnnxRuntimeNetwork` exports a model and runs it in ONNX Runtime behind PyTorch's calling
+convention, so ``srlib upscale --backend onnxruntime`` tiles it like the PyTorch model.
 """
 from __future__ import annotations
 
 import json
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -106,3 +110,31 @@ def check_onnx(path, model: torch.nn.Module, metadata: dict, height: int = 61, w
     ours = session.run(None, {"image": image.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
     reference = upscale_array(model, image, scale, tile=None, multiple=multiple, precision="fp32")
     return float(np.abs(np.clip(ours, 0, 1) - reference).max())
+
+
+class OnnxRuntimeNetwork(torch.nn.Module):
+    """``model`` exported by :func:`export_onnx` and run by ONNX Runtime on the CPU, in float32.
+
+    Called like the model: an ``(N, 3, H, W)`` float32 tensor in, the network's output out
+    (``(N, 3, H * s, W * s)``, unclipped), so :func:`srlib.upscale.upscale_array` and
+    :func:`srlib.zoo.upscale` tile it the same way. ``reference`` is the PyTorch model, kept for
+    its device and ``receptive_radius`` (the tiles' overlap), never run. Needs ``onnxruntime``.
+    """
+
+    def __init__(self, model: torch.nn.Module, metadata: dict, threads: int | None = None):
+        super().__init__()
+        import onnxruntime
+
+        self.reference = model
+        if hasattr(model, "receptive_radius"):
+            self.receptive_radius = model.receptive_radius
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        with tempfile.TemporaryDirectory() as folder:  # the session reads the file whole
+            path = export_onnx(model, metadata, Path(folder) / "model.onnx")
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        batch = np.ascontiguousarray(image.detach().float().cpu().numpy())
+        return torch.from_numpy(self.session.run(None, {"image": batch})[0])
