@@ -6,7 +6,8 @@
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
     srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic,
                                     second-order, mixed-order)
-    srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present)
+    srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present),
+                                    keeping transparency, bit depth, grey, ICC profile, EXIF, format
     srlib models                    the model zoo
     srlib evaluate FOLDER --model M score a zoo model on your own high-resolution photos
     srlib export MODEL -o FILE.onnx write a zoo model as ONNX (any image size), checked with ONNX Runtime
@@ -26,7 +27,11 @@ EXAMPLES = {
     "baseline": "example: srlib baseline --scales 2 3 4 --output results/bicubic",
     "degrade": "example: srlib degrade photos/ -o photos_x4 --degradation bicubic --scale 4",
     "upscale": "examples:\n  srlib upscale render.png -o enlarged --model edsr-x4\n"
-               "  srlib upscale phone_photos/ -o enlarged --model real-x4 --skip-existing",
+               "  srlib upscale phone_photos/ -o enlarged --model real-x4 --skip-existing\n"
+               "  srlib upscale logo.png scan.tif -o enlarged --outscale 2.5     # RGBA and 16-bit grey kept\n"
+               "  srlib upscale photos/ -o web --format webp --quality 90 --width 1920\n\n"
+               "What comes out of each kind of input (transparency, 16-bit, grey, palette, CMYK,\n"
+               "ICC profile, EXIF): docs/files.md.",
     "models": "example: srlib models",
     "evaluate": "examples:\n  srlib evaluate data/samples/valid --model edsr-x2\n"
                 "  srlib evaluate data/samples/valid --model real-x4 --degradation realistic",
@@ -76,22 +81,25 @@ def _command_baseline(args) -> int:
 
 
 class BatchPlan:
-    """Input files and their outputs ``OUTDIR/<stem>.png``, checked before any work starts.
+    """Input files and their outputs ``OUTDIR/<stem><suffix>``, checked before any work starts.
+
+    ``suffix(source)`` names each output's suffix (default ``.png`` for all).
 
     Refuses (``ValueError`` naming the path): a missing input, an output folder that cannot be
-    created or written, an output that would replace one of the inputs. Inputs that share a stem
-    (``a.png``, ``a.jpg``) are written under distinct names, ``a_png.png`` and ``a_jpg.png`` (and
-    :meth:`report` says so); inputs that would still share an output (two ``a.png`` from two
-    folders) are listed as failures, the rest of the batch goes on. Entries of a folder that have
+    created or written, an output that would replace one of the inputs. Inputs whose outputs
+    would share a name (``a.png``, ``a.jpg`` both to PNG) are written under distinct names,
+    ``a_png.png`` and ``a_jpg.png`` (and :meth:`report` says so); inputs that would still share
+    an output (two ``a.png`` from two folders) are listed as failures, the rest of the batch goes on. Entries of a folder that have
     an image suffix but cannot be read (a dangling symbolic link, a folder, a device) are listed as
     failures too. Existing outputs are skipped with ``skip_existing`` (resume after an
     interruption), replaced with ``overwrite``, and otherwise reported as failures without
     touching them.
     """
 
-    def __init__(self, inputs, output, overwrite: bool = False, skip_existing: bool = False):
+    def __init__(self, inputs, output, overwrite: bool = False, skip_existing: bool = False, suffix=None):
         from srlib.io import IMAGE_SUFFIXES, unreadable_entry
 
+        self.suffix = suffix or (lambda source: ".png")
         self.failures: list[str] = []
         self.renamed: list[str] = []
         self.skipped = 0
@@ -124,26 +132,27 @@ class BatchPlan:
         for source, target in zip(self.sources, self.targets):
             if target.resolve() in resolved_inputs:
                 raise ValueError(f"{target}: the output would replace the input {source}; choose another output "
-                                 "folder (outputs are named <stem>.png)")
+                                 f"folder (outputs are named <stem>{target.suffix})")
         self.unprocessed = len(self.failures)  # entries that failed before any work: not among the sources
         self._check_writable()
         self.overwrite, self.skip_existing = overwrite, skip_existing
 
     def _name_outputs(self, sources: list[Path]) -> tuple[list[Path], list[Path]]:
-        """``OUTDIR/<stem>.png`` for each source; ``<stem>_<suffix>.png`` where stems collide;
-        sources that would still collide become failures."""
-        by_stem: dict[str, list[Path]] = {}
+        """``OUTDIR/<stem><suffix>`` for each source; ``<stem>_<input suffix><suffix>`` where those
+        collide; sources that would still collide become failures."""
+        by_name: dict[str, list[Path]] = {}
         for source in sources:
-            by_stem.setdefault(source.stem, []).append(source)
+            by_name.setdefault(f"{source.stem}{self.suffix(source)}", []).append(source)
         names = {}
-        for stem, group in by_stem.items():
+        for name, group in by_name.items():
             if len(group) == 1:
-                names[group[0]] = f"{stem}.png"
+                names[group[0]] = name
                 continue
             for source in group:
-                names[source] = f"{stem}_{source.suffix.lower().lstrip('.')}.png"
-            self.renamed.append(f"{' and '.join(str(source) for source in group)} share the stem {stem!r}: "
-                                f"written as {', '.join(sorted(set(names[source] for source in group)))}")
+                names[source] = f"{source.stem}_{source.suffix.lower().lstrip('.')}{self.suffix(source)}"
+            self.renamed.append(f"{' and '.join(str(source) for source in group)} share the stem "
+                                f"{group[0].stem!r}: written as "
+                                f"{', '.join(sorted(set(names[source] for source in group)))}")
         claimants: dict[str, list[Path]] = {}
         for source in sources:
             claimants.setdefault(names[source], []).append(source)
@@ -220,24 +229,30 @@ def _command_degrade(args) -> int:
 
 
 def _command_upscale(args) -> int:
-    from srlib import zoo
-    from srlib.io import load_image, save_image
+    import warnings
 
-    plan = BatchPlan(args.inputs, args.output, args.overwrite, args.skip_existing)
-    model, metadata = zoo.load_model(args.model, device=args.device)
-    device = next(model.parameters()).device
-    from srlib.precision import resolve
+    from srlib import enlarge
 
-    print(f"{metadata['name']}: x{metadata['scale']} on {device}, {resolve(args.precision, device)}, "
-          f"tiles of {args.tile} px")
-    for _, source, target in plan.jobs(f"upscaling x{metadata['scale']}"):
+    enlarge.output_size(1, 1, 1, args.outscale, args.width, args.height)  # bad combinations before any work
+    plan = BatchPlan(args.inputs, args.output, args.overwrite, args.skip_existing,
+                     suffix=lambda source: enlarge.output_suffix(source, args.format))
+    upscaler = enlarge.Upscaler(args.model, device=args.device, backend=args.backend, precision=args.precision,
+                                tile=args.tile, self_ensemble=args.self_ensemble, progress=len(plan.sources) < 2)
+    print(upscaler.describe())
+    for _, source, target in plan.jobs(f"upscaling x{upscaler.scale}"):
         try:
-            image = load_image(source, max_pixels=args.max_pixels or None)
-            result = zoo.upscale(model, metadata, image, tile=args.tile or None, self_ensemble=args.self_ensemble,
-                                 progress=len(plan.sources) < 2, precision=args.precision)
-            save_image(target, result, overwrite=args.overwrite)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", enlarge.UpscaleWarning)
+                enlarge.upscale_file(source, target, upscaler, quality=args.quality, outscale=args.outscale,
+                                     width=args.width, height=args.height, overwrite=args.overwrite,
+                                     max_pixels=args.max_pixels or None)
         except FILE_ERRORS as error:
             plan.fail(source, error)
+        for warning in caught:
+            if issubclass(warning.category, enlarge.UpscaleWarning):
+                print(f"warning: {warning.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     return plan.report("upscaled")
 
 
@@ -332,17 +347,35 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.set_defaults(run=_command_degrade)
 
     upscale = commands.add_parser("upscale", help="enlarge images with a model from the zoo",
-                                  description="Enlarge image files or folders with a zoo model; writes "
-                                              "OUTDIR/<stem>.png, exactly `scale` times the input size. Large "
-                                              "images go through in overlapping tiles (bounded memory); a GPU "
-                                              "is used when there is one. `srlib models` lists the models.",
+                                  description="Enlarge image files or folders with a zoo model; writes\n"
+                                              "OUTDIR/<stem>.<format>, `scale` times the input size unless --outscale,\n"
+                                              "--width or --height says otherwise. The output keeps the input's\n"
+                                              "transparency, bit depth, grey, ICC profile, EXIF and format. Large images\n"
+                                              "go through in overlapping tiles sized from the free memory; a GPU is\n"
+                                              "used when there is one. `srlib models` lists the models.",
                                   epilog=EXAMPLES["upscale"], formatter_class=argparse.RawDescriptionHelpFormatter)
     upscale.add_argument("inputs", nargs="+", help="image files or folders")
     upscale.add_argument("-o", "--output", required=True, help="output folder")
     upscale.add_argument("--model", default="edsr-x4", help="zoo model name or a .safetensors file (default edsr-x4, for clean images; real-x4 "
                          "for photos from a camera or a phone; `srlib models` says which suits what)")
-    upscale.add_argument("--tile", type=int, default=512,
-                         help="tile side in input pixels (default 512); smaller tiles use less memory; 0 for none")
+    upscale.add_argument("--format", default="same", choices=["same", "png", "jpg", "webp", "tiff"],
+                         help="output format (default same: the input's; BMP and GIF become PNG). JPEG has no "
+                              "transparency: it is composited over white, with a warning")
+    upscale.add_argument("--quality", type=_checked_by("quality_level"), default=95,
+                         help="JPEG and WebP quality, 1-100 (default 95)")
+    upscale.add_argument("--outscale", type=_checked_by("positive_factor"), default=None, metavar="F",
+                         help="output size F times the input (any F > 0): the model's scale, then an antialiased "
+                              "resize to round(size * F)")
+    upscale.add_argument("--width", type=_checked_by("positive_size"), default=None,
+                         help="output width in pixels (the height follows the aspect ratio unless --height is given)")
+    upscale.add_argument("--height", type=_checked_by("positive_size"), default=None,
+                         help="output height in pixels (the width follows unless --width is given)")
+    upscale.add_argument("--tile", type=_checked_by("tile_side"), default="auto",
+                         help="tile side in input pixels (default auto: sized from the free memory of the device, "
+                              "halved after an out-of-memory error); 0 for whole images")
+    upscale.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+                         help="auto (default): ONNX Runtime (float32) on a CPU without native bfloat16 when it is "
+                              "installed, else PyTorch")
     upscale.add_argument("--self-ensemble", action="store_true",
                          help="average the 8 flips and rotations (EDSR+): 8x slower, slightly more accurate")
     upscale.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: a GPU if there is one)")
@@ -383,6 +416,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true", help="replace an existing file")
     export.set_defaults(run=_command_export)
     return parser
+
+
+def _checked_by(name: str):
+    """An argparse ``type`` that checks a value with ``srlib.enlarge.<name>`` (imported only when
+    the option is given) and turns its ``ValueError`` into argparse's one-line error."""
+    def check(text):
+        from srlib import enlarge
+
+        try:
+            return getattr(enlarge, name)(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    check.__name__ = name
+    return check
 
 
 def _precision_argument(parser) -> None:

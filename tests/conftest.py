@@ -24,3 +24,21 @@ def photo() -> np.ndarray:
 @pytest.fixture
 def photo_uint8(photo) -> np.ndarray:
     return np.round(photo * 255).astype(np.uint8)
+
+
+#: A zoo entry for an EDSR of random weights, 4 features and 1 block: the smallest model a test can use.
+TINY_METADATA = {"architecture": {"class": "EDSR", "arguments": {"scale": 2, "features": 4, "blocks": 1}},
+                 "scale": 2, "input": "lowres", "degradation": {"name": "bicubic"}, "data": "random weights",
+                 "training": {"seconds": 0}, "validation": {"psnr": 0.0, "bicubic_psnr": 0.0}}
+
+
+@pytest.fixture
+def tiny_model(tmp_path):
+    """The path of a tiny x2 EDSR (seeded random weights) written into a zoo folder of its own."""
+    import torch  # here, not at the top: collecting torch-free tests stays light
+
+    from srlib import zoo
+    from srlib.edsr import EDSR
+
+    torch.manual_seed(0)
+    return zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny", TINY_METADATA, folder=tmp_path / "zoo")

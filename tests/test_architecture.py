@@ -20,7 +20,7 @@ LAYERS = {
                    "losses_keras", "models_torch", "models_keras", "data_torch", "data_keras", "edsr", "vae",
                    "upscale", "train_torch", "train_keras", "callbacks_fastai", "distributed"},
     # 2. what users run: the zoo, the trainers and command lines, the notebook runner, the summary
-    "applications": {"zoo", "export", "train_sr", "summary", "notebooks", "cli", "__main__"},
+    "applications": {"zoo", "enlarge", "export", "train_sr", "summary", "notebooks", "cli", "__main__"},
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 FRAMEWORKS = {"torch", "torchvision", "keras", "tensorflow", "fastai"}

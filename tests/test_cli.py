@@ -74,3 +74,14 @@ def test_degradation_choices_are_the_libraries_lists():
 
     assert list(choices("degrade")) == list(DEGRADATIONS)
     assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS
+
+
+def test_upscale_choices_are_srlib_enlarge_lists():
+    """`srlib upscale`'s --format and --backend choices, listed literally for a fast --help."""
+    from srlib.cli import build_parser
+    from srlib.enlarge import BACKENDS, FORMAT_CHOICES
+
+    commands = {action.dest: action for action in build_parser()._subparsers._group_actions}
+    upscale = next(iter(commands.values())).choices["upscale"]
+    choices = {action.dest: action.choices for action in upscale._actions}
+    assert tuple(choices["format"]) == FORMAT_CHOICES and tuple(choices["backend"]) == BACKENDS

@@ -11,7 +11,6 @@ import torch
 
 from srlib import zoo
 from srlib.cli import main
-from srlib.edsr import EDSR
 from srlib.io import load_image, save_image
 from tests.conftest import synthetic_photo
 
@@ -19,18 +18,6 @@ from tests.conftest import synthetic_photo
 # bicubic and over edsr-x4 (measured 2026-12-01: +0.49 and +1.82).
 REAL_X4_LEAST_GAIN_OVER_BICUBIC = 0.25
 REAL_X4_LEAST_GAIN_OVER_EDSR = 1.0
-TINY_METADATA = {"architecture": {"class": "EDSR", "arguments": {"scale": 2, "features": 4, "blocks": 1}},
-                 "scale": 2, "input": "lowres", "degradation": {"name": "bicubic"}, "data": "random weights",
-                 "training": {"seconds": 0}, "validation": {"psnr": 0.0, "bicubic_psnr": 0.0}}
-
-
-@pytest.fixture
-def tiny_model(tmp_path):
-    torch.manual_seed(0)
-    path = zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny", TINY_METADATA, folder=tmp_path / "zoo")
-    return path
-
-
 def test_export_and_load_round_trip(tiny_model):
     model, metadata = zoo.load_model(str(tiny_model), device="cpu")
     assert metadata["name"] == "tiny" and metadata["dtype"] == "float16"
@@ -121,9 +108,9 @@ def test_upscale_a_folder_goes_on_past_bad_files(tmp_path, tiny_model, capsys):
     for name in ("empty.png", "text.png", "truncated.png"):
         assert f"{inputs / name}" in captured.err
     assert load_image(tmp_path / "out" / "good.png").shape == (42, 66, 3)
-    assert load_image(tmp_path / "out" / "photo.png").shape == (80, 60, 3)
+    assert load_image(tmp_path / "out" / "photo.jpg").shape == (80, 60, 3)  # the input's format
     assert load_image(tmp_path / "out" / "dot.png").shape == (2, 2, 3)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dot.png", "good.png", "photo.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dot.png", "good.png", "photo.jpg"]
     assert {path.name: path.read_bytes() for path in inputs.iterdir()} == before  # inputs untouched
 
 
@@ -151,8 +138,10 @@ def test_output_folder_equal_to_input_folder(tmp_path, tiny_model, capsys):
     jpegs = tmp_path / "jpegs"
     jpegs.mkdir()
     save_image(jpegs / "photo.jpg", synthetic_photo(20, 20))
-    assert main(["upscale", str(jpegs), "-o", str(jpegs), "--model", str(tiny_model)]) == 0  # names cannot collide
-    assert load_image(jpegs / "photo.png").shape == (40, 40, 3)
+    assert main(["upscale", str(jpegs), "-o", str(jpegs), "--model", str(tiny_model)]) == 2  # JPEG in, JPEG out
+    assert "photo.jpg: the output would replace the input" in capsys.readouterr().err
+    assert main(["upscale", str(jpegs), "-o", str(jpegs), "--model", str(tiny_model), "--format", "png"]) == 0
+    assert load_image(jpegs / "photo.png").shape == (40, 40, 3)  # names cannot collide
 
 
 def test_unwritable_output_is_reported_before_any_work(tmp_path, tiny_model, capsys, monkeypatch):
@@ -206,7 +195,7 @@ def test_tiled_upscaling_bounds_memory(tmp_path, tiny_model):
     for tile in (0, 128):
         result = subprocess.run([sys.executable, "-c", script, "upscale", str(tmp_path / "big.png"), "-o",
                                  str(tmp_path / f"out{tile}"), "--model", str(tiny_model), "--tile", str(tile),
-                                 "--device", "cpu", "--precision", "fp32"], capture_output=True, text=True, env={**os.environ})
+                                 "--device", "cpu", "--precision", "fp32", "--backend", "torch"], capture_output=True, text=True, env={**os.environ})
         assert result.returncode == 0, result.stderr
         peaks[tile] = int(result.stdout.split()[-1]) / 1024  # MiB
     assert load_image(tmp_path / "out128" / "big.png").shape == (2160, 3840, 3)
@@ -327,9 +316,9 @@ def test_upscale_precision_flag(tmp_path, tiny_model, capsys):
     for precision in ("fp32", "bf16", "auto"):
         folder = tmp_path / precision
         assert main(["upscale", str(tmp_path / "in"), "-o", str(folder), "--model", str(tiny_model), "--device", "cpu",
-                     "--precision", precision]) == 0
+                     "--precision", precision, "--backend", "torch", "--tile", "512"]) == 0
         header = capsys.readouterr().out.splitlines()[0]
-        assert f"on cpu, {resolve(precision, 'cpu')}, tiles of 512 px" in header
+        assert f"on cpu, torch, {resolve(precision, 'cpu')}, tiles of 512 px" in header
         outputs[precision] = load_image(folder / "a.png")
     assert outputs["fp32"].shape == outputs["bf16"].shape == (48, 64, 3)
     assert np.abs(outputs["fp32"] - outputs["bf16"]).max() <= 3 / 255
@@ -347,7 +336,8 @@ def test_inputs_sharing_a_stem_are_written_under_distinct_names(tmp_path, tiny_m
     save_image(inputs / "a.jpg", synthetic_photo(20, 24, seed=1))
     save_image(inputs / "b.png", synthetic_photo(16, 16, seed=2))
     save_image(other / "b.png", synthetic_photo(12, 12, seed=3))  # same name as in/b.png: cannot be told apart
-    status = main(["upscale", str(inputs), str(other), "-o", str(tmp_path / "out"), "--model", str(tiny_model)])
+    status = main(["upscale", str(inputs), str(other), "-o", str(tmp_path / "out"), "--model", str(tiny_model),
+                   "--format", "png"])
     captured = capsys.readouterr()
     assert status == 1  # the two b.png failed; the rest of the batch was done
     assert "2 of 4 images upscaled" in captured.out
@@ -356,6 +346,10 @@ def test_inputs_sharing_a_stem_are_written_under_distinct_names(tmp_path, tiny_m
     assert load_image(tmp_path / "out" / "a_jpg.png").shape == (40, 48, 3)
     assert load_image(tmp_path / "out" / "a_png.png").shape == (40, 40, 3)
     assert f"failed: {inputs / 'b.png'}" in captured.err and f"failed: {other / 'b.png'}" in captured.err
+    # Each in its own format, a.png and a.jpg no longer share an output name.
+    assert main(["upscale", str(inputs), "-o", str(tmp_path / "same"), "--model", str(tiny_model)]) == 0
+    assert "renamed:" not in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "same").iterdir()) == ["a.jpg", "a.png", "b.png"]
 
 
 def test_dangling_links_and_folders_among_the_inputs_are_named(tmp_path, tiny_model, capsys):
@@ -385,7 +379,7 @@ def test_an_os_error_is_a_message_not_a_traceback(tmp_path, tiny_model, capsys, 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "out" / "photo.png"))
 
-    monkeypatch.setattr("srlib.io.save_image", full_disk)
+    monkeypatch.setattr("srlib.io.write_picture", full_disk)
     assert main(["upscale", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
                  "--model", str(tiny_model)]) == 1
     assert "No space left on device" in capsys.readouterr().err
