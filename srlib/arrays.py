@@ -65,9 +65,10 @@ def to_uint8(image, name: str = "image") -> np.ndarray:
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def to_255(image, name: str = "image") -> np.ndarray:
-    """Return ``image`` as float64 on the [0, 255] scale, without rounding (for metrics)."""
-    array = check_image(image, name)
+def to_255(image, name: str = "image", allow_gray: bool = False) -> np.ndarray:
+    """Return ``image`` as float64 on the [0, 255] scale, without rounding (for metrics); grey
+    (HW, HW1) too with ``allow_gray`` (:func:`check_image`)."""
+    array = check_image(image, name, allow_gray)
     if array.dtype == np.uint8:
         return array.astype(np.float64)
     return array.astype(np.float64) * 255.0

@@ -123,17 +123,17 @@ HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "hfen": False}
 def radial_power_spectrum(image, bins: int = 64, crop_border: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The radially averaged power spectrum of ``image``'s luma Y (BT.601, [0, 255] scale).
 
-    ``image``: HWC RGB (or HW grey) uint8 in [0, 255] or float in [0, 1]. The mean is removed and a
+    ``image``: HWC RGB, or grey (HW or HW1, taken as it is), uint8 in [0, 255] or float in [0, 1]. The mean is removed and a
     2-D Hann window applied (so that the image's edges, where the periodic FFT wraps round, add no
     false high frequencies); the power ``|FFT|² / (H W)`` is then averaged over rings of equal
     spatial frequency ``sqrt(fx² + fy²)``. Returns ``(frequencies, power)``, each of ``bins``
     values: the rings' centres in cycles per pixel, from 0 to 0.5 (the Nyquist frequency; the
     corners beyond it are left out), and the mean power in each ring.
     """
-    array = check_image(image, "image")
+    array = to_255(image, "image", allow_gray=True)
     if crop_border:
         array = array[crop_border:-crop_border, crop_border:-crop_border]
-    luma = rgb_to_y(to_255(array, "image")) if array.ndim == 3 else to_255(array, "image")
+    luma = rgb_to_y(array) if array.ndim == 3 and array.shape[2] == 3 else array.reshape(array.shape[:2])
     height, width = luma.shape
     window = np.outer(np.hanning(height), np.hanning(width))
     spectrum = np.abs(np.fft.fft2((luma - luma.mean()) * window)) ** 2 / (height * width)

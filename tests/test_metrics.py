@@ -244,3 +244,11 @@ def test_high_frequency_ratio_sees_blur_and_invented_noise():
         metrics.high_frequency_ratio(texture, texture, band=(0.3, 0.7))
     with pytest.raises(ValueError, match="differ in shape"):
         metrics.high_frequency_ratio(texture, texture[:32])
+
+
+def test_a_grey_image_s_spectrum_is_its_own_channel_s():
+    grey = np.random.default_rng(3).random((20, 24))
+    _, flat = metrics.radial_power_spectrum(grey, bins=8)
+    _, with_channel = metrics.radial_power_spectrum(grey[..., None], bins=8)
+    np.testing.assert_allclose(flat, with_channel)
+    np.testing.assert_allclose(flat, _ring_spectrum_by_direct_dft(grey * 255.0, 8), rtol=1e-9, atol=1e-9)
