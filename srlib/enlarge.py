@@ -72,24 +72,26 @@ def positive_factor(value) -> float:
     return factor
 
 
+def _whole_number(value) -> int | None:
+    """``value`` (a whole number or its text) as an int, or None when it is not one."""
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
 def positive_size(value) -> int:
     """``value`` (a whole number or its text) as an int; ``ValueError`` unless above 0."""
-    try:
-        size = int(str(value).strip())
-    except ValueError:
-        size = 0
-    if size < 1:
+    size = _whole_number(value)
+    if size is None or size < 1:
         raise ValueError(f"must be a whole number of pixels greater than 0, not {value!r}")
     return size
 
 
 def quality_level(value) -> int:
     """JPEG's and WebP's quality, 1 (smallest file) to 100 (best); ``ValueError`` outside."""
-    try:
-        quality = int(str(value).strip())
-    except ValueError:
-        quality = 0
-    if not 1 <= quality <= 100:
+    quality = _whole_number(value)
+    if quality is None or not 1 <= quality <= 100:
         raise ValueError(f"must be a whole number from 1 to 100, not {value!r}")
     return quality
 
@@ -98,11 +100,8 @@ def tile_side(value) -> int | str:
     """``"auto"`` or a tile side in pixels (0: whole images); ``ValueError`` for anything else."""
     if str(value).strip().lower() == "auto":
         return "auto"
-    try:
-        side = int(str(value).strip())
-    except ValueError:
-        side = -1
-    if side < 0:
+    side = _whole_number(value)
+    if side is None or side < 0:
         raise ValueError(f"must be 'auto' or a whole number of pixels (0 for whole images), not {value!r}")
     return side
 

@@ -424,8 +424,8 @@ def _encode(picture: Picture, kind: FileFormat, quality: int):
     grey = pixels.shape[2] in (1, 2)
     icc_profile = picture.icc_profile if _profile_fits(picture.icc_profile, grey) else None
     if picture.bits == 8:
-        image = Image.fromarray(np.round(pixels * 255.0).astype(np.uint8).squeeze(axis=2) if pixels.shape[2] == 1
-                                else np.round(pixels * 255.0).astype(np.uint8))
+        levels = np.round(pixels * 255.0).astype(np.uint8)
+        image = Image.fromarray(levels[..., 0] if levels.shape[2] == 1 else levels)
         options = {"quality": quality} if kind.name in ("JPEG", "WEBP") else {}
         options.update({key: value for key, value in (("icc_profile", icc_profile), ("exif", picture.exif)) if value})
         return lambda handle: image.save(handle, format=kind.name, **options)
