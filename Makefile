@@ -26,7 +26,7 @@ results: data
 # Unit tests of srlib, then every notebook executed by nbval with the test budget (SRLIB_MODE=test:
 # every cell runs, for a few steps). The tutorials listed in FAST_ONLY have no test budget yet and
 # run in fast mode, the reader's budget, until they get one.
-FAST_ONLY := 05_vae 06_classic_sr
+FAST_ONLY := 06_classic_sr
 test: env
 	SRLIB_MODE=test .venv/bin/python -m pytest tests --nbval-lax --nbval-current-env \
 		$(filter-out $(FAST_ONLY:%=notebooks/%.ipynb),$(wildcard notebooks/*.ipynb))

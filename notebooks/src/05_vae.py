@@ -8,11 +8,10 @@
 # disagree, and checks that their mean behaves like the single prediction of an MSE-trained network.
 #
 # **This notebook is the whole program.** The model, its loss and its training loop are written in
-# the cells below. Fast mode (the default on a CPU; what the tests run) takes a few minutes on a
-# CPU, with 500 steps per model on the 9 sample photos. The full run (`SRLIB_MODE=full python -m
-# course.notebooks 05_vae`) trains 8,000 steps per model on the whole training pool: about 40 minutes
-# of training on a laptop CPU, GPU or not (the training loop runs on the CPU). It writes
-# `results/full/05_vae.json` and the VAE that the zoo ships as `vae-x4`.
+# the cells below. Fast mode (the default on a CPU) takes a few minutes, with 500 steps per model
+# on the 9 sample photos. The full run (`SRLIB_MODE=full python -m course.notebooks 05_vae`) trains
+# 8,000 steps per model on the whole training pool, about an hour on a laptop CPU (the training
+# loop runs on the CPU, GPU or not); the zoo ships its VAE as `vae-x4`.
 
 # %% [markdown] tags=["provenance"]
 # *Outputs shown: written from the results file when a run is published.*
@@ -31,7 +30,8 @@ from torch import nn
 import torch.nn.functional as F
 
 import srlib
-from srlib import checkpoints, config, evaluation, patches, plotting, precision, results, samples, summary, vae, zoo
+import course
+from srlib import checkpoints, config, evaluation, patches, plotting, precision, samples, vae
 from srlib.data_torch import to_tensor
 
 print(f"srlib {srlib.__version__}, torch {torch.__version__}")
@@ -44,8 +44,9 @@ print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 # number of samples drawn per photo.
 
 # %% tags=["parameters"]
-MODE = config.run_mode()                 # "fast" or "full": see srlib.config
-BUDGETS = {"fast": dict(pool=("samples",), num_steps=500, kl_warmup_steps=200, num_samples=8),
+MODE = config.run_mode()                 # "test", "fast" or "full": see srlib.config
+BUDGETS = {"test": dict(pool=("samples",), num_steps=4, kl_warmup_steps=2, num_samples=4),
+           "fast": dict(pool=("samples",), num_steps=500, kl_warmup_steps=200, num_samples=8),
            "full": dict(pool=("samples", "wallpapers"), num_steps=8000, kl_warmup_steps=2000, num_samples=32)}
 CONFIG = SimpleNamespace(
     degradation="bicubic", scale=4,      # at x4 many more sharp images fit one input than at x2
@@ -62,8 +63,9 @@ print(MODE, CONFIG)
 # ## Data
 #
 # Random 64-pixel crops of the training pool's photos and their x4 bicubic reductions, brought back to
-# full size with bicubic (`srlib.patches.PairedPatches`); for scoring, the five validation
-# photos, cropped to a multiple of 16 so that the encoder's two halvings and the x4 divide them.
+# full size with bicubic (`srlib.patches.PairedPatches`), so that the low-resolution input and its
+# original have the same shape, as printed below; for scoring, the five validation photos, cropped
+# to a multiple of 16 so that the encoder's two halvings and the x4 divide them.
 
 # %%
 train_images = samples.load_pool(CONFIG.pool)
@@ -125,10 +127,14 @@ class ConditionalVAE(nn.Module):
 # %% [markdown]
 # ## The loss
 #
-# The negative evidence lower bound: a **reconstruction** term, the squared error summed over the
-# pixels of each image (a Gaussian likelihood up to constants), plus `kl_weight` times the **KL
-# divergence** between `q(z | ...)` = N(mu, exp(logvar)) and the prior N(0, I), which has a closed
-# form for Gaussians. The KL term is what makes sampling work: at test time there is no answer to
+# A VAE maximises the *evidence lower bound* (ELBO), a lower bound on the log-likelihood of the
+# training images; its loss is the negative ELBO, two terms: a **reconstruction** term, the squared
+# error summed over the pixels of each image (a Gaussian likelihood up to constants), plus
+# `kl_weight` times the **KL divergence** between the encoder's distribution `q(z | ...)` =
+# N(mu, exp(logvar)) (the *posterior*: what the encoder believes about `z` once it has seen the
+# answer) and the prior N(0, I). For two Gaussians the KL has a closed form, per latent value
+# `0.5 (mu² + exp(logvar) - 1 - logvar)`, summed in the code below; it is measured in *nats*
+# (natural-log units of information). The KL term is what makes sampling work: at test time there is no answer to
 # encode, so `z` is drawn from the prior, and the decoder has only seen latents like those if `q`
 # was kept close to the prior. **The KL weight is the trade-off**: small, and `z` carries a lot
 # (sharp reconstructions in training, but prior samples unlike anything the decoder saw); large,
@@ -141,25 +147,18 @@ def vae_loss(prediction, highres, mu, logvar, kl_weight):
     return reconstruction + kl_weight * kl, reconstruction, kl
 
 # %% [markdown]
-# `srlib.vae` holds the same model and loss, because the tests and the speed benchmark use them too.
-# With the same seed, weights and noise, both give the same numbers:
+# `srlib.vae` holds the same model and loss, because the zoo and the speed benchmark use them too
+# (the tests check that, with the same seed, weights and noise, both give the same numbers). The
+# model's size, and the loss of its random start on one batch:
 
 # %%
 config.set_seed(CONFIG.seed)
-ours = ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
-config.set_seed(CONFIG.seed)
-library = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
-assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), library.state_dict().values()))
+start = ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
 torch.manual_seed(0)
-prediction, mu, logvar = ours(lowres_batch, highres_batch)
-torch.manual_seed(0)
-library_prediction, library_mu, library_logvar = library(lowres_batch, highres_batch)
-loss = vae_loss(prediction, highres_batch, mu, logvar, CONFIG.kl_weight)[0]
-library_loss = vae.vae_loss(library_prediction, highres_batch, library_mu, library_logvar, CONFIG.kl_weight)[0]
-print(f"{sum(p.numel() for p in ours.parameters()):,} parameters; loss {loss.item():.4f} (ours), "
-      f"{library_loss.item():.4f} (srlib.vae); largest output difference "
-      f"{(prediction - library_prediction).abs().max().item():.1e}")
-assert torch.allclose(loss, library_loss) and torch.allclose(prediction, library_prediction)
+prediction, mu, logvar = start(lowres_batch, highres_batch)
+loss, reconstruction, kl = vae_loss(prediction, highres_batch, mu, logvar, CONFIG.kl_weight)
+print(f"{sum(p.numel() for p in start.parameters()):,} parameters; at the start: loss {loss.item():.2f} "
+      f"(reconstruction {reconstruction.item():.2f}, KL {kl.item():.2f})")
 
 # %% [markdown]
 # ## The training loop, from scratch
@@ -168,9 +167,9 @@ assert torch.allclose(loss, library_loss) and torch.allclose(prediction, library
 # move the weights. Two details:
 #
 # - **KL annealing**: the KL weight rises linearly from 0 to `kl_weight` over the first
-#   `kl_warmup_steps`, so the encoder learns to put information into `z` before the KL term starts
-#   to squeeze it (with the full weight from step 0, `z` tends to be ignored for good: "posterior
-#   collapse");
+#   `kl_warmup_steps` (`vae.KLAnnealing`), so the encoder learns to put information into `z` before
+#   the KL term starts to squeeze it (with the full weight from step 0, `z` tends to be ignored for
+#   good, the posterior staying equal to the prior: "posterior collapse");
 # - **precision**: the network runs in bfloat16 with channels-last memory where the CPU computes it
 #   natively (`srlib.precision`), the loss always in float32; elsewhere everything is float32.
 #
@@ -217,11 +216,11 @@ def train(model, pairs, num_steps, kind="vae"):
 # %%
 steps = {}
 model = ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
-model.load_state_dict(library.state_dict())
+model.load_state_dict(start.state_dict())
 torch.manual_seed(1)
 steps["ours"] = train(model, train_pairs, 5)["loss"]
 model = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
-model.load_state_dict(library.state_dict())
+model.load_state_dict(start.state_dict())
 torch.manual_seed(1)
 steps["srlib.vae.train"] = vae.train(model, train_pairs, 5, CONFIG.batch_size, CONFIG.learning_rate, CONFIG.kl_weight,
                                      CONFIG.kl_warmup_steps, precision=CONFIG.precision, seed=CONFIG.seed,
@@ -239,7 +238,7 @@ assert np.allclose(steps["ours"], steps["srlib.vae.train"], rtol=1e-5)
 
 # %%
 histories, models = {}, {}
-checkpoint_dir = config.MODELS_DIR / "checkpoints" / f"05_vae_{MODE}"
+checkpoint_dir = course.MODELS_DIR / "checkpoints" / f"05_vae_{MODE}"
 for kind in ("mse", "vae"):
     config.set_seed(CONFIG.seed)
     models[kind] = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
@@ -276,9 +275,9 @@ for axis in (left, right):
     axis.grid(alpha=0.3)
 left.legend(fontsize=8)
 right.legend(handles=right.get_lines() + weight_axis.get_lines(), fontsize=8, loc="center right")
-figure.suptitle("training: the KL climbs once the encoder starts to use z", fontsize=10)
-if config.figure_path(f"vae_{MODE}_training.png"):
-    figure.savefig(config.figure_path(f"vae_{MODE}_training.png"), dpi=plotting.DPI, bbox_inches="tight")
+figure.suptitle("training: the KL jumps as the encoder starts to use z, then settles as its weight rises", fontsize=10)
+if course.figure_path(f"vae_{MODE}_training.png"):
+    figure.savefig(course.figure_path(f"vae_{MODE}_training.png"), dpi=plotting.DPI, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
@@ -309,9 +308,11 @@ print(f"MSE model's loss minus the VAE's reconstruction: {gap[max(0, climb - win
 # ## Several answers for one input
 #
 # Four samples from the prior for the same low-resolution monarch, the mean of all
-# `CONFIG.num_samples`, the MSE model's single answer and the original. Below them, what each
-# sample adds to the mean (sample minus mean, magnified four times around grey): where the
-# samples make different choices.
+# `CONFIG.num_samples`, the MSE model's single answer and the original, on a 120-pixel square of
+# the photo (`box` = top, left, size). `vae.predict(model, inputs, "vae", n)` decodes `n` latents
+# drawn from the prior for each photo; with `"mse"` it makes one prediction, with `z = 0` for a
+# VAE. Below them, what each sample adds to the mean (sample minus mean, magnified four times
+# around grey): where the samples make different choices.
 
 # %%
 started = time.perf_counter()
@@ -326,8 +327,8 @@ mean = stack.mean(axis=0)
 images = {f"sample {i + 1}": stack[i] for i in range(4)}
 images |= {"mean of samples": mean, "MSE model": mse_predictions[name], "original": valid_targets[name]}
 differences = {f"sample {i + 1} - mean": np.clip(0.5 + 4 * (stack[i] - mean), 0, 1) for i in range(4)}
-plotting.compare_crops({name: images}, {name: box}, size=2.2, path=config.figure_path("vae_samples.png"));
-plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=config.figure_path("vae_differences.png"));
+plotting.compare_crops({name: images}, {name: box}, size=2.2, path=course.figure_path("vae_samples.png"));
+plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=course.figure_path("vae_differences.png"));
 
 # %% [markdown]
 # At this size the samples are hard to tell apart, and all of them, like their mean and the MSE
@@ -340,9 +341,11 @@ plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=config.f
 # answer open (edges, texture) and agree where it does not. Then the per-pixel **spread** (standard
 # deviation across the samples) predicts the **error** of their mean against the original. Left:
 # both maps for the monarch, on one colour scale. Right: a calibration curve over all five photos,
-# the pixels sorted into ten groups by spread, each group's mean error against its mean spread. For
-# Gaussian errors of that spread the mean absolute error would be `0.80 x spread` (the dashed line);
-# a flat curve would mean the spread says nothing about the error.
+# the pixels sorted into ten groups by spread, each group's mean error against its mean spread. If
+# the error were Gaussian with that spread as its standard deviation, its mean absolute value would
+# be `sqrt(2 / pi) = 0.80` times the spread (the dashed line); a flat curve would mean the spread
+# says nothing about the error. Pearson's correlation measures how well a straight line fits
+# spread against error, Spearman's how well their rankings agree.
 
 # %%
 border = CONFIG.scale
@@ -376,20 +379,20 @@ axes[2].set_xlabel("spread across samples (std, RGB in [0, 1])")
 axes[2].set_ylabel("error of the mean (mean absolute)")
 axes[2].legend(fontsize=8)
 axes[2].grid(alpha=0.3)
-if config.figure_path("vae_spread.png"):
-    figure.savefig(config.figure_path("vae_spread.png"), dpi=plotting.DPI, bbox_inches="tight")
+if course.figure_path("vae_spread.png"):
+    figure.savefig(course.figure_path("vae_spread.png"), dpi=plotting.DPI, bbox_inches="tight")
 plt.show()
 print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pearson']:.2f}, Spearman "
       f"{calibration['spearman']:.2f}; the decile with the most spread has {calibration['error_ratio_top_bottom_decile']:.1f}x "
       "the error of the decile with the least")
 
 # %% [markdown]
-# **The spread says where, not how much.** The curve rises through every decile (Spearman 0.53; the
-# tenth of the pixels with the most spread has 13.9 times the error of the tenth with the least),
+# **The spread says where, not how much.** The curve rises through every decile (Spearman 0.52; the
+# tenth of the pixels with the most spread has 15.2 times the error of the tenth with the least),
 # and on the monarch both maps light up along the veins and spots. But the curve lies above the
 # dashed line everywhere, and the error map is the brighter one: the samples are *overconfident*,
-# disagreeing less than their mean is wrong, 1.7 times the Gaussian line in the top decile (error
-# 0.059 at spread 0.044) and 3.5 times in the bottom one (0.0043 at 0.0015). Errors that every
+# disagreeing less than their mean is wrong. In the top decile the error is about 0.058 at a spread
+# of 0.044, 1.7 times the Gaussian line; in the bottom one about three times. Errors that every
 # sample shares, detail none of them can draw, add to the error and not to the spread.
 #
 # ## Scores
@@ -413,102 +416,43 @@ for index, image in enumerate(valid_targets):
 print(table.to_markdown())
 
 # %% [markdown]
-# `srlib.summary.record` adds the bicubic, MSE and VAE-mean rows to the collection's results table
-# when `make results` runs this notebook (the mean's inference time counts all its samples);
-# `srlib.results.save` writes this run's results file, `results/<mode>/05_vae.json`.
-
-# %%
-megapixels = sum(image.shape[0] * image.shape[1] for image in valid_targets.values()) / 1e6
-parameters = {kind: sum(p.numel() for p in model.parameters()) for kind, model in models.items()}
-summary.record("vae", f"bicubic x{CONFIG.scale}", valid_targets,
-               {"bicubic": valid_inputs, "MSE model": mse_predictions,
-                "VAE, mean of samples": {n: s.mean(axis=0) for n, s in vae_samples.items()}},
-               {"bicubic": {"inference_seconds_per_megapixel": summary.bicubic_seconds_per_megapixel(valid_targets, CONFIG.scale)},
-                "MSE model": {"parameters": parameters["mse"], "training_seconds": histories["mse"]["seconds"],
-                              "inference_seconds_per_megapixel": mse_seconds / megapixels},
-                "VAE, mean of samples": {"parameters": parameters["vae"], "training_seconds": histories["vae"]["seconds"],
-                                         "inference_seconds_per_megapixel": vae_seconds / megapixels}},
-               crop_border=CONFIG.scale, notebook="05_vae")
-saved = results.save("05_vae", {"config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(),
-                                "training_seconds": {kind: h["seconds"] for kind, h in histories.items()},
-                                "precision": histories["vae"]["precision"], "parameters": parameters["vae"],
-                                "calibration": calibration, "calibration_curve": curve.tolist(),
-                                "histories": {kind: {key: h[key] for key in ("loss", "reconstruction", "kl")}
-                                              for kind, h in histories.items()}})
-print("written", saved.relative_to(config.PROJECT_ROOT))
-
-# %% [markdown]
 # The VAE's weights go to `models/vae_<mode>.safetensors` with this run's settings beside them;
 # `scripts/build_zoo.py --vae models/vae_full.safetensors` puts the full run's in the zoo as `vae-x4`.
 
 # %%
-weights = checkpoints.save_weights(models["vae"], config.MODELS_DIR / f"vae_{MODE}.safetensors", {
+weights = checkpoints.save_weights(models["vae"], course.MODELS_DIR / f"vae_{MODE}.safetensors", {
     "architecture": {"class": "ConditionalVAE", "arguments": {"channels": CONFIG.channels,
                                                               "latent_channels": CONFIG.latent_channels}},
     "loss": f"VAE: summed squared error + KL (weight {CONFIG.kl_weight:g}, warm-up {CONFIG.kl_warmup_steps} steps)",
     "data": f"srlib.samples.load_pool({CONFIG.pool}), {CONFIG.patch_size}-pixel crops", "config": vars(CONFIG),
     "mode": MODE, "notebook": "05_vae", "training_seconds": histories["vae"]["seconds"],
     "training_steps": CONFIG.num_steps, "machine": config.machine_description(), "validation": table.mean()})
-print("saved", weights.relative_to(config.PROJECT_ROOT))
-checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one starts afresh
-
-# %% [markdown]
-# ## The zoo's model: this notebook in full mode
-#
-# The zoo ships this notebook's full-mode VAE as `vae-x4`, served at its zero latent. In fast mode
-# the next cell scores it beside this short run's VAE at z = 0, on the same inputs; in full mode
-# this run is that model.
-
-# %%
-if MODE == "fast":
-    zoo_predictions, trained = zoo.beside_run(
-        "vae-x4", valid_inputs, f"trained {CONFIG.num_steps} steps here ({MODE} mode, "
-                                f"{histories['vae']['seconds'] / 60:.1f} min)")
-    print(trained)
-    print(evaluation.evaluate(valid_targets, {"bicubic": valid_inputs, "VAE, z = 0": zero_latent,
-                                              "zoo: vae-x4": zoo_predictions}, crop_border=CONFIG.scale).to_markdown())
-else:
-    print("full mode: this run's VAE is the model that the zoo ships as vae-x4")
-
-# %% [markdown]
-# ## The full run
-#
-# This notebook in full mode (`SRLIB_MODE=full python -m course.notebooks 05_vae`):
-
-# %%
-full = results.load("05_vae", "full")
-print(results.describe(full, "05_vae"))
-if full:
-    print(f"{full['config']['num_steps']} steps per model in {full['precision']}, "
-          f"{sum(full['training_seconds'].values()) / 60:.1f} min of training")
-    print(full["markdown"])
+print("saved", weights.relative_to(course.PROJECT_ROOT))
 
 # %% [markdown]
 # ## Conclusion
 #
-# The full run's numbers, read from its results file:
+# This run's numbers, from the table above:
 
 # %%
-if full:
-    means = evaluation.ResultsTable(rows=full["rows"]).mean()
-    bicubic, mse, mean, one = (means[m] for m in ("bicubic", "MSE model", "VAE, mean of samples", "VAE, one sample (average)"))
-    print(f"- one sample against bicubic: PSNR {one['psnr']:.2f} against {bicubic['psnr']:.2f} dB, "
-          f"SSIM {one['ssim']:.3f} against {bicubic['ssim']:.3f}")
-    print(f"- the mean of {full['config']['num_samples']} samples: {mean['psnr']:.2f} dB, "
-          f"{mean['psnr'] - mse['psnr']:+.2f} dB from the MSE model ({mse['psnr']:.2f} dB)")
-    print(f"- the MSE model over bicubic: {mse['psnr'] - bicubic['psnr']:+.2f} dB PSNR, "
-          f"SSIM {mse['ssim']:.3f}, HFEN {mse['hfen']:.3f} (bicubic {bicubic['hfen']:.3f})")
-    if "calibration" in full:
-        print(f"- spread against error of the mean, per pixel: Spearman {full['calibration']['spearman']:.2f}; the "
-              f"most uncertain tenth of the pixels has {full['calibration']['error_ratio_top_bottom_decile']:.1f}x "
-              "the error of the least uncertain tenth")
+means = table.mean()
+bicubic, mse, mean, one = (means[m] for m in ("bicubic", "MSE model", "VAE, mean of samples", "VAE, one sample (average)"))
+print(f"- one sample against bicubic: PSNR {one['psnr']:.2f} against {bicubic['psnr']:.2f} dB, "
+      f"SSIM {one['ssim']:.3f} against {bicubic['ssim']:.3f}")
+print(f"- the mean of {CONFIG.num_samples} samples: {mean['psnr']:.2f} dB, "
+      f"{mean['psnr'] - mse['psnr']:+.2f} dB from the MSE model ({mse['psnr']:.2f} dB)")
+print(f"- the MSE model over bicubic: {mse['psnr'] - bicubic['psnr']:+.2f} dB PSNR, "
+      f"SSIM {mse['ssim']:.3f}, HFEN {mse['hfen']:.3f} (bicubic {bicubic['hfen']:.3f})")
+print(f"- spread against error of the mean, per pixel: Spearman {calibration['spearman']:.2f}; the "
+      f"most uncertain tenth of the pixels has {calibration['error_ratio_top_bottom_decile']:.1f}x "
+      "the error of the least uncertain tenth")
 
 # %% [markdown]
 # - **A single sample scores worse than bicubic** on PSNR and SSIM (the first line printed above).
 #   It commits to one set of details, and wherever they differ from the real ones it is punished
 #   twice, for the missing detail and for the invented one. Were the samples as uncertain as the
-#   truth, one sample would have about twice the mean's squared error and score about three decibels
-#   below it; here it is only about one decibel below (the first two lines above), the
+#   truth, a sample and the original would be two independent draws around the mean, so one sample
+#   would have twice the mean's squared error and score 10 log10(2), about three decibels, below it; here it is only about one decibel below (the first two lines above), the
 #   overconfidence seen above.
 # - **The mean of the samples moves towards the MSE model's answer** (nearly a decibel over bicubic,
 #   the table above): averaging plausible answers gives back the blurry average that the MSE loss
@@ -524,3 +468,29 @@ if full:
 #
 # The KL weight (`CONFIG.kl_weight`) sets how much the samples may differ: it is the knob for this
 # trade (see "The loss").
+
+# %% [markdown]
+# The run's record (`course.finish`): its results file and its rows of the table of every tutorial's methods that `make results` writes (`results/summary.md`) (the
+# mean's inference time counts all its samples); in a short run, the zoo's `vae-x4` (a full run of
+# this notebook, served at z = 0) scored beside this run's VAE at z = 0.
+
+# %%
+megapixels = sum(image.shape[0] * image.shape[1] for image in valid_targets.values()) / 1e6
+parameters = {kind: sum(p.numel() for p in model.parameters()) for kind, model in models.items()}
+course.finish("05_vae", {
+    "config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(),
+    "training_seconds": {kind: h["seconds"] for kind, h in histories.items()}, "precision": histories["vae"]["precision"],
+    "parameters": parameters["vae"], "calibration": calibration, "calibration_curve": curve.tolist(),
+    "histories": {kind: {key: h[key] for key in ("loss", "reconstruction", "kl")} for kind, h in histories.items()}},
+    summary=course.Summary(
+        "vae", f"bicubic x{CONFIG.scale}", valid_targets,
+        {"bicubic": valid_inputs, "MSE model": mse_predictions,
+         "VAE, mean of samples": {n: s.mean(axis=0) for n, s in vae_samples.items()}}, crop_border=CONFIG.scale,
+        inference={"MSE model": mse_seconds / megapixels, "VAE, mean of samples": vae_seconds / megapixels},
+        parameters={"MSE model": parameters["mse"], "VAE, mean of samples": parameters["vae"]},
+        training_seconds={"MSE model": histories["mse"]["seconds"], "VAE, mean of samples": histories["vae"]["seconds"]},
+        baseline="bicubic", bicubic_scale=CONFIG.scale),
+    zoo=course.ZooModel("vae-x4", valid_inputs, valid_targets, {"bicubic": valid_inputs, "VAE, z = 0": zero_latent},
+                        f"trained {CONFIG.num_steps} steps here ({MODE} mode, {histories['vae']['seconds'] / 60:.1f} min)",
+                        dict(crop_border=CONFIG.scale)),
+    checkpoints=checkpoint_dir)
