@@ -23,15 +23,10 @@ results: data
 	.venv/bin/python -m course.notebooks --figures img --results results/summary
 	.venv/bin/python -m course.summary results/summary --output results/summary --figures img
 
-# Unit tests of srlib, then every notebook executed by nbval with the test budget (SRLIB_MODE=test:
-# every cell runs, for a few steps). The tutorials listed in FAST_ONLY have no test budget yet and
-# run in fast mode, the reader's budget, until they get one.
-FAST_ONLY := 06_classic_sr
+# Unit tests of srlib and the course, then every notebook executed by nbval with the test budget
+# (SRLIB_MODE=test: every cell runs, for a few steps; the reader's fast mode is make results').
 test: env
-	SRLIB_MODE=test .venv/bin/python -m pytest tests --nbval-lax --nbval-current-env \
-		$(filter-out $(FAST_ONLY:%=notebooks/%.ipynb),$(wildcard notebooks/*.ipynb))
-	SRLIB_MODE=fast .venv/bin/python -m pytest --nbval-lax --nbval-current-env \
-		$(filter $(FAST_ONLY:%=notebooks/%.ipynb),$(wildcard notebooks/*.ipynb))
+	SRLIB_MODE=test .venv/bin/python -m pytest tests --nbval-lax --nbval-current-env notebooks/*.ipynb
 
 # Speed and parity measurements; each writes its results under results/benchmarks/.
 benchmark: env

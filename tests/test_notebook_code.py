@@ -121,3 +121,58 @@ def test_vae_model_and_loss_are_the_library_s():
         assert torch.allclose(loss, library_loss)
         assert reconstruction.item() == pytest.approx(terms["reconstruction"], rel=1e-6)
         assert kl.item() == pytest.approx(terms["kl"], rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def classic():
+    return definitions("06_classic_sr")
+
+
+def test_classic_edsr_is_the_library_s(classic):
+    """Tutorial 6 writes EDSR-baseline; the zoo's models load into srlib.edsr.EDSR."""
+    import torch
+
+    from srlib import edsr
+
+    for scale in (2, 4):
+        ours, library = classic.EDSR(scale, features=16, blocks=2), edsr.EDSR(scale, features=16, blocks=2)
+        library.load_state_dict(ours.state_dict())
+        lowres = torch.rand(1, 3, 12, 10)
+        with torch.no_grad():
+            assert torch.allclose(ours(lowres), library(lowres), atol=1e-6)
+        assert edsr.count_parameters(classic.EDSR(scale)) == edsr.count_parameters(edsr.EDSR(scale))
+
+
+def test_classic_crops_are_the_trainer_s(classic):
+    """The notebook's sample_batch draws, from the same seed, the crops srlib.train_sr.CropSampler does."""
+    import torch
+
+    from srlib import train_sr
+
+    pairs = train_sr.make_pairs({f"photo{i}": synthetic_photo(64 + 8 * i, 80, seed=i) for i in range(3)}, 2)
+    ours = classic.sample_batch(pairs, 5, 12, 2, torch.Generator().manual_seed(4))
+    library = train_sr.CropSampler(pairs, 2, 12, seed=4).batch(5)
+    assert ours[0].shape == (5, 3, 12, 12) and ours[1].shape == (5, 3, 24, 24)
+    assert all(torch.equal(a, b) for a, b in zip(ours, library))
+
+
+def test_classic_self_ensemble_is_the_zoo_s(classic):
+    from srlib import edsr, zoo
+
+    model = edsr.EDSR(2, features=8, blocks=1).eval()
+    lowres = to_float(synthetic_photo(20, 26, seed=6))
+    ours = classic.self_ensemble(model, lowres, 2, precision="fp32")
+    library = zoo.upscale(model, {"scale": 2, "input": "lowres"}, lowres, tile=None, self_ensemble=True,
+                          precision="fp32")
+    assert ours.shape == (40, 52, 3)
+    assert np.allclose(ours, library, atol=1e-5)
+
+
+def test_classic_camera_damage_is_degrade_realistic(classic):
+    from srlib import degrade
+
+    photos = [to_float(synthetic_photo(48, 64, seed=seed)) for seed in range(3)]
+    for index, photo in enumerate(photos):
+        ours = classic.camera_like(photo, 4, np.random.default_rng([0, index]))
+        assert ours.shape == (12, 16, 3)
+        assert np.array_equal(ours, degrade.realistic(photo, 4, seed=[0, index]))

@@ -3,22 +3,24 @@
 #
 # Tutorials 1-5 enlarge the photo with bicubic first and ask a network to repair it. The networks
 # that made super-resolution a field of its own do the opposite: they **work at low resolution**
-# and enlarge only at the very end, with a *sub-pixel convolution*. This tutorial builds the first
+# and enlarge only at the very end, with a *sub-pixel convolution* (a convolution that makes
+# several values per pixel, then a *pixel shuffle* that moves them into place). This tutorial builds the first
 # of them, **ESPCN** (Shi et al., 2016: three convolutions and a pixel shuffle), then
 # **EDSR-baseline** (Lim et al., 2017: sixteen residual blocks, no batch normalisation, L1 loss),
-# the network behind the zoo's `edsr-x2` and `edsr-x4`. Both learn the classic x2 task (MATLAB's
-# bicubic reduction) and are scored against bicubic, tutorial 1's auto-encoder and the zoo's fully
+# the network behind `edsr-x2` and `edsr-x4` in srlib's *model zoo* (the trained models that ship
+# with the library: `srlib models` lists them). Both learn the classic x2 task (MATLAB's bicubic
+# reduction) and are scored against bicubic, tutorial 1's auto-encoder and the zoo's fully
 # trained EDSRs at x2 and x4, with and without *self-ensemble*. The last section turns to camera
 # photos, with blur, noise and JPEG, and shows why they need a model trained on that damage (the
 # zoo's `real-x4`).
 #
 # The pixel shuffle, both networks, the crop sampler, ESPCN's training loop and self-ensemble are
-# written in the cells below and checked against the library's copies, whose trainer
-# (`srlib.train_sr`) then trains EDSR. Fast mode (the default on a CPU, and what the tests run)
-# trains a narrow EDSR for a few hundred steps on the 9 sample photos: a few minutes on a CPU.
-# Full mode (`SRLIB_MODE=full python -m course.notebooks 06_classic_sr`) trains EDSR-baseline
-# itself (64 features, 16 blocks) for 4,000 steps of 16 crops on the whole training pool: about an
-# hour and a half on a CPU, minutes on a GPU, where `edsr_steps` can go up to the zoo's 18,171.
+# written in the cells below; the library's copies of them (which the tests check against these)
+# then train EDSR (`srlib.train_sr`). Fast mode (the default on a CPU) trains a narrow EDSR for a
+# few hundred steps on the 9 sample photos: a few minutes on a CPU. Full mode
+# (`SRLIB_MODE=full python -m course.notebooks 06_classic_sr`) trains EDSR-baseline itself (64
+# features, 16 blocks) for 4,000 steps of 16 crops on the whole training pool: one to two hours on
+# a CPU, minutes on a GPU, where `edsr_steps` can go up to the zoo's 18,171.
 
 # %% [markdown] tags=["provenance"]
 # *Outputs shown: written from the results file when a run is published.*
@@ -38,8 +40,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 import srlib
-from srlib import checkpoints, config, degrade, edsr, evaluation, patches, plotting, results, samples, summary, \
-    train_sr, zoo
+import course
+from srlib import checkpoints, config, degrade, edsr, evaluation, patches, plotting, samples, train_sr, zoo
 from srlib.arrays import mod_crop
 from srlib.data_torch import to_tensor
 from srlib.resize import imresize
@@ -52,11 +54,14 @@ print(f"srlib {srlib.__version__}, torch {torch.__version__}, training on {devic
 # ## Parameters
 #
 # One cell decides the run. Fast and full mode differ in the photos (`pool`: the 9 sample photos,
-# or the whole training pool, `srlib.samples.load_pool`), EDSR's size and the number of steps.
+# or the whole training pool, `srlib.samples.load_pool`), EDSR's size and the number of steps; the
+# test suite's `test` budget only checks that every cell runs.
 
 # %% tags=["parameters"]
-MODE = config.run_mode()                 # "fast" or "full": see srlib.config
-BUDGETS = {"fast": dict(pool=("samples",), espcn_steps=1200, edsr_features=32, edsr_blocks=4, edsr_steps=800,
+MODE = config.run_mode()                 # "test", "fast" or "full": see srlib.config
+BUDGETS = {"test": dict(pool=("samples",), espcn_steps=4, edsr_features=8, edsr_blocks=1, edsr_steps=4,
+                        edsr_learning_rate=1e-3),
+           "fast": dict(pool=("samples",), espcn_steps=1200, edsr_features=32, edsr_blocks=4, edsr_steps=800,
                         edsr_learning_rate=1e-3),   # a short run needs a larger step than EDSR's 2e-4
            "full": dict(pool=("samples", "wallpapers"), espcn_steps=8000, edsr_features=64, edsr_blocks=16,
                         edsr_steps=4000, edsr_learning_rate=2e-4)}  # on a GPU, raise edsr_steps (the zoo's: 18,171)
@@ -134,7 +139,9 @@ class ESPCN(nn.Module):
 # %% [markdown]
 # What working at low resolution buys: the same three layers run on the bicubic-enlarged image
 # instead (the SRCNN way, with a last layer of 3 channels), on one validation photo. The enlarged
-# image has `scale²` = 4 times as many pixels, so the layers have about 4 times as much to compute:
+# image has `scale²` = 4 times as many pixels, so the layers have about 4 times the arithmetic to
+# do; the measured ratio printed below is what that costs on the processor running it (larger
+# feature maps also cost more memory traffic):
 
 # %%
 def seconds(function, repeats=3):
@@ -184,23 +191,22 @@ def sample_batch(pairs, batch_size, patch_size, scale, generator):
 
 
 # %% [markdown]
-# The zoo's trainer, `srlib.train_sr`, draws its crops with `CropSampler`; from the same seed,
-# both give the same crops. Two of them, each low-resolution crop beside its original: a 48-pixel
-# square of a large photo is often nearly flat, like these two; the edges and textures that a
-# network learns from come from the other crops.
+# Two crops, each low-resolution crop beside its original. A 48-pixel square of a large photo is
+# often nearly flat; the edges and textures that a network learns from come from the crops that
+# fall on them. (The zoo's trainer, `srlib.train_sr`, draws the same crops from the same seed with
+# its `CropSampler`; the tests check it.)
 
 # %%
-ours = sample_batch(train_pairs, 4, CONFIG.patch_size, CONFIG.scale, torch.Generator().manual_seed(0))
-library = train_sr.CropSampler(train_pairs, CONFIG.scale, CONFIG.patch_size, seed=0).batch(4)
-assert all(torch.equal(a, b) for a, b in zip(ours, library))
-plotting.show_images({f"crop {i} (low resolution)": ours[0][i].permute(1, 2, 0).numpy() for i in range(2)}
-                     | {f"crop {i} (original)": ours[1][i].permute(1, 2, 0).numpy() for i in range(2)}, size=2.2);
+lowres_crops, highres_crops = sample_batch(train_pairs, 4, CONFIG.patch_size, CONFIG.scale,
+                                           torch.Generator().manual_seed(0))
+plotting.show_images({f"crop {i} (low resolution)": lowres_crops[i].permute(1, 2, 0).numpy() for i in range(2)}
+                     | {f"crop {i} (original)": highres_crops[i].permute(1, 2, 0).numpy() for i in range(2)}, size=2.2);
 
 # %% [markdown]
 # ## Train ESPCN
 #
 # The loop is plain PyTorch: L1 loss (the mean absolute error; in tutorial 1 it beat MSE even on
-# PSNR, +1.54 against +1.23 dB, and EDSR trains with it too), Adam, and a learning rate that
+# PSNR, +1.47 against +1.17 dB, and EDSR trains with it too), Adam, and a learning rate that
 # decays along a cosine to 1/100 of its start: large steps early, small ones at the end to settle.
 
 # %%
@@ -251,8 +257,8 @@ print(f"ESPCN: {sum(p.numel() for p in espcn_model.parameters()):,} parameters, 
 #   features, 16 blocks) uses 1; the paper's large EDSR (256 features, 32 blocks) uses 0.1. The
 #   blocks' outputs add up, so the features' spread grows with width and depth (measured below, at
 #   initialisation), and the paper found the large network's training unstable without the scale.
-# - **The mean colour removed** before the network and added back after (DIV2K's mean RGB), so
-#   the layers work on values centred on zero.
+# - **The mean colour removed** before the network and added back after (the mean RGB of DIV2K,
+#   the 800 photographs EDSR was trained on), so the layers work on values centred on zero.
 
 # %%
 class ResidualBlock(nn.Module):
@@ -290,23 +296,18 @@ class EDSR(nn.Module):
 
 
 # %% [markdown]
-# `srlib.edsr.EDSR` is the same network (the zoo's models load into it); given the same weights,
-# both compute the same:
+# `srlib.edsr.EDSR` is the same network (the zoo's models load into it, and the tests check that
+# both compute the same). The baseline's size at each scale: x4's upsampler has one more
+# convolution and shuffle.
 
 # %%
-for scale in (2, 4):
-    ours, library = EDSR(scale, features=16, blocks=2), edsr.EDSR(scale, features=16, blocks=2)
-    library.load_state_dict(ours.state_dict())
-    lowres = torch.rand(1, 3, 12, 10)
-    with torch.no_grad():
-        assert torch.allclose(ours(lowres), library(lowres), atol=1e-6)
-print("same outputs as srlib.edsr.EDSR at x2 and x4; EDSR-baseline has "
-      f"{edsr.count_parameters(edsr.EDSR(2)):,} parameters at x2, {edsr.count_parameters(edsr.EDSR(4)):,} at x4")
+print(f"EDSR-baseline: {sum(p.numel() for p in EDSR(2).parameters()):,} parameters at x2, "
+      f"{sum(p.numel() for p in EDSR(4).parameters()):,} at x4")
 
 # %% [markdown]
 # Residual scaling, measured: the standard deviation of the features after the residual blocks, at
 # initialisation, for random inputs of spread 1. With a scale of 1 it grows with width and depth
-# (1.43 for the baseline, 2.22 for the large network); with 0.1 it stays at 1.01:
+# (1.43 for the baseline, 2.22 for the large network); with 0.1 it stays near 1:
 
 # %%
 torch.manual_seed(0)
@@ -326,14 +327,11 @@ for features, blocks in ((64, 16), (256, 32)):
 # From here on the library trains: `srlib.train_sr.train` is the loop above with the model's
 # settings in a dataclass (`SRTrainConfig`), bfloat16 autocast where the hardware computes it
 # natively (float32 elsewhere: `fp32` in the last line below), and a checkpoint every
-# `checkpoint_every` steps in `models/checkpoints/06_classic_sr_<mode>/`. An interrupted run,
-# started again, resumes from its last checkpoint to the same weights as an uninterrupted one
-# (`tests/test_sr_models.py`). The run shown was interrupted once: its first line says it resumed
-# after step 2,600, the progress bar times only the remaining 1,400 steps, and the last line's
-# seconds add up both sittings. The same program trained the zoo's EDSRs.
+# `checkpoint_every` steps, so that an interrupted run, started again, goes on from its last
+# checkpoint to the same weights. The same program trained the zoo's EDSRs.
 #
 # The plot below the training cell shows both training losses, each point the mean L1 over 50
-# steps. EDSR's falls faster and ends lower, about 0.011 (3 grey levels of mean error) against
+# steps. EDSR's falls faster and ends lower, about 0.012 (3 grey levels of mean error) against
 # ESPCN's 0.013, in half as many steps.
 
 # %%
@@ -342,42 +340,41 @@ edsr_config = train_sr.SRTrainConfig(
     batch_size=CONFIG.batch_size, steps=CONFIG.edsr_steps, learning_rate=CONFIG.edsr_learning_rate,
     seed=CONFIG.seed, checkpoint_every=max(100, CONFIG.edsr_steps // 20), precision=CONFIG.precision,
     data=[f"srlib.samples.load_pool({CONFIG.pool})"])
-checkpoint_dir = config.MODELS_DIR / "checkpoints" / f"06_classic_sr_{MODE}"
+checkpoint_dir = course.MODELS_DIR / "checkpoints" / f"06_classic_sr_{MODE}"
 edsr_model, edsr_record = train_sr.train(edsr_config, train_images, checkpoint_dir, pairs=train_pairs,
                                          replace_other=True)
 print(f"EDSR ({CONFIG.edsr_features} features, {CONFIG.edsr_blocks} blocks): {edsr_record['parameters']:,} "
       f"parameters, {edsr_record['step']} steps in {edsr_record['seconds']:.0f} s, {edsr_record['precision']}")
 
 # %%
-steps_edsr, loss_edsr = zip(*edsr_record["history"])
-plotting.plot_histories({"ESPCN": {"loss": espcn_history}, "EDSR": {"loss": list(loss_edsr)}},
-                        key="loss", relative=False, xlabel="50 steps", title=f"training L1 ({MODE} run)");
+steps_edsr, loss_edsr = zip(*edsr_record["history"])   # (step, mean L1 over the 50 steps before it)
+plotting.plot_histories({"ESPCN": {"loss": espcn_history, "step_stride": 50},
+                         "EDSR": {"loss": list(loss_edsr), "step_stride": 50}},
+                        key="loss", relative=False, title=f"training L1, mean of every 50 steps ({MODE} run)");
 
 # %% [markdown]
 # ## Self-ensemble
 #
 # A network trained on flipped and rotated crops gives slightly different answers for a flipped or
 # rotated photo. **Self-ensemble** (EDSR+ in Lim et al.) runs all 8 versions, turns each answer
-# back, and averages them: 8 times slower, usually 0.1-0.3 dB better.
+# back, and averages them: 8 times slower, and Lim et al. report 0.1-0.3 dB better. The
+# evaluation below measures it for this run's EDSR.
 
 # %%
-def self_ensemble(model, lowres, scale):
+def self_ensemble(model, lowres, scale, precision="auto"):
     """The mean over the 8 flips/rotations of `lowres` (HWC) of model's answer, each turned back."""
     answers = []
     for flip in (False, True):
         for turns in range(4):
             variant = np.ascontiguousarray(np.rot90(lowres[:, ::-1] if flip else lowres, turns))
-            answer = np.rot90(upscale_array(model, variant, scale, tile=None, precision="fp32"), -turns)
+            answer = np.rot90(upscale_array(model, variant, scale, tile=None, precision=precision), -turns)
             answers.append(answer[:, ::-1] if flip else answer)
     return np.mean(answers, axis=0)
 
 
-metadata = {"scale": CONFIG.scale, "input": "lowres"}
-ours = self_ensemble(edsr_model, valid_lowres["monarch"][:40, :50], CONFIG.scale)
-library = zoo.upscale(edsr_model, metadata, valid_lowres["monarch"][:40, :50], tile=None, self_ensemble=True,
-                      precision="fp32")
-assert np.allclose(ours, library, atol=1e-5)
-print("same as srlib.zoo.upscale(..., self_ensemble=True)")
+
+# %% [markdown]
+# `srlib.zoo.upscale(..., self_ensemble=True)` and `srlib upscale --self-ensemble` do the same.
 
 # %% [markdown]
 # ## Evaluate at x2
@@ -385,15 +382,18 @@ print("same as srlib.zoo.upscale(..., self_ensemble=True)")
 # PSNR and SSIM on the luma channel with 2 pixels of border cropped, and HFEN (the error after a
 # Laplacian-of-Gaussian filter, so in edges and fine detail; lower is better), on the five
 # validation photos, against bicubic. Beside this run's two networks, on the same inputs: tutorial
-# 1's auto-encoder (the zoo's `autoencoder-x2`, which takes the bicubic-enlarged image) and the
-# zoo's `edsr-x2`, the same EDSR-baseline trained on about eight times as many crops (the line
-# under the table says how).
+# 1's auto-encoder (the zoo's `autoencoder-x2`, which takes the bicubic-enlarged image; 1.1 million
+# parameters) and the zoo's `edsr-x2`, the same EDSR-baseline trained for about four and a half
+# times as many steps (the line under the table says how).
 
 # %%
-methods, inference = {"bicubic": valid_bicubic}, {}
+def upscaler(model):
+    return lambda image: upscale_array(model, image, CONFIG.scale, tile=None)
+
+
+methods = {"bicubic": valid_bicubic}
 for label, model in (("ESPCN (this run)", espcn_model), ("EDSR (this run)", edsr_model)):
-    methods[label], inference[label] = summary.timed_predictions(  # and seconds per output megapixel
-        lambda image: upscale_array(model, image, CONFIG.scale, tile=None), valid_lowres)
+    methods[label] = {name: upscaler(model)(image) for name, image in valid_lowres.items()}
 methods["EDSR (this run) + self-ensemble"] = {name: self_ensemble(edsr_model, image, CONFIG.scale)
                                               for name, image in valid_lowres.items()}
 methods["tutorial 1: autoencoder-x2 (zoo)"], _ = zoo.beside_run("autoencoder-x2", valid_bicubic, "")
@@ -403,7 +403,7 @@ print(table.to_markdown())
 print(f"trained {CONFIG.edsr_steps} steps here ({MODE} mode, {edsr_record['seconds'] / 60:.1f} min){edsr_x2_trained}")
 
 # %% [markdown]
-# ESPCN gains +1.22 dB over bicubic, EDSR +2.54 dB, self-ensemble 0.12 dB more, the zoo's
+# ESPCN gains +1.22 dB over bicubic, EDSR +2.56 dB, self-ensemble 0.12 dB more, the zoo's
 # `edsr-x2` +3.47 dB; HFEN agrees (EDSR removes 60% of bicubic's edge error). Zoomed crops of two
 # validation photos (pixels enlarged without smoothing): the three networks draw the butterfly's
 # spots and the parrot's stripes more crisply than bicubic, and are hard to tell apart at this
@@ -413,26 +413,27 @@ print(f"trained {CONFIG.edsr_steps} steps here ({MODE} mode, {edsr_record['secon
 boxes = {"monarch": (170, 260, 72), "kodim23": (185, 175, 72)}
 labels = ["bicubic", "ESPCN (this run)", "EDSR (this run)", "edsr-x2 (zoo)"]
 rows = {name: {"original": valid_targets[name], **{label: methods[label][name] for label in labels}} for name in boxes}
-plotting.compare_crops(rows, boxes, size=2.2, path=config.figure_path(f"classic_{MODE}_crops.png"));
+plotting.compare_crops(rows, boxes, size=2.2, reference="original",
+                       path=course.figure_path(f"classic_{MODE}_crops.png"));
 
 # %% [markdown]
 # ## The zoo's models at x4
 #
-# At x4 the zoo has `edsr-x4` (EDSR-baseline, its x2 weights trained on at x4) and tutorial 5's
-# VAE (`vae-x4`, at its zero latent). Scored the zoo's way (`srlib.zoo.evaluate_model`: the same
-# bicubic reduction, a 4-pixel border), with and without self-ensemble for EDSR:
+# At x4 the zoo has `edsr-x4` (EDSR-baseline at x4, started from `edsr-x2`'s weights and trained
+# further on the x4 task) and tutorial 5's VAE (`vae-x4`, decoding with its latent at zero, the
+# VAE's most likely answer). Scored the zoo's way (`srlib.zoo.evaluate_model`: the same bicubic
+# reduction, a 4-pixel border), with and without self-ensemble for EDSR:
 
 # %%
 valid_images = samples.load_split("valid")
 edsr_x4, edsr_x4_metadata = zoo.load_model("edsr-x4")
-x4_means = {"bicubic": None}
-for label, table_x4 in (("edsr-x4", zoo.evaluate_model(edsr_x4, valid_images, edsr_x4_metadata)),
-                        ("edsr-x4 + self-ensemble", zoo.evaluate_model(edsr_x4, valid_images, edsr_x4_metadata,
-                                                                       self_ensemble=True)),
-                        ("tutorial 5: vae-x4", zoo.evaluate_model("vae-x4", valid_images))):
-    means = table_x4.mean()
-    x4_means["bicubic"] = means["bicubic"]
-    x4_means[label] = next(values for method, values in means.items() if method != "bicubic")
+x4_tables = {"edsr-x4": zoo.evaluate_model(edsr_x4, valid_images, edsr_x4_metadata),
+             "edsr-x4 + self-ensemble": zoo.evaluate_model(edsr_x4, valid_images, edsr_x4_metadata,
+                                                           self_ensemble=True),
+             "tutorial 5: vae-x4": zoo.evaluate_model("vae-x4", valid_images)}
+x4_means = {"bicubic": x4_tables["edsr-x4"].mean()["bicubic"]}   # each table: bicubic and the model
+for label, table_x4 in x4_tables.items():
+    x4_means[label] = [values for method, values in table_x4.mean().items() if method != "bicubic"][0]
 print("| x4 | PSNR (dB) | SSIM | HFEN | gain over bicubic (dB) |\n|---|---|---|---|---|")
 for label, values in x4_means.items():
     print(f"| {label} | {values['psnr']:.2f} | {values['ssim']:.4f} | {values['hfen']:.4f} | "
@@ -444,8 +445,8 @@ for label, values in x4_means.items():
 # Every network above learnt one known reduction: MATLAB's bicubic. A phone's photo is made
 # differently: its lens blurs, its sensor adds noise, its encoder adds JPEG blocks, and the web
 # often resizes and re-saves it. A simple camera-like damage, step by step
-# (`srlib.degrade.realistic`, checked against it): a Gaussian blur, the bicubic reduction,
-# Gaussian noise and JPEG, each with a random strength.
+# (the library's `srlib.degrade.realistic`): a Gaussian blur, the bicubic reduction, Gaussian
+# noise and JPEG, each with a random strength.
 
 # %%
 def camera_like(highres, scale, rng):
@@ -458,20 +459,19 @@ def camera_like(highres, scale, rng):
 
 camera_inputs = {name: camera_like(image, 4, np.random.default_rng([0, index]))
                  for index, (name, image) in enumerate(valid_images.items())}
-assert all(np.array_equal(camera_inputs[name], degrade.realistic(image, 4, seed=[0, index]))
-           for index, (name, image) in enumerate(valid_images.items()))
-print("the same inputs as srlib.degrade.realistic (seed [0, index])")
+plotting.show_images({"original": mod_crop(valid_images["kodim23"], 4)[120:280, 120:280],
+                      "camera-like x1/4, enlarged": degrade.upscale_bicubic(camera_inputs["kodim23"], 4)[120:280, 120:280]},
+                     size=2.6);
 
 # %% [markdown]
 # `edsr-x4` learnt to undo the bicubic reduction alone, so it takes the noise and the blocks for
 # detail and sharpens them. The zoo's `real-x4` is the same network, started from `edsr-x4`'s
-# weights and trained on with L1 on crops damaged the way of Real-ESRGAN (Wang et al., 2021): blur
-# (round or elongated), a resize by a random factor and method, Gaussian or Poisson noise, and
-# JPEG, drawn afresh for each crop (`srlib.degrade.mixed_order`, `scripts/train_real_x4.sh`). Half
-# of the time the chain runs twice (`srlib.degrade.second_order`, RealESRNet's recipe), the other
-# half once, which keeps mild damage in the mix: a network trained on the second order alone
-# treats every photo as badly damaged and can lose to bicubic on mild damage like the recipe
-# above, which `real-x4` never saw. Both models on the same damaged validation photos:
+# weights and trained further, with L1, on crops damaged at random the way Real-ESRGAN (Wang et
+# al., 2021) damages them: a blur (round or elongated), a resize by a random factor and method,
+# Gaussian or Poisson noise, and JPEG, drawn afresh for every crop
+# (`srlib.degrade.mixed_order`). For half of the crops that chain of damage runs twice over
+# (`srlib.degrade.second_order`), for the other half once, so that mild damage is part of what
+# it learns. It never saw the damage made above. Both models on the same damaged validation photos:
 
 # %%
 camera_targets = {name: mod_crop(image, 4) for name, image in valid_images.items()}
@@ -496,51 +496,18 @@ camera_boxes = {"kodim23": (170, 150, 96), "monarch": (200, 250, 96)}
 camera_rows = {name: {"original": camera_targets[name],
                       **{label: camera_methods[label][name] for label in ("bicubic", "edsr-x4", "real-x4")}}
                for name in camera_boxes}
-plotting.compare_crops(camera_rows, camera_boxes, size=2.2, path=config.figure_path(f"classic_{MODE}_camera_crops.png"));
+plotting.compare_crops(camera_rows, camera_boxes, size=2.2, path=course.figure_path(f"classic_{MODE}_camera_crops.png"));
 
 # %% [markdown]
-# `srlib.summary.record` adds this run's x2 rows to the collection's results table,
-# `srlib.results.save` writes `results/<mode>/06_classic_sr.json`, and the EDSR's weights go to
-# `models/edsr_x2_<mode>.safetensors`.
+# EDSR's weights go to `models/edsr_x2_<mode>.safetensors` with this run's settings beside them.
 
 # %%
-edsr_label = f"EDSR ({CONFIG.edsr_features} features, {CONFIG.edsr_blocks} blocks)"
-summary.record("classic", f"bicubic x{CONFIG.scale}", valid_targets,
-               {"bicubic": valid_bicubic, "ESPCN": methods["ESPCN (this run)"], edsr_label: methods["EDSR (this run)"]},
-               {"bicubic": {"inference_seconds_per_megapixel": summary.bicubic_seconds_per_megapixel(valid_targets,
-                                                                                                      CONFIG.scale)},
-                "ESPCN": {"parameters": sum(p.numel() for p in espcn_model.parameters()),
-                          "training_seconds": espcn_seconds, "inference_seconds_per_megapixel": inference["ESPCN (this run)"]},
-                edsr_label: {"parameters": edsr_record["parameters"], "training_seconds": edsr_record["seconds"],
-                             "inference_seconds_per_megapixel": inference["EDSR (this run)"]}},
-               crop_border=CONFIG.scale, notebook="06_classic_sr")
-saved = results.save("06_classic_sr", {
-    "config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(), "x4": x4_means,
-    "camera_x4": {"rows": camera_table.rows, "means": camera_means},
-    "histories": {"espcn": espcn_history, "edsr": edsr_record["history"]},
-    "training_seconds": {"espcn": espcn_seconds, "edsr": edsr_record["seconds"]},
-    "precision": edsr_record["precision"]})
-weights = checkpoints.save_weights(edsr_model, config.MODELS_DIR / f"edsr_x{CONFIG.scale}_{MODE}.safetensors", {
+weights = checkpoints.save_weights(edsr_model, course.MODELS_DIR / f"edsr_x{CONFIG.scale}_{MODE}.safetensors", {
     "architecture": {"class": "EDSR", "arguments": edsr_model.arguments()}, "scale": CONFIG.scale,
     "input": "lowres", "degradation": {"name": "bicubic"}, "loss": "L1", "notebook": "06_classic_sr", "mode": MODE,
     "config": vars(CONFIG), "training": {key: edsr_record[key] for key in ("config", "step", "seconds", "machine")},
     "validation": table.mean()["EDSR (this run)"]})
-print("written", saved.relative_to(config.PROJECT_ROOT), "and", weights.relative_to(config.PROJECT_ROOT))
-checkpoints.clear_states(checkpoint_dir)  # the run is complete: the next one starts afresh
-
-# %% [markdown]
-# ## The full run
-#
-# The results file of this notebook's full run
-# (`SRLIB_MODE=full python -m course.notebooks 06_classic_sr`):
-
-# %%
-full = results.load("06_classic_sr", "full")
-print(results.describe(full, "06_classic_sr"))
-if full:
-    print(f"ESPCN {full['config']['espcn_steps']} steps, EDSR {full['config']['edsr_steps']} steps in "
-          f"{full['precision']}, {sum(full['training_seconds'].values()) / 60:.1f} min of training")
-    print(full["markdown"])
+print("saved", weights.relative_to(course.PROJECT_ROOT))
 
 # %% [markdown]
 # ## Conclusion
@@ -563,13 +530,13 @@ for label in ("edsr-x4", "real-x4"):
     print(f"{label:>34}: {camera_means[label]['psnr'] - camera_means['bicubic']['psnr']:+.2f} dB")
 
 # %% [markdown]
-# - **Working at low resolution pays.** The same three layers took about six times as long on the
+# - **Working at low resolution pays.** The same three layers took about five times as long on the
 #   enlarged image, which has four times the pixels, as on the small one (measured in "Why work at
 #   low resolution"); the saving is what lets EDSR afford a deep stack of residual blocks.
-# - **Depth is what the classic networks add** (the lines printed above). ESPCN, three layers
-#   trained for five minutes, comes within about a third of a decibel of tutorial 1's auto-encoder,
+# - **Depth is what the classic networks add** (the lines printed above). ESPCN, three layers and
+#   27 thousand parameters, comes within about a third of a decibel of tutorial 1's auto-encoder,
 #   which has forty times the parameters and spends them at full resolution. EDSR-baseline, sixteen
-#   residual blocks trained for an hour and a half, gains about twice as much as ESPCN. The same
+#   residual blocks trained for under an hour, gains about twice as much as ESPCN. The same
 #   network trained on eight times as many crops (the zoo's `edsr-x2`) gains nearly a decibel more:
 #   a longer run helps, and so would more photos (the README's pool benchmark).
 # - **Self-ensemble** is a gain at inference, paid for in time (eight passes): about a tenth of a
@@ -585,3 +552,25 @@ for label in ("edsr-x4", "real-x4"):
 #   It also wipes out detail that the noise covers: given damage it cannot measure, an L1 network
 #   predicts the middle of the possible answers, which is smooth. Real-ESRGAN adds a GAN for the
 #   texture; tutorial 4 shows what such a game costs.
+
+# %% [markdown]
+# The run's record (`course.finish`): its results file and its x2 rows of the table of every tutorial's methods that `make results` writes (`results/summary.md`).
+# The zoo's `edsr-x2` already stands in the table above, beside this run's networks.
+
+# %%
+edsr_label = f"EDSR ({CONFIG.edsr_features} features, {CONFIG.edsr_blocks} blocks)"
+course.finish("06_classic_sr", {
+    "config": vars(CONFIG), "rows": table.rows, "markdown": table.to_markdown(), "x4": x4_means,
+    "camera_x4": {"rows": camera_table.rows, "means": camera_means},
+    "histories": {"espcn": espcn_history, "edsr": edsr_record["history"]},
+    "training_seconds": {"espcn": espcn_seconds, "edsr": edsr_record["seconds"]},
+    "precision": edsr_record["precision"]},
+    summary=course.Summary(
+        "classic", f"bicubic x{CONFIG.scale}", valid_targets,
+        {"bicubic": valid_bicubic, "ESPCN": methods["ESPCN (this run)"], edsr_label: methods["EDSR (this run)"]},
+        crop_border=CONFIG.scale,
+        predict={"ESPCN": (upscaler(espcn_model), valid_lowres), edsr_label: (upscaler(edsr_model), valid_lowres)},
+        parameters={"ESPCN": sum(p.numel() for p in espcn_model.parameters()), edsr_label: edsr_record["parameters"]},
+        training_seconds={"ESPCN": espcn_seconds, edsr_label: edsr_record["seconds"]},
+        baseline="bicubic", bicubic_scale=CONFIG.scale),
+    checkpoints=checkpoint_dir)
