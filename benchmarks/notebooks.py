@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from course.notebooks import execute
-from srlib.config import PROJECT_ROOT, machine_description, precision_setting
+from course.paths import PROJECT_ROOT
+from srlib.config import machine_description, precision_setting
 from timing import write_results
 
 

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import os
 
-# The repository's folders. (The runner, results files and summary still live in srlib's
-# ``notebooks``, ``results`` and ``summary`` modules while the tutorials move over; they come here
-# once every tutorial calls finish.)
-from srlib.config import MODELS_DIR, PROJECT_ROOT, figure_path  # noqa: F401
-from srlib.notebooks import ensure  # noqa: F401
+from course.paths import MODELS_DIR, PROJECT_ROOT, figure_path  # noqa: F401
+from course.notebooks import ensure  # noqa: E402,F401
 
 # The tutorials read their photos from the repository's data/ folder (``make data`` fills it).
 os.environ.setdefault("SRLIB_DATA", str(PROJECT_ROOT / "data"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srlib import results, summary as summary_table
+from course import results, summary as summary_table
 from srlib.config import main_process, run_mode, shown_path
 
 
@@ -81,7 +81,7 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
     2. records ``summary``'s rows when the main job asks (``SRLIB_RESULTS``; otherwise nothing, and
        no model is run again to time it);
     3. writes ``result`` (JSON-ready) as ``results/<mode>/<notebook>.json`` with the run's mode,
-       machine, date, software and command (:func:`srlib.results.save`);
+       machine, date, software and command (:func:`course.results.save`);
     4. deletes the training checkpoints in ``checkpoints``: the run is complete, the next starts afresh.
     """
     from srlib import checkpoints as checkpoint_files

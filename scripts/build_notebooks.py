@@ -4,7 +4,7 @@
     python scripts/build_notebooks.py --execute [NAMES...]  # ... then run them in fast mode
     python scripts/build_notebooks.py --text NAMES...        # only the prose of published notebooks
 
-A source is plain Python in jupytext's percent format (``srlib.notebooks.read_source``). The .ipynb
+A source is plain Python in jupytext's percent format (``course.notebooks.read_source``). The .ipynb
 files are generated: edit the sources. ``make notebooks`` builds and then executes them in fast
 mode; the committed notebooks show the full run instead:
 ``SRLIB_MODE=full python -m course.notebooks NAME --publish`` runs one in full mode and copies it
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from srlib.notebooks import execute, read_source, update_text
+from course.notebooks import execute, read_source, update_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -86,7 +86,7 @@ def add_unet(path: Path, name: str, description: str) -> None:
 
 
 def add_autoencoder(path: Path, name: str = "autoencoder-x2") -> None:
-    from srlib import results
+    from course import results
     from srlib.models_keras import build_autoencoder, to_torch
 
     loss = path.name.removeprefix("autoencoder_").split("_full.")[0]
@@ -123,7 +123,7 @@ def add_vae(path: Path, name: str = "vae-x4") -> None:
                                "at the zero latent (the prior's mean); the notebook draws samples",
                 "training": {"seconds": saved["training_seconds"], "steps": saved["training_steps"],
                              "machine": saved["machine"], "mode": saved["mode"], "config": config,
-                             "command": "SRLIB_MODE=full python -m srlib.notebooks 05_vae"}})
+                             "command": "SRLIB_MODE=full python -m course.notebooks 05_vae"}})
 
 
 def main() -> int:

@@ -53,11 +53,11 @@ warnings.filterwarnings("ignore", message=r"`torch\.nn\.utils\.weight_norm` is d
 # fastai's own GANTrainer sets attributes named like the Learner's (generator, critic, gen_mode).
 warnings.filterwarnings("ignore", message=r"You are shadowing an attribute \((generator|critic|gen_mode)\)")
 
-#: The repository root when srlib is used from a clone (``pip install -e .``).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 42
-#: Where the tutorials save the weights they train (``<name>_<mode>.safetensors``; ignored by git).
-MODELS_DIR = PROJECT_ROOT / "models"
+#: The source checkout srlib runs from (``pip install -e .``: a ``setup.py`` beside the
+#: package), or None when srlib is installed. Messages print paths inside it relative to it.
+CHECKOUT = (Path(__file__).resolve().parent.parent
+            if (Path(__file__).resolve().parent.parent / "setup.py").exists() else None)
 
 
 def gpu_visible() -> bool:
@@ -224,31 +224,15 @@ def machine_description() -> str:
 
 
 def shown_path(path) -> Path:
-    """``path`` relative to the project when it lies inside it, else as given: what messages and
-    notebook outputs print (no machine's absolute paths in the committed notebooks)."""
+    """``path`` relative to the source checkout (:data:`CHECKOUT`) when it lies inside it, else as
+    given: what messages and notebook outputs print (no machine's absolute paths in them)."""
     path = Path(path)
-    return path.relative_to(PROJECT_ROOT) if path.is_absolute() and path.is_relative_to(PROJECT_ROOT) else path
-
-
-def figure_path(name: str) -> Path | None:
-    """Where to save the README figure ``name``: ``$SRLIB_FIGURES/name``, or None (don't save).
-
-    The main job (``make results``) sets ``SRLIB_FIGURES=img``; tests and readers' runs leave it
-    unset, so executing a notebook never rewrites the committed figures. A name that does not say
-    which run made it (no run mode among the words of its stem) gets the run mode
-    appended, ``unet_pixel_crops.png`` -> ``unet_pixel_crops_fast.png``: the fast main job never
-    replaces a full run's figure (a name that says ``full``, drawn from the full run's results file,
-    is the same in either mode).
-    """
-    folder = os.environ.get("SRLIB_FIGURES")
-    if not folder:
-        return None
-    path = Path(name)
-    if not set(MODES) & set(path.stem.split("_")):
-        path = path.with_name(f"{path.stem}_{run_mode()}{path.suffix}")
-    return Path(folder) / path
+    inside = CHECKOUT is not None and path.is_absolute() and path.is_relative_to(CHECKOUT)
+    return path.relative_to(CHECKOUT) if inside else path
 
 
 def data_dir() -> Path:
-    """Where prepared data lives: ``SRLIB_DATA`` if set, else ``<repo>/data``."""
-    return Path(os.environ.get("SRLIB_DATA", PROJECT_ROOT / "data"))
+    """Where prepared data lives (``srlib data`` writes it): ``SRLIB_DATA`` if set, else ``data/``
+    of the source checkout srlib runs from, else ``~/.cache/srlib/data``."""
+    default = CHECKOUT / "data" if CHECKOUT is not None else Path.home() / ".cache" / "srlib" / "data"
+    return Path(os.environ.get("SRLIB_DATA", default))

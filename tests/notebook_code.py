@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 from types import SimpleNamespace
 
-from srlib.config import PROJECT_ROOT
-from srlib.notebooks import read_source
+from course.paths import PROJECT_ROOT
+from course.notebooks import read_source
 
 
 def definitions(notebook: str, **names) -> SimpleNamespace:

@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from srlib import results
-from srlib.config import PROJECT_ROOT
+from course import results
+from course.paths import PROJECT_ROOT
 
 #: srlib's modules by layer: a module may import srlib modules of its own layer or below, never above.
 LAYERS = {
-    # 0. NumPy only: images, degradations, metrics, data, plots, results files
+    # 0. NumPy only: images, degradations, metrics, data, plots
     "core": {"__init__", "config", "io", "arrays", "kernels", "resize", "degrade", "metrics", "patches", "samples",
-             "evaluation", "plotting", "pretrained", "results"},
+             "evaluation", "plotting", "pretrained"},
     # 1. one framework each: models, losses, data loaders, training and inference helpers
     "frameworks": {"precision", "checkpoints", "pretrained_torch", "pretrained_keras", "perceptual", "losses_torch",
                    "losses_keras", "models_torch", "models_keras", "data_torch", "data_keras", "edsr", "vae",
                    "upscale", "train_torch", "train_keras", "callbacks_fastai", "distributed"},
-    # 2. what users run: the zoo, the trainers and command lines, the notebook runner, the summary
-    "applications": {"zoo", "enlarge", "export", "train_sr", "summary", "notebooks", "cli", "__main__"},
+    # 2. what users run: the zoo, the trainers and command lines
+    "applications": {"zoo", "enlarge", "export", "train_sr", "cli", "__main__"},
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 FRAMEWORKS = {"torch", "torchvision", "keras", "tensorflow", "fastai"}
@@ -61,12 +61,16 @@ def test_imports_point_down(path):
 
 
 def test_no_module_imports_or_names_a_tutorial():
-    """The library never depends on a tutorial: no *_study module, no import of notebook code."""
+    """The library never depends on a tutorial or on the course around them: no *_study module, no
+    import of notebook code or of ``course`` (the runner, results files, summary, the repository's
+    folders), and no name for the repository's folders."""
     for path in SOURCES:
         internal, top_level = imports(path)
         assert not any(module.endswith("_study") for module in internal), path
-        assert "notebooks" not in top_level or path.stem == "notebooks", path
+        assert not top_level & {"notebooks", "course"}, path
+        assert not re.search(r"\b(PROJECT_ROOT|MODELS_DIR|figure_path)\b", path.read_text()), path
     assert not list((PROJECT_ROOT / "srlib").glob("*_study.py"))
+
 
 
 NOTEBOOKS = sorted(path.stem for path in (PROJECT_ROOT / "notebooks" / "src").glob("*.py"))

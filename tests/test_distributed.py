@@ -221,13 +221,13 @@ print("rank", rank, "done")
 
 
 def test_a_tutorial_notebook_runs_unchanged_on_two_processes(tmp_path):
-    """What ``torchrun -m srlib.notebooks`` does for tutorials 2 and 3 (``run_all``), on a notebook
+    """What ``torchrun -m course.notebooks`` does for tutorials 2 and 3 (``run_all``), on a notebook
     of their shape: each kernel joins a group, its learner trains in DDP without a cell saying so, the
     learning-rate finder restores every replica, the checkpoint has plain names and resumes,
     and only rank 0 writes (the notebook too, without the cells the runner added)."""
     import nbformat
 
-    from srlib.notebooks import read_source
+    from course.notebooks import read_source
 
     notebook = read_source(NOTEBOOK.format(folder=str(tmp_path)))
     (tmp_path / "notebooks").mkdir()
@@ -267,7 +267,8 @@ def test_only_rank_0_saves_through_srlib(tmp_path, monkeypatch, rank):
     torchrun (RANK, WORLD_SIZE in the environment) rank 1 writes nothing and rank 0 everything."""
     import matplotlib.pyplot as plt
 
-    from srlib import checkpoints, plotting, results, summary
+    from course import results, summary
+    from srlib import checkpoints, plotting
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", str(rank))
@@ -294,7 +295,7 @@ def test_only_rank_0_saves_through_srlib(tmp_path, monkeypatch, rank):
 
 
 def test_the_notebook_runner_under_torchrun_runs_only_named_distributed_notebooks(monkeypatch, capsys):
-    from srlib import notebooks
+    from course import notebooks
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
@@ -307,7 +308,7 @@ def test_the_notebook_runner_under_torchrun_runs_only_named_distributed_notebook
 
 
 def test_a_missing_input_notebook_is_not_run_from_inside_a_distributed_one(tmp_path, monkeypatch):
-    from srlib import notebooks
+    from course import notebooks
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(FileNotFoundError, match="under torchrun, run 02_unet_pixel_loss first"):

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from srlib.config import PROJECT_ROOT
-from srlib.notebooks import PROVENANCE
+from course.paths import PROJECT_ROOT
+from course.notebooks import PROVENANCE
 
 COMMITTED = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 

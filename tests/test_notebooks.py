@@ -6,8 +6,8 @@ import re
 import nbformat
 import pytest
 
-from srlib.config import PROJECT_ROOT
-from srlib.notebooks import clean, publish, read_source, stale_cells
+from course.paths import PROJECT_ROOT
+from course.notebooks import clean, publish, read_source, stale_cells
 
 COMMITTED = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 
@@ -66,7 +66,7 @@ def test_clean_makes_paths_in_the_project_relative():
 
 
 def test_ensure_runs_the_notebook_that_makes_a_missing_file(tmp_path, monkeypatch):
-    from srlib import notebooks
+    from course import notebooks
 
     (tmp_path / "notebooks").mkdir()
     produced = tmp_path / "made.txt"
@@ -113,11 +113,11 @@ def test_read_source_and_publish(tmp_path):
     nbformat.write(executed, tmp_path / "results" / "notebooks" / "full" / "09_x.ipynb")
     (tmp_path / "results" / "full" / "09_x.json").parent.mkdir(parents=True)
     (tmp_path / "results" / "full" / "09_x.json").write_text(json.dumps(
-        {"mode": "full", "command": "SRLIB_MODE=full python -m srlib.notebooks 09_x", "machine": "CPU: x86_64, 2 threads",
+        {"mode": "full", "command": "SRLIB_MODE=full python -m course.notebooks 09_x", "machine": "CPU: x86_64, 2 threads",
          "date": "2026-12-01", "software": "torch 2.14.1, Python 3.11.7"}))
     published = nbformat.read(publish("09_x", root=tmp_path), as_version=4)
     assert published.cells[3].outputs[0]["text"] == "full\n"
-    assert published.cells[1].source == ("*Outputs shown: the full run, `SRLIB_MODE=full python -m srlib.notebooks 09_x`, "
+    assert published.cells[1].source == ("*Outputs shown: the full run, `SRLIB_MODE=full python -m course.notebooks 09_x`, "
                                          "on CPU: x86_64, 2 threads, 2026-12-01 (torch 2.14.1, Python 3.11.7).*")
     assert stale_cells(published, source) == []  # the generated line is not stale code
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source.replace("print(MODE)", "print(MODE, 1)"))
@@ -128,7 +128,7 @@ def test_read_source_and_publish(tmp_path):
 
 def test_publish_refuses_before_running_anything(tmp_path, monkeypatch, capsys):
     """--publish checks what it would refuse afterwards before the (hours-long) run starts."""
-    from srlib import notebooks
+    from course import notebooks
 
     source = '# %% [markdown]\n# # Title\n\n# %%\nraise SystemExit("ran")\n'
     (tmp_path / "notebooks" / "src").mkdir(parents=True)
@@ -146,7 +146,7 @@ def test_publish_refuses_before_running_anything(tmp_path, monkeypatch, capsys):
 
 
 def test_update_text_rewrites_prose_and_keeps_outputs(tmp_path):
-    from srlib.notebooks import update_text
+    from course.notebooks import update_text
 
     source = ('# %% [markdown]\n# # Title\n\n# %%\nprint(1)\n\n# %% [markdown]\n# It printed 2.\n\n'
               '# %% [markdown] tags=["provenance"]\n# not run yet\n')
@@ -207,7 +207,7 @@ def test_a_full_run_cell_may_train_for_hours(tmp_path, monkeypatch, mode, timeou
     4,000 steps on a 2-core CPU): in full mode no cell has a time limit."""
     import nbclient
 
-    from srlib import notebooks
+    from course import notebooks
 
     given = {}
 

@@ -30,16 +30,18 @@ def test_figures_and_saving(tmp_path):
 
 
 def test_figure_path_only_when_the_main_job_asks(monkeypatch, tmp_path):
+    from course.paths import figure_path
+
     monkeypatch.delenv("SRLIB_FIGURES", raising=False)
-    assert config.figure_path("x.png") is None
+    assert figure_path("x.png") is None
     monkeypatch.setenv("SRLIB_FIGURES", str(tmp_path))
     monkeypatch.setenv("SRLIB_MODE", "fast")
     # A figure that does not name its run gets the mode: the fast main job never replaces a full run's.
-    assert config.figure_path("unet_pixel_crops.png") == tmp_path / "unet_pixel_crops_fast.png"
-    assert config.figure_path("autoencoder_fast_crops.png") == tmp_path / "autoencoder_fast_crops.png"
-    assert config.figure_path("gan_full_history.png") == tmp_path / "gan_full_history.png"
+    assert figure_path("unet_pixel_crops.png") == tmp_path / "unet_pixel_crops_fast.png"
+    assert figure_path("autoencoder_fast_crops.png") == tmp_path / "autoencoder_fast_crops.png"
+    assert figure_path("gan_full_history.png") == tmp_path / "gan_full_history.png"
     monkeypatch.setenv("SRLIB_MODE", "full")
-    assert config.figure_path("unet_pixel_crops.png") == tmp_path / "unet_pixel_crops_full.png"
+    assert figure_path("unet_pixel_crops.png") == tmp_path / "unet_pixel_crops_full.png"
 
 
 def test_run_mode(monkeypatch):
@@ -57,7 +59,7 @@ def test_run_mode(monkeypatch):
 
 
 def test_notebook_outputs_lose_framework_log_lines():
-    from srlib.notebooks import clean_stream
+    from course.notebooks import clean_stream
 
     noisy = ("I0000 00:00:1795.1 123 port.cc:153] oneDNN custom operations are on.\n"
              " step:  10%|#| 1/10\r step: 100%|#| 10/10\nkept\n")
@@ -71,7 +73,7 @@ def test_notebook_outputs_lose_framework_log_lines():
 def test_main_job_gives_kernels_an_absolute_figure_folder(monkeypatch, tmp_path):
     import os
 
-    from srlib import notebooks
+    from course import notebooks
 
     seen = {}
 

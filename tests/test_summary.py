@@ -1,10 +1,10 @@
-"""The main job's results table (srlib.summary): rows recorded by notebooks, joined into one table."""
+"""The main job's results table (course.summary): rows recorded by notebooks, joined into one table."""
 import json
 
 import numpy as np
 import pytest
 
-from srlib import summary
+from course import summary
 from tests.conftest import synthetic_photo
 
 

@@ -378,7 +378,7 @@ for row, (task, photo) in enumerate(map_rows.items()):
         title = f"{task}\n" if column == 0 else "\n"
         axes[row, column].set_title(f"{title}{method}: mean {values.mean():.2f}", fontsize=9)
     figure.colorbar(shown, ax=axes[row].tolist(), shrink=0.9, label="grey levels (Y)")
-plotting.save(figure, config.figure_path(f"measuring_{MODE}_consistency.png"));
+plotting.save(figure, course.figure_path(f"measuring_{MODE}_consistency.png"));
 
 # %% [markdown]
 # ## 3. The perception-distortion plane
@@ -447,7 +447,7 @@ for column, task in enumerate(TASKS):
 figure.suptitle(f"The perception-distortion plane: the zoo's models on the 5 validation photos "
                 f"(large: the mean of the photos; {MODE} run)", fontsize=11)
 figure.tight_layout()
-plotting.save(figure, config.figure_path(f"measuring_{MODE}_plane.png"));
+plotting.save(figure, course.figure_path(f"measuring_{MODE}_plane.png"));
 
 # %% [markdown]
 # Small marks are single photos, large ones the means of the table above. The photos spread
@@ -572,7 +572,7 @@ axis.set_xlabel("PSNR difference A - B (dB, Y)")
 axis.legend(fontsize=8, loc="lower right")
 axis.set_title(f"Paired bootstrap over the 5 validation photos ({MODE} run)", fontsize=10)
 figure.tight_layout()
-plotting.save(figure, config.figure_path(f"measuring_{MODE}_intervals.png"));
+plotting.save(figure, course.figure_path(f"measuring_{MODE}_intervals.png"));
 
 # %% [markdown]
 # The classic networks' leads (+1.00 to +1.93 dB) and `unet-pixel`'s +0.28 dB over
