@@ -32,6 +32,51 @@ def test_prose_names_no_date_commit_or_machine(path):
             assert not found, f"{path.name}: {kind} in the prose ({found.group()!r}): {text[:300]}"
 
 
+#: What a tutorial's bookkeeping calls: results files, the main job's rows, the closing cell.
+BOOKKEEPING = re.compile(r"\b(?:course\.finish|results\.save|summary\.record)\(")
+
+
+def printed_tables(notebook: dict) -> list[str]:
+    """The Markdown tables (runs of lines starting with '|') in the notebook's text outputs."""
+    tables = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) or "".join(output.get("data", {}).get("text/plain", ""))
+            tables += ["\n".join(block) for block in _runs(text.splitlines()) if len(block) >= 3]
+    return tables
+
+
+def _runs(lines):
+    block = []
+    for line in lines + [""]:
+        if line.startswith("|"):
+            block.append(line)
+        elif block:
+            yield block
+            block = []
+
+
+def test_printed_tables_finds_each_table():
+    notebook = {"cells": [{"outputs": [{"text": "a\n| m | x |\n|---|---|\n| b | 1 |\nend\n| m |\n|---|\n| c |\n"}]}]}
+    assert printed_tables(notebook) == ["| m | x |\n|---|---|\n| b | 1 |", "| m |\n|---|\n| c |"]
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.stem)
+def test_no_results_table_is_printed_twice(path):
+    tables = printed_tables(json.loads(path.read_text()))
+    repeated = {table for table in tables if tables.count(table) > 1}
+    assert not repeated, f"{path.name} prints this table more than once:\n{next(iter(repeated), '')}"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.stem)
+def test_the_bookkeeping_is_one_closing_cell(path):
+    """Saving results and recording summary rows is one call (course.finish) in the last code cell."""
+    code = ["".join(cell["source"]) for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
+    calls = [index for index, source in enumerate(code) if BOOKKEEPING.search(source)]
+    assert calls == [len(code) - 1], f"{path.name}: bookkeeping in code cells {calls} of {len(code)}"
+    assert len(BOOKKEEPING.findall(code[-1])) == 1 and "course.finish(" in code[-1], path.name
+
+
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.stem)
 def test_the_header_names_the_run_shown_in_one_generated_line(path):
     notebook = json.loads(path.read_text())
