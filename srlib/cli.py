@@ -5,7 +5,8 @@
                                     and data/photos
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
     srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic,
-                                    second-order, mixed-order)
+                                    second-order, mixed-order, the ladder's clean, mild, moderate,
+                                    heavy, and ladder-mix)
     srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present),
                                     keeping transparency, bit depth, grey, ICC profile, EXIF, format
     srlib models                    the model zoo
@@ -22,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+#: The damage ladder's rungs, mildest first (``srlib.degrade.LADDER``, listed here so that ``--help``
+#: imports no scipy; tests/test_cli.py keeps the two equal).
+LADDER = ("clean", "mild", "moderate", "heavy")
 EXAMPLES = {
     "data": "example: srlib data --dest data/samples",
     "baseline": "example: srlib baseline --scales 2 3 4 --output results/bicubic",
@@ -340,7 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("inputs", nargs="+", help="image files or folders")
     degrade.add_argument("-o", "--output", required=True, help="output folder")
     degrade.add_argument("--degradation", default="bicubic",
-                         choices=["bicubic", "downup", "crappify", "realistic", "second-order", "mixed-order"])
+                         choices=["bicubic", "downup", "crappify", "realistic", "second-order", "mixed-order",
+                                  *LADDER, "ladder-mix"],
+                         help="how to degrade (default bicubic); clean, mild, moderate and heavy are the rungs of "
+                              "the damage ladder for camera-like inputs, ladder-mix draws one per image")
     degrade.add_argument("--scale", type=int, default=2)
     degrade.add_argument("--seed", type=int, default=0)
     _batch_arguments(degrade)
@@ -396,10 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", help="a folder of high-resolution images")
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
-    evaluate.add_argument("--degradation", default=None, choices=["bicubic", "realistic", "second-order",
-                                                                     "mixed-order"],
+    evaluate.add_argument("--degradation", default=None,
+                          choices=["bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix"],
                           help="degrade the originals this way instead of the model's own (realistic: blur, noise "
-                               "and JPEG, like a camera's photos)")
+                               "and JPEG, like a camera's photos; clean, mild, moderate, heavy: a rung of the "
+                               "damage ladder)")
     evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: a GPU if there is one)")
     _precision_argument(evaluate)
     evaluate.add_argument("--output", default=None, help="also write OUTPUT.md and OUTPUT.json")

@@ -30,12 +30,14 @@ import numpy as np
 import torch
 
 from srlib.checkpoints import load_metadata, load_weights, save_weights
+from srlib.degrade import LADDER
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
 ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "EDSR", "ResidualUnet")
-#: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds).
-CAMERA_DEGRADATIONS = ("second-order", "mixed-order")
+#: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds, and the
+#: damage ladder's training mix).
+CAMERA_DEGRADATIONS = ("second-order", "mixed-order", "ladder-mix")
 #: The photos a model suits, by the degradation it was trained on (``srlib models``' last column).
 SUITED_PHOTOS = {
     "bicubic": "clean photos reduced in software (renders, screenshots, downsized images)",
@@ -160,8 +162,9 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
 
 
 #: The degradations an x2/x4 model can be trained on and scored with: each reduces by exactly the
-#: model's scale (``srlib.degrade.degrade``; the random ones seeded per photo).
-SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order", "mixed-order")
+#: model's scale (``srlib.degrade.degrade``; the random ones seeded per photo), the damage
+#: ladder's rungs (``srlib.degrade.LADDER``) and its training mix included.
+SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix")
 
 
 def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarray, np.ndarray]:

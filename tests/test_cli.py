@@ -62,8 +62,9 @@ def test_baseline_on_an_empty_folder_is_an_error(tmp_path, capsys):
 def test_degradation_choices_are_the_libraries_lists():
     """The parser lists the degradations literally (importing scipy and torch to build --help would
     slow every command); this keeps the copies equal to srlib.degrade's and srlib.zoo's lists."""
+    from srlib import cli
     from srlib.cli import build_parser
-    from srlib.degrade import DEGRADATIONS
+    from srlib.degrade import DEGRADATIONS, LADDER
     from srlib.zoo import SCALED_DEGRADATIONS
 
     commands = {action.dest: action for action in build_parser()._subparsers._group_actions}
@@ -72,6 +73,7 @@ def test_degradation_choices_are_the_libraries_lists():
     def choices(command):
         return next(action.choices for action in subparsers[command]._actions if action.dest == "degradation")
 
+    assert cli.LADDER == LADDER
     assert list(choices("degrade")) == list(DEGRADATIONS)
     assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS
 
