@@ -38,7 +38,8 @@ EXAMPLES = {
                "ICC profile, EXIF): docs/files.md.",
     "models": "example: srlib models",
     "evaluate": "examples:\n  srlib evaluate data/samples/valid --model edsr-x2\n"
-                "  srlib evaluate data/samples/valid --model real-x4 --degradation realistic",
+                "  srlib evaluate data/samples/valid --model real-x4 --degradation realistic\n"
+                "  srlib evaluate data/samples/valid --model real-x4 --degradation ladder",
     "export": "example: srlib export edsr-x4 -o edsr-x4.onnx",
 }
 
@@ -273,6 +274,8 @@ def _command_evaluate(args) -> int:
 
     images = load_folder(args.folder, progress=True)
     model, metadata = zoo.load_model(args.model, device=args.device)
+    if args.degradation == "ladder":
+        return _evaluate_ladder(args, images, model, metadata)
     table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True,
                                precision=args.precision, degradation=args.degradation)
     how = (f"degraded as in training: {metadata['degradation']['name']}" if args.degradation is None else
@@ -283,6 +286,26 @@ def _command_evaluate(args) -> int:
     if args.output:
         table.save_json(Path(args.output).with_suffix(".json"))
         Path(args.output).with_suffix(".md").write_text(table.to_markdown(per_image=True) + "\n")
+    return 0
+
+
+def _evaluate_ladder(args, images: dict, model, metadata: dict) -> int:
+    """``srlib evaluate --degradation ladder``: one row per rung of the damage ladder."""
+    import json
+
+    from srlib import zoo
+
+    result = zoo.evaluate_degradations(model, images, metadata, self_ensemble=args.self_ensemble,
+                                       precision=args.precision, progress=True)
+    print(f"{metadata['name']} on {len(images)} images of {args.folder} at every rung of the damage ladder "
+          f"(x{metadata['scale']}, seed [0, index]; Y channel, {metadata['scale']}-pixel border)\n")
+    table = zoo.degradations_markdown(result, metadata["name"])
+    print(table)
+    if args.output:
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.with_suffix(".json").write_text(json.dumps({"model": metadata["name"], "ladder": result}, indent=2) + "\n")
+        output.with_suffix(".md").write_text(table + "\n")
     return 0
 
 
@@ -404,10 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
     evaluate.add_argument("--degradation", default=None,
-                          choices=["bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix"],
+                          choices=["bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix",
+                                   "ladder"],
                           help="degrade the originals this way instead of the model's own (realistic: blur, noise "
                                "and JPEG, like a camera's photos; clean, mild, moderate, heavy: a rung of the "
-                               "damage ladder)")
+                               "damage ladder); ladder: score at every rung, one row each (PSNR, bicubic's, the "
+                               "mean gain and the worst photo's gain)")
     evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: a GPU if there is one)")
     _precision_argument(evaluate)
     evaluate.add_argument("--output", default=None, help="also write OUTPUT.md and OUTPUT.json")

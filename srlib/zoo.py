@@ -225,6 +225,54 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
     return evaluate(originals, {"bicubic": bicubics, label: predictions}, crop_border=scale)
 
 
+def evaluate_degradations(name_or_model, images: dict, metadata: dict | None = None, degradations=LADDER,
+                          draws: int = 1, self_ensemble: bool = False, precision: str = "auto",
+                          progress: bool = False) -> dict[str, dict]:
+    """The model against bicubic on ``images`` ({name: HR image}) damaged each of ``degradations``
+    ways (default the damage ladder, :data:`srlib.degrade.LADDER`): :func:`evaluate_model` for
+    each, ``draws`` times (seeds ``[draw, index]``, so every model gets the same inputs).
+
+    Returns ``{degradation: {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim", "gain", "worst_gain",
+    "worst_photo", "per_photo_gain"}}``: means over photos and draws (Y channel, ``scale``-pixel
+    border), the gain in dB of the model over bicubic, and the smallest per-photo gain and its
+    photo; ``per_photo_gain`` is keyed by photo name (``photo/draw`` when ``draws`` > 1).
+    """
+    if metadata is None:
+        model, metadata = load_model(name_or_model)
+    else:
+        model = name_or_model
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, not {draws}")
+    label = metadata["name"] + (" (self-ensemble)" if self_ensemble else "")
+    result = {}
+    for degradation in degradations:
+        rows = []
+        for draw in range(draws):
+            table = evaluate_model(model, images, metadata, self_ensemble=self_ensemble, progress=progress,
+                                   precision=precision, degradation=degradation, draw=draw)
+            rows += [{**row, "image": f"{row['image']}/{draw}" if draws > 1 else row["image"]} for row in table.rows]
+        scores = {method: {row["image"]: row for row in rows if row["method"] == method} for method in ("bicubic", label)}
+        mean = {method: {key: float(np.mean([row[key] for row in by_image.values()])) for key in ("psnr", "ssim")}
+                for method, by_image in scores.items()}
+        gains = {image: row["psnr"] - scores["bicubic"][image]["psnr"] for image, row in scores[label].items()}
+        worst = min(gains, key=gains.get)
+        result[degradation] = {"psnr": mean[label]["psnr"], "ssim": mean[label]["ssim"],
+                               "bicubic_psnr": mean["bicubic"]["psnr"], "bicubic_ssim": mean["bicubic"]["ssim"],
+                               "gain": mean[label]["psnr"] - mean["bicubic"]["psnr"], "worst_gain": gains[worst],
+                               "worst_photo": worst, "per_photo_gain": gains}
+    return result
+
+
+def degradations_markdown(result: dict, name: str) -> str:
+    """:func:`evaluate_degradations`' result as a Markdown table, one row per degradation."""
+    lines = [f"| inputs | {name} PSNR (dB) | bicubic PSNR (dB) | mean gain (dB) | worst photo's gain (dB) |",
+             "|---|---|---|---|---|"]
+    for degradation, row in result.items():
+        lines.append(f"| {degradation} | {row['psnr']:.2f} | {row['bicubic_psnr']:.2f} | {row['gain']:+.2f} | "
+                     f"{row['worst_gain']:+.2f} ({row['worst_photo']}) |")
+    return "\n".join(lines)
+
+
 def training_stages(metadata: dict) -> list[dict]:
     """A zoo model's training runs, first to last: its ``training`` record and the ``previous``
     ones it continued (a model trained on a GPU, then on for more steps on a CPU, has two)."""

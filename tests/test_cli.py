@@ -75,7 +75,7 @@ def test_degradation_choices_are_the_libraries_lists():
 
     assert cli.LADDER == LADDER
     assert list(choices("degrade")) == list(DEGRADATIONS)
-    assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS
+    assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS + ("ladder",)  # ladder: every rung, one row each
 
 
 def test_upscale_choices_are_srlib_enlarge_lists():

@@ -409,3 +409,39 @@ def test_export_onnx_matches_pytorch_at_any_size(tmp_path, name, capsys):
     assert "exists already" in capsys.readouterr().err and target.read_bytes() == before
     assert main(["export", name, "-o", str(tmp_path / "model.txt")]) == 2
     assert "must end in .onnx" in capsys.readouterr().err
+
+
+def test_evaluate_degradations_scores_every_rung_of_the_ladder(tmp_path, tiny_model, capsys):
+    from srlib.degrade import LADDER
+
+    model, metadata = zoo.load_model(str(tiny_model), device="cpu")
+    photos = {"p0": synthetic_photo(32, 36, seed=0)}
+    result = zoo.evaluate_degradations(model, photos, metadata)
+    assert list(result) == list(LADDER)
+    table = zoo.evaluate_model(model, photos, metadata, degradation="mild").mean()
+    assert result["mild"]["psnr"] == pytest.approx(table["tiny"]["psnr"])
+    assert result["mild"]["bicubic_psnr"] == table["bicubic"]["psnr"]
+    for level, row in result.items():
+        assert row["gain"] == pytest.approx(np.mean(list(row["per_photo_gain"].values())))
+        assert row["worst_gain"] == min(row["per_photo_gain"].values())
+        assert row["per_photo_gain"][row["worst_photo"]] == row["worst_gain"] and set(row["per_photo_gain"]) == set(photos)
+    assert result["clean"]["bicubic_psnr"] > result["moderate"]["bicubic_psnr"] > result["heavy"]["bicubic_psnr"]
+    twice = zoo.evaluate_degradations(model, photos, metadata, degradations=("mild",), draws=2)
+    assert set(twice["mild"]["per_photo_gain"]) == {"p0/0", "p0/1"}
+    assert twice["mild"]["worst_gain"] == min(twice["mild"]["per_photo_gain"].values())
+    with pytest.raises(ValueError, match="cannot score on degradation 'blurry'"):
+        zoo.evaluate_degradations(model, photos, metadata, degradations=("blurry",))
+    # the command: one row per rung, and the same numbers in its JSON
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, photo in photos.items():
+        save_image(folder / f"{name}.png", photo)
+    assert main(["evaluate", str(folder), "--model", str(tiny_model), "--device", "cpu", "--degradation", "ladder",
+                 "--output", str(tmp_path / "out" / "ladder")]) == 0
+    out = capsys.readouterr().out
+    assert "| inputs | tiny PSNR (dB) | bicubic PSNR (dB) | mean gain (dB) | worst photo's gain (dB) |" in out
+    assert all(f"| {level} |" in out for level in LADDER)
+    saved = json.loads((tmp_path / "out" / "ladder.json").read_text())["ladder"]
+    assert list(saved) == list(LADDER)
+    assert all(f"| {level} | {row['psnr']:.2f} | {row['bicubic_psnr']:.2f} | {row['gain']:+.2f} | "
+               f"{row['worst_gain']:+.2f} ({row['worst_photo']}) |" in out for level, row in saved.items())
