@@ -32,6 +32,7 @@ EXAMPLES = {
     "degrade": "example: srlib degrade photos/ -o photos_x4 --degradation bicubic --scale 4",
     "upscale": "examples:\n  srlib upscale render.png -o enlarged --model edsr-x4\n"
                "  srlib upscale phone_photos/ -o enlarged --model real-x4 --skip-existing\n"
+               "  srlib upscale phone_photos/ -o gentler --model real-x4 --strength 0.5   # half way to edsr-x4\n"
                "  srlib upscale logo.png scan.tif -o enlarged --outscale 2.5     # RGBA and 16-bit grey kept\n"
                "  srlib upscale photos/ -o web --format webp --quality 90 --width 1920\n\n"
                "What comes out of each kind of input (transparency, 16-bit, grey, palette, CMYK,\n"
@@ -242,7 +243,8 @@ def _command_upscale(args) -> int:
     plan = BatchPlan(args.inputs, args.output, args.overwrite, args.skip_existing,
                      suffix=lambda source: enlarge.output_suffix(source, args.format))
     upscaler = enlarge.Upscaler(args.model, device=args.device, backend=args.backend, precision=args.precision,
-                                tile=args.tile, self_ensemble=args.self_ensemble, progress=len(plan.sources) < 2)
+                                tile=args.tile, self_ensemble=args.self_ensemble, progress=len(plan.sources) < 2,
+                                strength=args.strength)
     print(upscaler.describe())
     for _, source, target in plan.jobs(f"upscaling x{upscaler.scale}"):
         try:
@@ -273,20 +275,25 @@ def _command_evaluate(args) -> int:
     from srlib.samples import load_folder
 
     images = load_folder(args.folder, progress=True)
-    model, metadata = zoo.load_model(args.model, device=args.device)
+    model, metadata = zoo.load_model(args.model, device=args.device, strength=args.strength)
     if args.degradation == "ladder":
         return _evaluate_ladder(args, images, model, metadata)
     table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True,
                                precision=args.precision, degradation=args.degradation)
     how = (f"degraded as in training: {metadata['degradation']['name']}" if args.degradation is None else
            f"degraded with {args.degradation}, seed [0, index]")
-    print(f"{metadata['name']} on {len(images)} images of {args.folder} ({how} x{metadata['scale']}; Y channel, "
+    print(f"{_model_label(metadata)} on {len(images)} images of {args.folder} ({how} x{metadata['scale']}; Y channel, "
           f"{metadata['scale']}-pixel border)\n")
     print(table.to_markdown(per_image=True))
     if args.output:
         table.save_json(Path(args.output).with_suffix(".json"))
         Path(args.output).with_suffix(".md").write_text(table.to_markdown(per_image=True) + "\n")
     return 0
+
+
+def _model_label(metadata: dict) -> str:
+    """The model's name, with its strength when it has one (``real-x4 at strength 0.5``)."""
+    return metadata["name"] + (f" at strength {metadata['strength']:g}" if "strength" in metadata else "")
 
 
 def _evaluate_ladder(args, images: dict, model, metadata: dict) -> int:
@@ -297,7 +304,7 @@ def _evaluate_ladder(args, images: dict, model, metadata: dict) -> int:
 
     result = zoo.evaluate_degradations(model, images, metadata, self_ensemble=args.self_ensemble,
                                        precision=args.precision, progress=True)
-    print(f"{metadata['name']} on {len(images)} images of {args.folder} at every rung of the damage ladder "
+    print(f"{_model_label(metadata)} on {len(images)} images of {args.folder} at every rung of the damage ladder "
           f"(x{metadata['scale']}, seed [0, index]; Y channel, {metadata['scale']}-pixel border)\n")
     table = zoo.degradations_markdown(result, metadata["name"])
     print(table)
@@ -408,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "installed, else PyTorch")
     upscale.add_argument("--self-ensemble", action="store_true",
                          help="average the 8 flips and rotations (EDSR+): 8x slower, slightly more accurate")
+    _strength_argument(upscale)
     upscale.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: a GPU if there is one)")
     _precision_argument(upscale)
     _batch_arguments(upscale)
@@ -426,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", help="a folder of high-resolution images")
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
+    _strength_argument(evaluate)
     evaluate.add_argument("--degradation", default=None,
                           choices=["bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix",
                                    "ladder"],
@@ -464,6 +473,13 @@ def _checked_by(name: str):
 
     check.__name__ = name
     return check
+
+
+def _strength_argument(parser) -> None:
+    parser.add_argument("--strength", type=_checked_by("strength_level"), default=None, metavar="S",
+                        help="for a camera model (real-x4): 0 = the faithful model it was fine-tuned from (edsr-x4), "
+                             "1 = full restoration, between them the two networks' weights interpolated (default: "
+                             "the model's own, `srlib models`); an error for other models")
 
 
 def _precision_argument(parser) -> None:

@@ -87,3 +87,24 @@ def test_upscale_choices_are_srlib_enlarge_lists():
     upscale = next(iter(commands.values())).choices["upscale"]
     choices = {action.dest: action.choices for action in upscale._actions}
     assert tuple(choices["format"]) == FORMAT_CHOICES and tuple(choices["backend"]) == BACKENDS
+
+
+def test_help_and_strength_parsing_import_no_framework():
+    """`srlib upscale --help` and the parsing of --strength stay quick: no PyTorch."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import contextlib, io, sys
+        from srlib.cli import build_parser
+        parser = build_parser()
+        args = parser.parse_args(["upscale", "a.png", "-o", "out", "--strength", "0.25"])
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+            parser.parse_args(["upscale", "--help"])
+        frameworks = sorted(m for m in ("torch", "tensorflow", "keras", "fastai") if m in sys.modules)
+        print(args.strength, "--strength S" in text.getvalue(), frameworks)
+    """)
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "0.25 True []"
