@@ -12,9 +12,17 @@ Writes ``<output>.json`` and ``<output>.md`` (``make benchmark`` uses results/be
   (``realistic``), with Real-ESRGAN's second-order degradation and with ``mixed-order`` (half
   second order, half first order: ``real-x4``'s training kind), against bicubic, with the
   per-photo gains (the check of ``real-x4`` against ``edsr-x4``);
+- the damage ladder: the x2 and x4 models at each rung (``clean``, ``mild``, ``moderate``,
+  ``heavy``; ``srlib.degrade.LADDER``), against bicubic, with the worst input's gain
+  (``srlib.zoo.evaluate_degradations``, as ``srlib evaluate --degradation ladder``);
+- OpenCV's protocol: the x4 models on ``monarch`` under OpenCV dnn_superres's published protocol
+  (``srlib.evaluation.opencv_protocol``) beside its published ESPCN, FSRCNN, LapSRN and EDSR rows;
 - tiling: the largest difference between tiled (256-pixel tiles) and whole-image output;
 - memory: peak resident memory of ``srlib upscale`` making a 3840x2160 image with edsr-x4 (tiled),
   measured in a fresh process.
+
+``--sections`` runs some of them (``quality`` is the quality, speed, ONNX and tiling loop) and
+``--models`` some of the models; the report leaves out what was not run.
 """
 from __future__ import annotations
 
@@ -30,10 +38,14 @@ import torch
 
 from srlib import zoo
 from srlib.config import machine_description
-from srlib.degrade import upscale_bicubic
+from srlib.degrade import LADDER, upscale_bicubic
+from srlib.evaluation import OPENCV_MONARCH_X4, opencv_protocol
 from srlib.io import save_image
 from srlib.samples import load_split
 from timing import seconds_per_megapixel, write_results
+
+#: What ``--sections`` chooses from.
+SECTIONS = ("quality", "camera", "ladder", "opencv", "memory")
 
 
 def peak_memory_4k(folder: Path, name: str = "edsr-x4", tile: int = 256) -> dict:
@@ -81,45 +93,80 @@ def onnx_upscaler(model, metadata: dict, folder: Path):
 
 
 def camera_like(models: dict, photos: dict, degradations=("realistic", "second-order", "mixed-order"),
-                draws: int = 4) -> dict:
-    """``{degradation: {model: {psnr, ssim, bicubic_psnr, bicubic_ssim, gain, per_photo_gain}}}``
-    for the x4 models that take low-resolution inputs or bicubic enlargements (not the crappify
-    U-Nets): each photo damaged ``draws`` times (seeds ``[draw, index]``, the same inputs for every
-    model), means over all photos and draws; ``per_photo_gain`` is keyed ``photo/draw``."""
+                draws: int = 4, scales=(4,), folder=zoo.ZOO_DIR) -> dict:
+    """``{degradation: {model: {trained_on, draws, psnr, ssim, bicubic_psnr, bicubic_ssim, gain,
+    worst_gain, worst_photo, per_photo_gain}}}`` (:func:`srlib.zoo.evaluate_degradations`) for the
+    models of ``scales`` (``{name: metadata}`` of the zoo in ``folder``) that take low-resolution
+    inputs or bicubic enlargements (not the crappify U-Nets): each photo damaged ``draws`` times
+    (seeds ``[draw, index]``, the same inputs for every model), means over all photos and draws;
+    ``per_photo_gain`` is keyed ``photo/draw`` (``photo`` alone for one draw)."""
     result = {degradation: {} for degradation in degradations}
     for name, metadata in models.items():
-        if metadata["scale"] != 4 or metadata["degradation"]["name"] == "crappify":
+        if metadata["scale"] not in scales or metadata["degradation"]["name"] == "crappify":
             continue
-        model, _ = zoo.load_model(name, device="cpu")
-        for degradation in degradations:
-            print(f"{name}: camera-like inputs ({degradation}, {draws} draws per photo)", flush=True)
-            rows = []
-            for draw in range(draws):
-                table = zoo.evaluate_model(model, photos, metadata, degradation=degradation, draw=draw)
-                rows += [{**row, "image": f"{row['image']}/{draw}"} for row in table.rows]
-            scores = {method: {row["image"]: row for row in rows if row["method"] == method}
-                      for method in ("bicubic", name)}
-            mean = {method: {key: float(np.mean([row[key] for row in by_image.values()])) for key in ("psnr", "ssim")}
-                    for method, by_image in scores.items()}
-            result[degradation][name] = {
-                "trained_on": metadata["degradation"]["name"], "psnr": mean[name]["psnr"], "ssim": mean[name]["ssim"],
-                "bicubic_psnr": mean["bicubic"]["psnr"], "bicubic_ssim": mean["bicubic"]["ssim"],
-                "gain": mean[name]["psnr"] - mean["bicubic"]["psnr"], "draws": draws,
-                "per_photo_gain": {image: row["psnr"] - scores["bicubic"][image]["psnr"]
-                                   for image, row in scores[name].items()}}
+        model, metadata = zoo.load_model(name, device="cpu", folder=folder)
+        print(f"{name}: {', '.join(degradations)} ({draws} draws per photo)", flush=True)
+        scores = zoo.evaluate_degradations(model, photos, metadata, degradations, draws)
+        for degradation, row in scores.items():
+            result[degradation][name] = {"trained_on": metadata["degradation"]["name"], "draws": draws, **row}
     return result
+
+
+def opencv_table(models: dict, photo: np.ndarray, scale: int = 4, folder=zoo.ZOO_DIR) -> dict:
+    """The models of ``scale`` (``{name: metadata}`` of the zoo in ``folder``; not the crappify
+    U-Nets) under OpenCV dnn_superres's protocol on ``photo`` (``monarch`` for its published
+    table): ``{"measured": {method: PSNR}, "published": srlib.evaluation.OPENCV_MONARCH_X4}``;
+    ``measured`` holds OpenCV's bicubic, nearest and Lanczos rows, then each model (whole image);
+    ``published`` is empty at other scales than 4."""
+    upscalers = {}
+    for name, metadata in models.items():
+        if metadata["scale"] != scale or metadata["degradation"]["name"] == "crappify":
+            continue
+        model, metadata = zoo.load_model(name, device="cpu", folder=folder)
+        upscalers[name] = lambda lowres, model=model, metadata=metadata: zoo.upscale(model, metadata, lowres, tile=None)
+    print(f"OpenCV's protocol, x{scale}: {', '.join(upscalers)}", flush=True)
+    return {"scale": scale, "measured": opencv_protocol(photo, scale, upscalers),
+            "published": OPENCV_MONARCH_X4 if scale == 4 else {}}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default="results/benchmarks/zoo")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--models", nargs="+", default=None, help="zoo names (default: the whole zoo)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     valid = load_split("valid")
     models = zoo.list_models()
+    unknown = sorted(set(args.models or []) - set(models))
+    if unknown:
+        parser.error(f"unknown models {', '.join(unknown)}; the zoo has {', '.join(models)}")
+    models = {name: metadata for name, metadata in models.items() if not args.models or name in args.models}
     result = {"machine": machine_description(), "torch_threads": torch.get_num_threads(),
-              "date": time.strftime("%Y-%m-%d"), "quality": {}, "speed": {}, "tiling": {}}
+              "date": time.strftime("%Y-%m-%d")}
+    if "quality" in args.sections:
+        result.update(quality_and_speed(models, valid, args.repeats))
+    if "camera" in args.sections:
+        result["camera"] = camera_like(models, valid)
+    if "ladder" in args.sections:
+        result["ladder"] = camera_like(models, valid, LADDER, scales=(2, 4))
+    if "opencv" in args.sections:
+        result["opencv"] = opencv_table(models, valid["monarch"])
+    if "memory" in args.sections:
+        print("peak memory of a 3840x2160 output", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            result["memory"] = peak_memory_4k(Path(folder))
+    output = Path(args.output)
+    write_results(output, result, to_markdown(result))
+    print(to_markdown(result))
+    return 0
+
+
+def quality_and_speed(models: dict, valid: dict, repeats: int) -> dict:
+    """``{"quality", "speed", "tiling"}``: each model on the validation photos degraded its own way
+    (and self-ensembled for EDSR), its speed in PyTorch and ONNX Runtime, and its tiling error."""
+    result = {"quality": {}, "speed": {}, "tiling": {}}
     photo = valid["kodim23"]
     for name, metadata in models.items():
         model, metadata = zoo.load_model(name, device="cpu")
@@ -140,35 +187,56 @@ def main(argv=None) -> int:
         result["speed"][name] = {
             "parameters": metadata["parameters"],
             "seconds_per_megapixel": seconds_per_megapixel(lambda image: zoo.upscale(model, metadata, image, tile=None),
-                                                           lowres, args.repeats),
+                                                           lowres, repeats),
             "tiled_seconds_per_megapixel": seconds_per_megapixel(
-                lambda image: zoo.upscale(model, metadata, image, tile=256), lowres, args.repeats)}
+                lambda image: zoo.upscale(model, metadata, image, tile=256), lowres, repeats)}
         small_tiles = zoo.upscale(model, metadata, lowres, tile=128)
         whole = zoo.upscale(model, metadata, lowres, tile=None)
         print(f"{name}: ONNX Runtime", flush=True)
         with tempfile.TemporaryDirectory() as folder:
             through_onnx = onnx_upscaler(model, metadata, Path(folder))
             result["speed"][name]["onnxruntime_seconds_per_megapixel"] = seconds_per_megapixel(
-                through_onnx, lowres, args.repeats)
+                through_onnx, lowres, repeats)
             result["speed"][name]["onnxruntime_max_abs_difference"] = float(np.abs(through_onnx(lowres) - whole).max())
         result["tiling"][name] = {"tile": 128, "max_abs_difference": float(np.abs(small_tiles - whole).max()),
                                   "mean_abs_difference": float(np.abs(small_tiles - whole).mean())}
         if scale not in result["speed"].setdefault("bicubic", {}):
             result["speed"]["bicubic"][scale] = seconds_per_megapixel(lambda image: upscale_bicubic(image, scale),
-                                                                      lowres, args.repeats)
-    result["camera"] = camera_like(models, valid)
-    print("peak memory of a 3840x2160 output", flush=True)
-    with tempfile.TemporaryDirectory() as folder:
-        result["memory"] = peak_memory_4k(Path(folder))
-    output = Path(args.output)
-    write_results(output, result, to_markdown(result))
-    print(to_markdown(result))
-    return 0
+                                                                      lowres, repeats)
+    return result
 
 
 def to_markdown(result: dict) -> str:
-    lines = [f"Model zoo benchmark, {result['machine']} ({result['torch_threads']} PyTorch threads), {result['date']}.",
-             "", "Quality on the 5 validation photos (degraded as in training; Y channel, `scale`-pixel border):", "",
+    """The report: a section for each part of ``result`` that was run."""
+    lines = [f"Model zoo benchmark, {result['machine']} ({result['torch_threads']} PyTorch threads), {result['date']}."]
+    if "quality" in result:
+        lines += quality_markdown(result)
+    if "camera" in result:
+        lines += ["", "The x4 models on camera-like inputs: the 5 validation photos degraded with blur, noise and JPEG "
+                      "(`realistic`, a simple first-order recipe that no model trained on), with Real-ESRGAN's "
+                      "second-order degradation (`second-order`) and with `mixed-order` (`real-x4`'s training kind: "
+                      "the second order half the time, else the first order alone); each photo damaged 4 times (seeds "
+                      "`[draw, index]`), the same inputs for every model, means over the 20 inputs; Y channel, "
+                      "4-pixel border:", ""] + camera_markdown(result["camera"])
+    if "ladder" in result:
+        lines += ["", "The x2 and x4 models on the damage ladder (`srlib.degrade.LADDER`; `srlib evaluate "
+                      "--degradation ladder`): `clean` (a reduction by MATLAB's or Pillow's bicubic, or OpenCV's "
+                      "linear, cubic, area or nearest, drawn per input), `mild` (blur sigma up to 1.5, noise up to "
+                      "6 levels, JPEG 55-95), `moderate` (blur up to 2.5, noise up to 15, JPEG 35-75), `heavy` "
+                      "(Real-ESRGAN's second order); each photo damaged 4 times (seeds `[draw, index]`), the same "
+                      "inputs for every model; Y channel, `scale`-pixel border:", ""] + camera_markdown(result["ladder"])
+    if "opencv" in result:
+        lines += [""] + opencv_markdown(result["opencv"])
+    if "memory" in result:
+        memory = result["memory"]
+        lines += ["", f"Peak resident memory of `srlib upscale --model {memory['model']} --tile {memory['tile']}` making "
+                      f"a {memory['output']} image from {memory['input']}: **{memory['peak_rss_mib']:.0f} MiB** "
+                      f"({memory['seconds']:.0f} s, fresh process, CPU)."]
+    return "\n".join(lines)
+
+
+def quality_markdown(result: dict) -> list[str]:
+    lines = ["", "Quality on the 5 validation photos (degraded as in training; Y channel, `scale`-pixel border):", "",
              "| model | scale | degradation | PSNR (dB) | SSIM | bicubic PSNR (dB) | gain (dB) |",
              "|---|---|---|---|---|---|---|"]
     for name, row in result["quality"].items():
@@ -187,30 +255,39 @@ def to_markdown(result: dict) -> str:
                      f"{row['tiled_seconds_per_megapixel']:.2f} | {row['onnxruntime_seconds_per_megapixel']:.2f} | "
                      f"{row['onnxruntime_max_abs_difference']:.1e} | {tiling['max_abs_difference']:.2e} / "
                      f"{tiling['mean_abs_difference']:.2e} |")
-    for scale, value in result["speed"]["bicubic"].items():
+    for scale, value in result["speed"].get("bicubic", {}).items():
         lines.append(f"| bicubic x{scale} (MATLAB imresize, NumPy) | 0 | {value:.3f} | - | - | - | - |")
-    lines += ["", "The x4 models on camera-like inputs: the 5 validation photos degraded with blur, noise and JPEG "
-                  "(`realistic`, a simple first-order recipe that no model trained on), with Real-ESRGAN's "
-                  "second-order degradation (`second-order`) and with `mixed-order` (`real-x4`'s training kind: the "
-                  "second order half the time, else the first order alone); each photo damaged 4 times (seeds "
-                  "`[draw, index]`), the same inputs for every model, means over the 20 inputs; Y channel, 4-pixel "
-                  "border:", "",
-              "| inputs | model | trained on | PSNR (dB) | SSIM | bicubic PSNR (dB) | bicubic SSIM | gain (dB) | "
-              "per-input gains (dB), median [min, max] | inputs better than bicubic |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
-    for degradation, rows in result["camera"].items():
+    return lines
+
+
+def camera_markdown(section: dict) -> list[str]:
+    """:func:`camera_like`'s result: one row per damage and model."""
+    lines = ["| inputs | model | trained on | PSNR (dB) | SSIM | bicubic PSNR (dB) | bicubic SSIM | gain (dB) | "
+             "per-input gains (dB), median [min, max] | worst input | inputs better than bicubic |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for degradation, rows in section.items():
         for name, row in rows.items():
             gains = np.array(list(row["per_photo_gain"].values()))
             lines.append(f"| {degradation} | {name} | {row['trained_on']} | {row['psnr']:.2f} | {row['ssim']:.4f} | "
                          f"{row['bicubic_psnr']:.2f} | {row['bicubic_ssim']:.4f} | {row['gain']:+.2f} | "
                          f"{np.median(gains):+.2f} [{gains.min():+.2f}, {gains.max():+.2f}] | "
-                         f"{int((gains > 0).sum())} of {len(gains)} |")
-    memory = result["memory"]
-    lines += ["", f"Peak resident memory of `srlib upscale --model {memory['model']} --tile {memory['tile']}` making a "
-                  f"{memory['output']} image from {memory['input']}: **{memory['peak_rss_mib']:.0f} MiB** "
-                  f"({memory['seconds']:.0f} s, fresh process, CPU)."]
-    return "\n".join(lines)
+                         f"{row['worst_photo']} | {int((gains > 0).sum())} of {len(gains)} |")
+    return lines
 
+
+def opencv_markdown(section: dict) -> list[str]:
+    """:func:`opencv_table`'s result: our measurements beside OpenCV's published rows."""
+    published, measured = section["published"], section["measured"]
+    lines = [f"Under OpenCV dnn_superres's protocol (x{section['scale']}, Set14's `monarch`: cropped to a multiple "
+             "of the scale, reduced by `cv2.resize`'s default `INTER_LINEAR` on 8 bits, outputs rounded to 8 bits, "
+             "RGB PSNR on all pixels, no border), beside the table of opencv_contrib's "
+             "`modules/dnn_superres/README.md` (bicubic, nearest and Lanczos are `cv2.resize` enlargements):", "",
+             "| method | PSNR (dB), measured here | PSNR (dB), published by OpenCV |", "|---|---|---|"]
+    for method in dict.fromkeys([*published, *measured]):
+        ours = f"{measured[method]:.4f}" if method in measured else "-"
+        theirs = f"{published[method]['psnr']:.4f}" if method in published else "-"
+        lines.append(f"| {method} | {ours} | {theirs} |")
+    return lines
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -50,7 +50,8 @@ def add(model, metadata: dict) -> None:
     print(f"{path}: {metadata['validation']['psnr']:.2f} dB ({gain:+.2f} over bicubic)")
 
 
-def add_edsr(folder: Path, name: str, description: str | None = None, command: str | None = None) -> None:
+def add_edsr(folder: Path, name: str, description: str | None = None, command: str | None = None,
+             faithful: dict | None = None) -> None:
     record = json.loads((folder / "record.json").read_text())
     config = record["config"]
     degradation = config.get("degradation", "bicubic")
@@ -65,7 +66,8 @@ def add_edsr(folder: Path, name: str, description: str | None = None, command: s
     data = list(dict.fromkeys((continued["data"] if continued else []) + config["data"]))
     add(model, {"name": name, "architecture": {"class": "EDSR", "arguments": model.arguments()},
                 "scale": config["scale"], "input": "lowres", "degradation": {"name": degradation},
-                "data": data, "loss": "L1", **({"description": description} if description else {}),
+                "data": data, "loss": "L1", **({"faithful": faithful} if faithful else {}),
+                **({"description": description} if description else {}),
                 "training": {"steps": record["step"], "seconds": record["seconds"], "machine": record["machine"],
                              "config": config, "previous": previous, "command": command}})
 
@@ -148,7 +150,10 @@ def main() -> int:
                  "x4 enlargement of camera photos (blur, noise, JPEG): edsr-x4 fine-tuned with L1 on Real-ESRGAN's "
                  "degradation made afresh for each crop, half the time its second order, else its first order "
                  "alone (RealESRNet's recipe, Wang et al. 2021, with milder photos kept in)",
-                 command="scripts/train_real_x4.sh (python -m srlib.train_sr --degradation mixed-order)")
+                 command="scripts/train_real_x4.sh (python -m srlib.train_sr --degradation mixed-order)",
+                 # the model it was fine-tuned from, for srlib.zoo.load_model(strength=); 1.0 (real-x4
+                 # itself) until the ladder's scores choose another default
+                 faithful={"model": "edsr-x4", "default_strength": 1.0})
     restoration = "enlarges x2 and removes JPEG damage (crappify: 96-pixel shorter side, JPEG quality 10-70)"
     if args.unet_pixel:
         add_unet(args.unet_pixel, "unet-pixel", f"tutorial 2's U-Net, pixel (MSE) loss: {restoration}")

@@ -5,7 +5,8 @@
                                     and data/photos
     srlib baseline --scales 2 3 4   bicubic PSNR/SSIM/HFEN of the validation photos
     srlib degrade IN... -o OUT      degrade your own images (bicubic, downup, crappify, realistic,
-                                    second-order, mixed-order)
+                                    second-order, mixed-order, the ladder's clean, mild, moderate,
+                                    heavy, and ladder-mix)
     srlib upscale IN... -o OUT      enlarge images with a zoo model (tiled, GPU when present),
                                     keeping transparency, bit depth, grey, ICC profile, EXIF, format
     srlib models                    the model zoo
@@ -22,19 +23,24 @@ import sys
 import time
 from pathlib import Path
 
+#: The damage ladder's rungs, mildest first (``srlib.degrade.LADDER``, listed here so that ``--help``
+#: imports no scipy; tests/test_cli.py keeps the two equal).
+LADDER = ("clean", "mild", "moderate", "heavy")
 EXAMPLES = {
     "data": "example: srlib data --dest data/samples",
     "baseline": "example: srlib baseline --scales 2 3 4 --output results/bicubic",
     "degrade": "example: srlib degrade photos/ -o photos_x4 --degradation bicubic --scale 4",
     "upscale": "examples:\n  srlib upscale render.png -o enlarged --model edsr-x4\n"
                "  srlib upscale phone_photos/ -o enlarged --model real-x4 --skip-existing\n"
+               "  srlib upscale phone_photos/ -o gentler --model real-x4 --strength 0.5   # half way to edsr-x4\n"
                "  srlib upscale logo.png scan.tif -o enlarged --outscale 2.5     # RGBA and 16-bit grey kept\n"
                "  srlib upscale photos/ -o web --format webp --quality 90 --width 1920\n\n"
                "What comes out of each kind of input (transparency, 16-bit, grey, palette, CMYK,\n"
                "ICC profile, EXIF): docs/files.md.",
     "models": "example: srlib models",
     "evaluate": "examples:\n  srlib evaluate data/samples/valid --model edsr-x2\n"
-                "  srlib evaluate data/samples/valid --model real-x4 --degradation realistic",
+                "  srlib evaluate data/samples/valid --model real-x4 --degradation realistic\n"
+                "  srlib evaluate data/samples/valid --model real-x4 --degradation ladder",
     "export": "example: srlib export edsr-x4 -o edsr-x4.onnx",
 }
 
@@ -237,7 +243,8 @@ def _command_upscale(args) -> int:
     plan = BatchPlan(args.inputs, args.output, args.overwrite, args.skip_existing,
                      suffix=lambda source: enlarge.output_suffix(source, args.format))
     upscaler = enlarge.Upscaler(args.model, device=args.device, backend=args.backend, precision=args.precision,
-                                tile=args.tile, self_ensemble=args.self_ensemble, progress=len(plan.sources) < 2)
+                                tile=args.tile, self_ensemble=args.self_ensemble, progress=len(plan.sources) < 2,
+                                strength=args.strength)
     print(upscaler.describe())
     for _, source, target in plan.jobs(f"upscaling x{upscaler.scale}"):
         try:
@@ -268,17 +275,44 @@ def _command_evaluate(args) -> int:
     from srlib.samples import load_folder
 
     images = load_folder(args.folder, progress=True)
-    model, metadata = zoo.load_model(args.model, device=args.device)
+    model, metadata = zoo.load_model(args.model, device=args.device, strength=args.strength)
+    if args.degradation == "ladder":
+        return _evaluate_ladder(args, images, model, metadata)
     table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True,
                                precision=args.precision, degradation=args.degradation)
     how = (f"degraded as in training: {metadata['degradation']['name']}" if args.degradation is None else
            f"degraded with {args.degradation}, seed [0, index]")
-    print(f"{metadata['name']} on {len(images)} images of {args.folder} ({how} x{metadata['scale']}; Y channel, "
+    print(f"{_model_label(metadata)} on {len(images)} images of {args.folder} ({how} x{metadata['scale']}; Y channel, "
           f"{metadata['scale']}-pixel border)\n")
     print(table.to_markdown(per_image=True))
     if args.output:
         table.save_json(Path(args.output).with_suffix(".json"))
         Path(args.output).with_suffix(".md").write_text(table.to_markdown(per_image=True) + "\n")
+    return 0
+
+
+def _model_label(metadata: dict) -> str:
+    """The model's name, with its strength when it has one (``real-x4 at strength 0.5``)."""
+    return metadata["name"] + (f" at strength {metadata['strength']:g}" if "strength" in metadata else "")
+
+
+def _evaluate_ladder(args, images: dict, model, metadata: dict) -> int:
+    """``srlib evaluate --degradation ladder``: one row per rung of the damage ladder."""
+    import json
+
+    from srlib import zoo
+
+    result = zoo.evaluate_degradations(model, images, metadata, self_ensemble=args.self_ensemble,
+                                       precision=args.precision, progress=True)
+    print(f"{_model_label(metadata)} on {len(images)} images of {args.folder} at every rung of the damage ladder "
+          f"(x{metadata['scale']}, seed [0, index]; Y channel, {metadata['scale']}-pixel border)\n")
+    table = zoo.degradations_markdown(result, metadata["name"])
+    print(table)
+    if args.output:
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.with_suffix(".json").write_text(json.dumps({"model": metadata["name"], "ladder": result}, indent=2) + "\n")
+        output.with_suffix(".md").write_text(table + "\n")
     return 0
 
 
@@ -340,7 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("inputs", nargs="+", help="image files or folders")
     degrade.add_argument("-o", "--output", required=True, help="output folder")
     degrade.add_argument("--degradation", default="bicubic",
-                         choices=["bicubic", "downup", "crappify", "realistic", "second-order", "mixed-order"])
+                         choices=["bicubic", "downup", "crappify", "realistic", "second-order", "mixed-order",
+                                  *LADDER, "ladder-mix"],
+                         help="how to degrade (default bicubic); clean, mild, moderate and heavy are the rungs of "
+                              "the damage ladder for camera-like inputs, ladder-mix draws one per image")
     degrade.add_argument("--scale", type=int, default=2)
     degrade.add_argument("--seed", type=int, default=0)
     _batch_arguments(degrade)
@@ -378,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "installed, else PyTorch")
     upscale.add_argument("--self-ensemble", action="store_true",
                          help="average the 8 flips and rotations (EDSR+): 8x slower, slightly more accurate")
+    _strength_argument(upscale)
     upscale.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: a GPU if there is one)")
     _precision_argument(upscale)
     _batch_arguments(upscale)
@@ -396,10 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", help="a folder of high-resolution images")
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
-    evaluate.add_argument("--degradation", default=None, choices=["bicubic", "realistic", "second-order",
-                                                                     "mixed-order"],
+    _strength_argument(evaluate)
+    evaluate.add_argument("--degradation", default=None,
+                          choices=["bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix",
+                                   "ladder"],
                           help="degrade the originals this way instead of the model's own (realistic: blur, noise "
-                               "and JPEG, like a camera's photos)")
+                               "and JPEG, like a camera's photos; clean, mild, moderate, heavy: a rung of the "
+                               "damage ladder); ladder: score at every rung, one row each (PSNR, bicubic's, the "
+                               "mean gain and the worst photo's gain)")
     evaluate.add_argument("--device", default=None, help="cpu, cuda ... (default: a GPU if there is one)")
     _precision_argument(evaluate)
     evaluate.add_argument("--output", default=None, help="also write OUTPUT.md and OUTPUT.json")
@@ -431,6 +473,13 @@ def _checked_by(name: str):
 
     check.__name__ = name
     return check
+
+
+def _strength_argument(parser) -> None:
+    parser.add_argument("--strength", type=_checked_by("strength_level"), default=None, metavar="S",
+                        help="for a camera model (real-x4): 0 = the faithful model it was fine-tuned from (edsr-x4), "
+                             "1 = full restoration, between them the two networks' weights interpolated (default: "
+                             "the model's own, `srlib models`); an error for other models")
 
 
 def _precision_argument(parser) -> None:

@@ -16,15 +16,23 @@ All functions take and return HWC RGB float32 images in [0, 1]. Random ones take
   noise (colour or grey), JPEG, all twice, then a sinc filter; output ``scale`` times smaller.
 - :func:`mixed_order`: half the time the second order, else the first order alone (milder
   photos too): the degradation the zoo's ``real-x4`` was trained on.
+- :func:`ladder`: the damage ladder for camera-like inputs, ``clean``, ``mild``, ``moderate``,
+  ``heavy`` (:data:`LADDER`, :data:`RUNGS`); every rung below ``heavy`` reduces with a program
+  people use, drawn per image (:func:`reduce_with`, :data:`REDUCTIONS`: MATLAB's and Pillow's
+  antialiased bicubic, OpenCV's ``INTER_LINEAR``, ``INTER_CUBIC``, ``INTER_AREA``, nearest);
+  :func:`ladder_mix` draws a rung per image (:data:`LADDER_MIX`), a training mix.
 - Building blocks to compose more: :func:`gaussian_blur`, :func:`add_gaussian_noise`,
-  :func:`jpeg`, :func:`resize`.
+  :func:`jpeg`, :func:`resize`, :func:`reduce_with`.
 
-``DEGRADATIONS`` maps each name to its function; :func:`degrade` calls one by name.
+``DEGRADATIONS`` maps each name to its function (the ladder's rungs by their level names, and
+``ladder-mix``); :func:`degrade` calls one by name.
 Taught in ``notebooks/01_autoencoder_keras.ipynb`` and ``notebooks/02_unet_pixel_loss.ipynb``.
 """
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -267,6 +275,124 @@ def mixed_order(highres, scale: int = 4, seed=None) -> np.ndarray:
     return resize(_first_order(array, rng), target, _random_mode(rng))
 
 
+def opencv():
+    """The ``cv2`` module, imported when first needed: OpenCV is an optional dependency of srlib
+    (``opencv-python-headless``, in ``requirements.txt`` and ``srlib[all]``)."""
+    try:
+        import cv2
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("OpenCV's reductions need the opencv-python-headless package: "
+                                  "pip install opencv-python-headless") from None
+    return cv2
+
+
+#: The programs people shrink photos with, by the name :func:`reduce_with` takes: MATLAB's
+#: antialiased bicubic (:func:`srlib.resize.imresize`, what :func:`bicubic` uses), Pillow's
+#: antialiased bicubic (``Image.resize``), and OpenCV's ``cv2.resize`` with ``INTER_LINEAR`` (its
+#: default: no antialiasing, how most Python code shrinks an image), ``INTER_CUBIC`` (no
+#: antialiasing either), ``INTER_AREA`` (the mean of each ``scale`` x ``scale`` block) and
+#: ``INTER_NEAREST`` (the top-left pixel of each block).
+REDUCTIONS = ("matlab-bicubic", "pillow-bicubic", "opencv-linear", "opencv-cubic", "opencv-area", "opencv-nearest")
+_OPENCV_FLAGS = {"opencv-linear": "INTER_LINEAR", "opencv-cubic": "INTER_CUBIC", "opencv-area": "INTER_AREA",
+                 "opencv-nearest": "INTER_NEAREST"}
+
+
+def reduce_with(highres, scale: int = 4, program: str = "matlab-bicubic") -> np.ndarray:
+    """``highres`` (HWC RGB, uint8 or float in [0, 1]) cropped to a multiple of ``scale``
+    (:func:`srlib.arrays.mod_crop`) and reduced ``scale`` times by ``program``, one of
+    :data:`REDUCTIONS`: float32 ``(H // scale, W // scale, 3)`` in [0, 1], computed on float
+    samples (no 8-bit rounding) and clipped (OpenCV's cubic overshoots). At x2 OpenCV computes
+    ``INTER_LINEAR`` as ``INTER_AREA`` (its special case for halving), so the two agree there.
+    """
+    if program not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {program!r}; choose from {', '.join(REDUCTIONS)}")
+    array = mod_crop(to_float(highres, "highres"), scale)
+    target = (array.shape[0] // scale, array.shape[1] // scale)
+    if program == "matlab-bicubic":
+        return imresize(array, scale=1.0 / scale)
+    if program == "pillow-bicubic":
+        return resize(array, target, "bicubic")
+    cv2 = opencv()
+    reduced = cv2.resize(np.ascontiguousarray(array), (target[1], target[0]),
+                         interpolation=getattr(cv2, _OPENCV_FLAGS[program]))
+    return np.clip(reduced, 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """The damage of one rung of the ladder, each drawn uniformly from its range (None: none):
+    a Gaussian blur of the photo before the reduction (sigma in pixels of the photo), Gaussian
+    noise after it (sigma in levels of 255, the same sigma in every channel) and JPEG last
+    (quality, inclusive range)."""
+
+    blur_sigma: tuple[float, float] | None = None
+    noise_levels: tuple[float, float] | None = None
+    jpeg_quality: tuple[int, int] | None = None
+
+
+#: The damage ladder for camera-like x2/x4 inputs, mildest first. ``clean``: a reduction by one of
+#: :data:`REDUCTIONS` only. ``mild``: a phone photo shared once (a slight blur, sensor noise of 1-6
+#: levels, JPEG 55-95). ``moderate``: between it and ``heavy`` (blur up to 2.5, noise up to 15
+#: levels, JPEG 35-75). ``heavy``: Real-ESRGAN's second order (:func:`second_order`, whose own
+#: random resizes stand in for the reduction).
+RUNGS = {
+    "clean": Rung(),
+    "mild": Rung(blur_sigma=(0.2, 1.5), noise_levels=(1.0, 6.0), jpeg_quality=(55, 95)),
+    "moderate": Rung(blur_sigma=(0.2, 2.5), noise_levels=(1.0, 15.0), jpeg_quality=(35, 75)),
+}
+LADDER = ("clean", "mild", "moderate", "heavy")
+#: How often :func:`ladder_mix` picks each rung: a training mix that keeps clean and mild photos
+#: common (a model trained on heavy damage alone takes every photo for a badly damaged one).
+LADDER_MIX = {"clean": 0.2, "mild": 0.3, "moderate": 0.3, "heavy": 0.2}
+
+
+def ladder(highres, level: str = "mild", scale: int = 4, seed=None, return_draws: bool = False):
+    """One rung of the damage ladder: ``(H, W)`` -> ``(H // scale, W // scale)``, HWC float32 [0, 1].
+
+    ``level`` is one of :data:`LADDER`. Below ``heavy`` (:data:`RUNGS`): the program that reduces
+    is drawn from :data:`REDUCTIONS` (uniformly), then, where the rung has them, the blur sigma,
+    the noise sigma and its seed, and the JPEG quality; the photo is blurred, reduced with
+    :func:`reduce_with`, given noise (:func:`add_gaussian_noise`) and JPEG (:func:`jpeg`), in
+    that order. ``heavy`` is :func:`second_order` with this seed. With ``return_draws``, also
+    returns what was drawn: ``{"level", "reduction", "blur_sigma", "noise_levels", "noise_seed",
+    "jpeg_quality"}`` (those the rung has; only ``level`` for ``heavy``).
+    """
+    if level not in LADDER:
+        raise ValueError(f"unknown ladder level {level!r}; choose from {', '.join(LADDER)}")
+    rng = as_generator(seed)
+    if level == "heavy":
+        result, draws = second_order(highres, scale, rng), {"level": level}
+        return (result, draws) if return_draws else result
+    rung = RUNGS[level]
+    draws = {"level": level, "reduction": str(rng.choice(REDUCTIONS))}
+    if rung.blur_sigma:
+        draws["blur_sigma"] = float(rng.uniform(*rung.blur_sigma))
+    if rung.noise_levels:
+        draws["noise_levels"] = float(rng.uniform(*rung.noise_levels))
+        draws["noise_seed"] = int(rng.integers(2**32))
+    if rung.jpeg_quality:
+        draws["jpeg_quality"] = int(rng.integers(rung.jpeg_quality[0], rung.jpeg_quality[1] + 1))
+    array = mod_crop(to_float(highres, "highres"), scale)
+    if "blur_sigma" in draws:
+        array = gaussian_blur(array, draws["blur_sigma"])
+    array = reduce_with(array, scale, draws["reduction"])
+    if "noise_levels" in draws:
+        array = add_gaussian_noise(array, draws["noise_levels"] / 255.0, draws["noise_seed"])
+    if "jpeg_quality" in draws:
+        array = jpeg(array, draws["jpeg_quality"])
+    return (array, draws) if return_draws else array
+
+
+def ladder_mix(highres, scale: int = 4, seed=None, return_draws: bool = False):
+    """A rung of the ladder drawn for each image with the probabilities of :data:`LADDER_MIX`
+    (first draw of the generator), then :func:`ladder` at that rung with the same generator: the
+    training mix for camera-photo models. ``(H, W)`` -> ``(H // scale, W // scale)``, HWC float32
+    [0, 1]; ``return_draws`` as :func:`ladder`."""
+    rng = as_generator(seed)
+    level = str(rng.choice(list(LADDER_MIX), p=list(LADDER_MIX.values())))
+    return ladder(highres, level, scale, rng, return_draws)
+
+
 #: name -> (function, takes a scale, is random)
 DEGRADATIONS = {
     "bicubic": (bicubic, True, False),
@@ -275,6 +401,8 @@ DEGRADATIONS = {
     "realistic": (realistic, True, True),
     "second-order": (second_order, True, True),
     "mixed-order": (mixed_order, True, True),
+    **{level: (partial(ladder, level=level), True, True) for level in LADDER},
+    "ladder-mix": (ladder_mix, True, True),
 }
 
 

@@ -96,6 +96,18 @@ def quality_level(value) -> int:
     return quality
 
 
+def strength_level(value) -> float:
+    """A camera model's strength (:func:`srlib.zoo.load_model`): ``value`` (a number or its text)
+    as a float; ``ValueError`` unless from 0 (the faithful model) to 1 (the camera model)."""
+    try:
+        strength = float(value)
+    except (TypeError, ValueError):
+        strength = math.nan
+    if not 0.0 <= strength <= 1.0:  # NaN fails too
+        raise ValueError(f"must be a number from 0 to 1, not {value!r}")
+    return strength
+
+
 def tile_side(value) -> int | str:
     """``"auto"`` or a tile side in pixels (0: whole images); ``ValueError`` for anything else."""
     if str(value).strip().lower() == "auto":
@@ -191,16 +203,22 @@ class Upscaler:
         tile: ``"auto"`` (:func:`srlib.upscale.tile_for_memory`: from the device's free memory),
             a side in input pixels, or 0 / None for whole images. After an out-of-memory error the
             image is tried again with tiles half as large, down to 32 pixels.
+        strength: for a camera model (``real-x4``), 0 (the faithful model it was fine-tuned from)
+            to 1 (full restoration), by interpolating the two networks' weights; None: the
+            model's default (:func:`srlib.zoo.load_model`). Not with a ``(model, metadata)`` pair.
     """
 
     def __init__(self, model="edsr-x4", device=None, backend: str = "auto", precision: str = "auto",
-                 tile="auto", self_ensemble: bool = False, progress: bool = False):
+                 tile="auto", self_ensemble: bool = False, progress: bool = False, strength: float | None = None):
         from srlib import zoo
         from srlib.precision import check_precision, resolve
         from srlib.upscale import tile_for_memory
 
         tile, precision = tile_side(0 if tile is None else tile), check_precision(precision)
-        self.model, self.metadata = model if isinstance(model, tuple) else zoo.load_model(model, device=device)
+        if isinstance(model, tuple) and strength is not None:
+            raise ValueError("a strength is applied when loading: give the model's name, not a loaded (model, metadata)")
+        self.model, self.metadata = (model if isinstance(model, tuple) else
+                                     zoo.load_model(model, device=device, strength=strength))
         self.device = next(self.model.parameters()).device
         self.backend = choose_backend(backend, self.device, precision)
         if self.backend == "onnxruntime":
@@ -227,7 +245,9 @@ class Upscaler:
         """One line: model, scale, device, backend, precision, tiles."""
         tiles = f"tiles of {self.tile} px" if self.tile else "whole images"
         memory = " (sized from the free memory)" if self.sized_from_memory else ""
-        return (f"{self.metadata['name']}: x{self.scale} on {self.device}, {self.backend}, {self.precision}, "
+        strength = (f" at strength {self.metadata['strength']:g} (0: {self.metadata['faithful']['model']})"
+                    if "strength" in self.metadata else "")
+        return (f"{self.metadata['name']}{strength}: x{self.scale} on {self.device}, {self.backend}, {self.precision}, "
                 f"{tiles}{memory}")
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
@@ -300,7 +320,7 @@ def upscale_file(path, output, model="edsr-x4", format: str | None = None, quali
             ``<folder>/<stem><suffix>``, the suffix by :func:`output_suffix`).
         model: an :class:`Upscaler` (for many files), or what it takes: a zoo name or a
             .safetensors file; ``options`` (``device``, ``backend``, ``precision``, ``tile``,
-            ``self_ensemble``, ``progress``) go to it.
+            ``self_ensemble``, ``progress``, ``strength``) go to it.
         format: ``same``, ``png``, ``jpg``, ``webp`` or ``tiff``; for a folder ``output``
             (default ``same``); for a file, it must agree with the suffix.
         quality: JPEG's and WebP's, 1-100.

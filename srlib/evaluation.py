@@ -1,7 +1,8 @@
 """Score predictions against originals: per image, per method, with bicubic as the baseline.
 
 :func:`evaluate` returns a :class:`ResultsTable` (Markdown and JSON output). Every tutorial
-ends with one; ``srlib baseline`` prints the bicubic rows on their own.
+ends with one; ``srlib baseline`` prints the bicubic rows on their own. :func:`opencv_protocol`
+scores under OpenCV dnn_superres's published protocol (:data:`OPENCV_MONARCH_X4`).
 Taught in ``notebooks/01_autoencoder_keras.ipynb`` (Evaluate section).
 """
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from srlib.arrays import mod_crop, to_float
-from srlib.degrade import bicubic, upscale_bicubic
+from srlib.arrays import mod_crop, to_float, to_uint8
+from srlib.degrade import bicubic, opencv, upscale_bicubic
 from srlib.io import load_image
-from srlib.metrics import HIGHER_IS_BETTER, METRICS, score
+from srlib.metrics import HIGHER_IS_BETTER, METRICS, psnr, score
 from srlib.samples import load_folder
 
 
@@ -151,3 +152,59 @@ def evaluate(highres, predictions=None, scale: int | None = None, crop_border: i
                            **score(originals[name], prediction, crop_border=crop_border, y_channel=y_channel),
                            **extra})
     return table
+
+
+#: OpenCV dnn_superres's published x4 table on Set14's ``monarch`` (768x512), the table "Benchmarks"
+#: of opencv_contrib's ``modules/dnn_superres/README.md`` (made by
+#: ``modules/dnn_superres/samples/dnn_superres_benchmark_quality.cpp``; the protocol of
+#: :func:`opencv_protocol`): PSNR (dB), SSIM (OpenCV's ``quality::QualitySSIM``, the mean of the
+#: three channels) and CPU seconds, as printed there. The bicubic, nearest and Lanczos rows are
+#: OpenCV's own ``cv2.resize`` enlargements.
+OPENCV_MONARCH_X4 = {
+    "ESPCN": {"psnr": 26.5471, "ssim": 0.88116, "seconds": 0.01159},
+    "EDSR": {"psnr": 29.2404, "ssim": 0.92112, "seconds": 3.26758},
+    "FSRCNN": {"psnr": 26.5646, "ssim": 0.88064, "seconds": 0.01298},
+    "LapSRN": {"psnr": 26.7330, "ssim": 0.88622, "seconds": 0.28257},
+    "bicubic": {"psnr": 26.0635, "ssim": 0.87537, "seconds": 0.00031},
+    "nearest": {"psnr": 23.5628, "ssim": 0.81741, "seconds": 0.00014},
+    "lanczos": {"psnr": 25.9115, "ssim": 0.87057, "seconds": 0.00101},
+}
+#: The enlargements of the published table's interpolation rows, by their ``cv2`` flags.
+OPENCV_ENLARGEMENTS = {"bicubic": "INTER_CUBIC", "nearest": "INTER_NEAREST", "lanczos": "INTER_LANCZOS4"}
+
+
+def opencv_reduction(highres, scale: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """``(lowres, highres)`` as OpenCV dnn_superres's quality benchmark makes them, both uint8 HWC:
+    ``highres`` (HWC RGB, uint8 or float in [0, 1], rounded to 8 bits as ``cv2.imread`` reads a
+    PNG) cropped at the bottom and right to a multiple of ``scale``, and reduced by
+    ``cv2.resize(cropped, None, fx=1/scale, fy=1/scale)``: its default ``INTER_LINEAR``, without
+    antialiasing, on the 8-bit samples."""
+    cv2 = opencv()
+    cropped = np.ascontiguousarray(mod_crop(to_uint8(highres, "highres"), scale))
+    return cv2.resize(cropped, None, fx=1.0 / scale, fy=1.0 / scale), cropped
+
+
+def opencv_protocol(highres, scale: int = 4, models: Mapping | None = None) -> dict[str, float]:
+    """PSNR (dB) of enlargements under OpenCV dnn_superres's protocol (the one of
+    :data:`OPENCV_MONARCH_X4`): :func:`opencv_reduction`, then RGB PSNR over all pixels and all
+    three channels, no border cropped, on 8-bit images (``cv::PSNR``, which
+    :func:`srlib.metrics.psnr` computes on uint8 with ``y_channel=False``).
+
+    Returns ``{"bicubic", "nearest", "lanczos"}`` (``cv2.resize`` of the 8-bit reduction by
+    ``fx=fy=scale`` with ``INTER_CUBIC``, ``INTER_NEAREST``, ``INTER_LANCZOS4``: the published
+    table's interpolation rows, reproduced to its last digit on ``monarch`` at x4), then one
+    entry per ``models`` item: ``{name: f(lowres) -> enlarged}``, ``lowres`` HWC float32 RGB in
+    [0, 1] (the 8-bit reduction / 255), ``enlarged`` ``scale`` times larger, in [0, 1]; it is
+    rounded to 8 bits, as dnn_superres's ``upsample`` writes. A ``ValueError`` names a model
+    whose output has the wrong shape.
+    """
+    cv2 = opencv()
+    lowres, reference = opencv_reduction(highres, scale)
+    scores = {name: psnr(reference, cv2.resize(lowres, None, fx=scale, fy=scale, interpolation=getattr(cv2, flag)))
+              for name, flag in OPENCV_ENLARGEMENTS.items()}
+    for name, model in (models or {}).items():
+        enlarged = np.asarray(model(lowres.astype(np.float32) / 255.0))
+        if enlarged.shape != reference.shape:
+            raise ValueError(f"{name}: enlarged {lowres.shape} to {enlarged.shape}, expected {reference.shape}")
+        scores[name] = psnr(reference, to_uint8(np.clip(enlarged, 0.0, 1.0), f"{name}'s output"))
+    return scores

@@ -30,12 +30,14 @@ import numpy as np
 import torch
 
 from srlib.checkpoints import load_metadata, load_weights, save_weights
+from srlib.degrade import LADDER
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
 ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "EDSR", "ResidualUnet")
-#: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds).
-CAMERA_DEGRADATIONS = ("second-order", "mixed-order")
+#: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds, and the
+#: damage ladder's training mix).
+CAMERA_DEGRADATIONS = ("second-order", "mixed-order", "ladder-mix")
 #: The photos a model suits, by the degradation it was trained on (``srlib models``' last column).
 SUITED_PHOTOS = {
     "bicubic": "clean photos reduced in software (renders, screenshots, downsized images)",
@@ -73,6 +75,17 @@ def _checked_metadata(path: Path) -> dict:
         raise ValueError(f"{path.with_suffix('.json')}: input must be 'lowres' or 'bicubic-upsampled'")
     if not isinstance(metadata["scale"], int) or metadata["scale"] < 1:
         raise ValueError(f"{path.with_suffix('.json')}: scale must be a positive integer")
+    faithful = metadata.get("faithful")
+    if faithful is not None:
+        from srlib.enlarge import strength_level
+
+        if not isinstance(faithful, dict) or not isinstance(faithful.get("model"), str):
+            raise ValueError(f"{path.with_suffix('.json')}: faithful must be {{'model': <zoo name>, "
+                             "'default_strength': <0 to 1>}")
+        try:
+            strength_level(faithful.get("default_strength"))
+        except ValueError as error:
+            raise ValueError(f"{path.with_suffix('.json')}: faithful's default_strength {error}") from None
     return metadata
 
 
@@ -96,19 +109,79 @@ def build_model(metadata: dict) -> torch.nn.Module:
     return build_unet(**architecture["arguments"])
 
 
-def load_model(name: str, device=None, folder=ZOO_DIR) -> tuple[torch.nn.Module, dict]:
+def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = None) -> tuple[torch.nn.Module, dict]:
     """``(model, metadata)`` for a zoo name or a .safetensors path with its .json; float32, eval mode.
 
+    ``strength``: for a camera model whose metadata names the faithful model it was fine-tuned
+    from (``"faithful": {"model": "edsr-x4", "default_strength": S}``, same architecture, in the
+    same folder), the two networks' weights interpolated, ``(1 - strength) * faithful + strength
+    * camera`` (:func:`interpolate_weights`; ESRGAN's network interpolation, Wang et al. 2018,
+    and Real-ESRGAN's ``-dn``): 0 is the faithful model, 1 the camera model, between them less
+    restoration and more of the photo's own detail. None takes the metadata's
+    ``default_strength`` for such a model; the metadata returned then holds ``"strength"``.
+
     Errors name the file: unknown model, missing or invalid metadata, corrupted weights, weights
-    of another architecture.
+    of another architecture; ``ValueError`` for a strength outside [0, 1], or given for a model
+    with no faithful partner.
     """
     path = model_path(name, folder)
     metadata = _checked_metadata(path)
     model = build_model(metadata)
     load_weights(model, path)
+    if strength is not None or metadata.get("faithful"):
+        model, metadata = _with_strength(model, metadata, path, strength)
     from srlib.upscale import default_device
 
     return model.float().eval().to(torch.device(device) if device else default_device()), metadata
+
+
+def interpolate_weights(faithful: dict, camera: dict, strength: float) -> dict:
+    """``(1 - strength) * faithful + strength * camera`` for each floating-point tensor of two
+    state dicts of one architecture (float32); tensors equal in both (constants, counters) are
+    kept as they are, and other tensors must be equal. ``strength`` 0 gives ``faithful`` exactly,
+    1 gives ``camera`` exactly."""
+    if set(faithful) != set(camera):
+        raise ValueError("the two models' weights do not have the same tensors")
+    mixed = {}
+    for key, camera_tensor in camera.items():
+        faithful_tensor = faithful[key]
+        if faithful_tensor.shape != camera_tensor.shape:
+            raise ValueError(f"tensor {key}: {tuple(faithful_tensor.shape)} against {tuple(camera_tensor.shape)}")
+        if torch.equal(faithful_tensor, camera_tensor):  # shared constants stay exact
+            mixed[key] = camera_tensor
+        elif camera_tensor.is_floating_point():
+            mixed[key] = (1.0 - strength) * faithful_tensor.float() + strength * camera_tensor.float()
+        else:
+            raise ValueError(f"tensor {key} (not floating-point) differs between the two models")
+    return mixed
+
+
+def _with_strength(model: torch.nn.Module, metadata: dict, path: Path, strength) -> tuple[torch.nn.Module, dict]:
+    """The camera model ``model`` interpolated with its faithful partner at ``strength``."""
+    from srlib.enlarge import strength_level
+
+    name, faithful = metadata["name"], metadata.get("faithful")
+    if not faithful:
+        with_partner = [other for other, data in list_models(path.parent).items() if data.get("faithful")]
+        raise ValueError(f"{name}: a strength is for a camera model fine-tuned from a faithful one, and {name} names "
+                         f"no faithful model (metadata 'faithful'); models with a strength: "
+                         f"{', '.join(with_partner) or 'none'}")
+    try:
+        strength = strength_level(faithful["default_strength"] if strength is None else strength)
+    except ValueError as error:
+        raise ValueError(f"{name}: strength {error} (0: {faithful['model']}, 1: {name})") from None
+    if strength < 1:
+        partner_path = model_path(faithful["model"], path.parent)
+        partner_metadata = _checked_metadata(partner_path)
+        if partner_metadata["architecture"] != metadata["architecture"]:
+            raise ValueError(f"{name}: its faithful model {faithful['model']} has another architecture "
+                             f"({partner_metadata['architecture']} against {metadata['architecture']})")
+        partner = build_model(partner_metadata)
+        load_weights(partner, partner_path)
+        camera_state = {key: value.float() if value.is_floating_point() else value
+                        for key, value in model.state_dict().items()}
+        model.float().load_state_dict(interpolate_weights(partner.float().state_dict(), camera_state, strength))
+    return model, {**metadata, "strength": strength}
 
 
 def export(model: torch.nn.Module, name: str, metadata: dict, folder=ZOO_DIR, dtype=torch.float16) -> Path:
@@ -160,8 +233,9 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
 
 
 #: The degradations an x2/x4 model can be trained on and scored with: each reduces by exactly the
-#: model's scale (``srlib.degrade.degrade``; the random ones seeded per photo).
-SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order", "mixed-order")
+#: model's scale (``srlib.degrade.degrade``; the random ones seeded per photo), the damage
+#: ladder's rungs (``srlib.degrade.LADDER``) and its training mix included.
+SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix")
 
 
 def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -220,6 +294,54 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
         predictions[name] = upscale(model, metadata, lowres, self_ensemble=self_ensemble, precision=precision)
     label = metadata["name"] + (" (self-ensemble)" if self_ensemble else "")
     return evaluate(originals, {"bicubic": bicubics, label: predictions}, crop_border=scale)
+
+
+def evaluate_degradations(name_or_model, images: dict, metadata: dict | None = None, degradations=LADDER,
+                          draws: int = 1, self_ensemble: bool = False, precision: str = "auto",
+                          progress: bool = False) -> dict[str, dict]:
+    """The model against bicubic on ``images`` ({name: HR image}) damaged each of ``degradations``
+    ways (default the damage ladder, :data:`srlib.degrade.LADDER`): :func:`evaluate_model` for
+    each, ``draws`` times (seeds ``[draw, index]``, so every model gets the same inputs).
+
+    Returns ``{degradation: {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim", "gain", "worst_gain",
+    "worst_photo", "per_photo_gain"}}``: means over photos and draws (Y channel, ``scale``-pixel
+    border), the gain in dB of the model over bicubic, and the smallest per-photo gain and its
+    photo; ``per_photo_gain`` is keyed by photo name (``photo/draw`` when ``draws`` > 1).
+    """
+    if metadata is None:
+        model, metadata = load_model(name_or_model)
+    else:
+        model = name_or_model
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, not {draws}")
+    label = metadata["name"] + (" (self-ensemble)" if self_ensemble else "")
+    result = {}
+    for degradation in degradations:
+        rows = []
+        for draw in range(draws):
+            table = evaluate_model(model, images, metadata, self_ensemble=self_ensemble, progress=progress,
+                                   precision=precision, degradation=degradation, draw=draw)
+            rows += [{**row, "image": f"{row['image']}/{draw}" if draws > 1 else row["image"]} for row in table.rows]
+        scores = {method: {row["image"]: row for row in rows if row["method"] == method} for method in ("bicubic", label)}
+        mean = {method: {key: float(np.mean([row[key] for row in by_image.values()])) for key in ("psnr", "ssim")}
+                for method, by_image in scores.items()}
+        gains = {image: row["psnr"] - scores["bicubic"][image]["psnr"] for image, row in scores[label].items()}
+        worst = min(gains, key=gains.get)
+        result[degradation] = {"psnr": mean[label]["psnr"], "ssim": mean[label]["ssim"],
+                               "bicubic_psnr": mean["bicubic"]["psnr"], "bicubic_ssim": mean["bicubic"]["ssim"],
+                               "gain": mean[label]["psnr"] - mean["bicubic"]["psnr"], "worst_gain": gains[worst],
+                               "worst_photo": worst, "per_photo_gain": gains}
+    return result
+
+
+def degradations_markdown(result: dict, name: str) -> str:
+    """:func:`evaluate_degradations`' result as a Markdown table, one row per degradation."""
+    lines = [f"| inputs | {name} PSNR (dB) | bicubic PSNR (dB) | mean gain (dB) | worst photo's gain (dB) |",
+             "|---|---|---|---|---|"]
+    for degradation, row in result.items():
+        lines.append(f"| {degradation} | {row['psnr']:.2f} | {row['bicubic_psnr']:.2f} | {row['gain']:+.2f} | "
+                     f"{row['worst_gain']:+.2f} ({row['worst_photo']}) |")
+    return "\n".join(lines)
 
 
 def training_stages(metadata: dict) -> list[dict]:
@@ -288,6 +410,10 @@ def describe(folder=ZOO_DIR) -> str:
     camera = [name for name, metadata in models.items() if metadata["degradation"]["name"] in CAMERA_DEGRADATIONS]
     advice = (f" For photos from a camera or a phone: {', '.join(camera)}; the bicubic models sharpen their noise "
               "and JPEG blocks too." if camera else "")
+    advice += "".join(f" `--strength S` blends {name} with {metadata['faithful']['model']}, the model it was "
+                      f"fine-tuned from: 0 is {metadata['faithful']['model']}, 1 is {name} (default "
+                      f"{metadata['faithful']['default_strength']:g})."
+                      for name, metadata in models.items() if metadata.get("faithful"))
     return ("\n".join(lines) + "\n\nEach model's validation numbers are on photos degraded its own way (the input "
             "degradation column): they compare models of one degradation." + advice +
             " `srlib evaluate FOLDER --model NAME --degradation realistic` scores an x2/x4 model on camera-like "

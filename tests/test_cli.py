@@ -62,8 +62,9 @@ def test_baseline_on_an_empty_folder_is_an_error(tmp_path, capsys):
 def test_degradation_choices_are_the_libraries_lists():
     """The parser lists the degradations literally (importing scipy and torch to build --help would
     slow every command); this keeps the copies equal to srlib.degrade's and srlib.zoo's lists."""
+    from srlib import cli
     from srlib.cli import build_parser
-    from srlib.degrade import DEGRADATIONS
+    from srlib.degrade import DEGRADATIONS, LADDER
     from srlib.zoo import SCALED_DEGRADATIONS
 
     commands = {action.dest: action for action in build_parser()._subparsers._group_actions}
@@ -72,8 +73,9 @@ def test_degradation_choices_are_the_libraries_lists():
     def choices(command):
         return next(action.choices for action in subparsers[command]._actions if action.dest == "degradation")
 
+    assert cli.LADDER == LADDER
     assert list(choices("degrade")) == list(DEGRADATIONS)
-    assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS
+    assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS + ("ladder",)  # ladder: every rung, one row each
 
 
 def test_upscale_choices_are_srlib_enlarge_lists():
@@ -85,3 +87,24 @@ def test_upscale_choices_are_srlib_enlarge_lists():
     upscale = next(iter(commands.values())).choices["upscale"]
     choices = {action.dest: action.choices for action in upscale._actions}
     assert tuple(choices["format"]) == FORMAT_CHOICES and tuple(choices["backend"]) == BACKENDS
+
+
+def test_help_and_strength_parsing_import_no_framework():
+    """`srlib upscale --help` and the parsing of --strength stay quick: no PyTorch."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import contextlib, io, sys
+        from srlib.cli import build_parser
+        parser = build_parser()
+        args = parser.parse_args(["upscale", "a.png", "-o", "out", "--strength", "0.25"])
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+            parser.parse_args(["upscale", "--help"])
+        frameworks = sorted(m for m in ("torch", "tensorflow", "keras", "fastai") if m in sys.modules)
+        print(args.strength, "--strength S" in text.getvalue(), frameworks)
+    """)
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "0.25 True []"

@@ -119,3 +119,94 @@ def test_blur_kernels():
     assert sinc.min() < 0  # the ripples that make ringing
     with pytest.raises(ValueError, match="odd"):
         anisotropic_gaussian(8, 1, 1)
+
+
+def test_reductions_are_the_programs_people_use():
+    from srlib.degrade import REDUCTIONS, bicubic, reduce_with, resize
+
+    image = synthetic_photo(42, 62)  # not multiples of 4: cropped first
+    cropped = image[:40, :60]
+    outputs = {program: reduce_with(image, 4, program) for program in REDUCTIONS}
+    for program, output in outputs.items():
+        assert output.shape == (10, 15, 3) and output.dtype == np.float32, program
+        assert 0 <= output.min() and output.max() <= 1, program
+    np.testing.assert_array_equal(outputs["matlab-bicubic"], bicubic(image, 4))
+    np.testing.assert_array_equal(outputs["pillow-bicubic"], resize(cropped, (10, 15), "bicubic"))
+    blocks = cropped.reshape(10, 4, 15, 4, 3)
+    np.testing.assert_allclose(outputs["opencv-area"], blocks.mean(axis=(1, 3)), atol=1e-6)  # the mean of each block
+    np.testing.assert_array_equal(outputs["opencv-nearest"], cropped[::4, ::4])  # its top-left pixel
+    # no antialiasing: OpenCV's linear reduction reads 2x2 of each 4x4 block, so it is not the block mean
+    assert np.abs(outputs["opencv-linear"] - outputs["opencv-area"]).max() > 0.01
+    assert len({output.tobytes() for output in outputs.values()}) == len(REDUCTIONS)
+    with pytest.raises(ValueError, match="unknown reduction 'gimp'"):
+        reduce_with(image, 4, "gimp")
+
+
+@pytest.mark.parametrize("name", ["clean", "mild", "moderate", "heavy", "ladder-mix"])
+def test_ladder_is_seeded_and_reduces_exactly_by_the_scale(name):
+    image = synthetic_photo(101, 134)
+    for scale, shape in ((2, (50, 67, 3)), (4, (25, 33, 3))):
+        first = degrade(image, name, scale=scale, seed=[5, 1])
+        assert first.shape == shape and first.dtype == np.float32
+        assert 0 <= first.min() and first.max() <= 1
+        np.testing.assert_array_equal(first, degrade(image, name, scale=scale, seed=[5, 1]))
+        assert not np.array_equal(first, degrade(image, name, scale=scale, seed=[5, 2]))
+
+
+def test_the_clean_rung_is_one_of_the_reductions_exactly():
+    from srlib.degrade import REDUCTIONS, ladder, reduce_with
+
+    image = synthetic_photo(48, 64)
+    reductions = {program: reduce_with(image, 4, program) for program in REDUCTIONS}
+    chosen = []
+    for seed in range(24):
+        output, draws = ladder(image, "clean", 4, seed=seed, return_draws=True)
+        assert set(draws) == {"level", "reduction"}
+        np.testing.assert_array_equal(output, reductions[draws["reduction"]])
+        chosen.append(draws["reduction"])
+    assert len(set(chosen)) >= 5  # drawn per image among all six programs
+
+
+@pytest.mark.parametrize("level", ["mild", "moderate"])
+def test_mild_and_moderate_draw_within_their_ranges(level):
+    from srlib.degrade import RUNGS, add_gaussian_noise, gaussian_blur, jpeg, ladder, reduce_with
+
+    image = synthetic_photo(48, 64)
+    rung = RUNGS[level]
+    for seed in range(12):
+        output, draws = ladder(image, level, 4, seed=seed, return_draws=True)
+        assert rung.blur_sigma[0] <= draws["blur_sigma"] <= rung.blur_sigma[1]
+        assert rung.noise_levels[0] <= draws["noise_levels"] <= rung.noise_levels[1]
+        assert rung.jpeg_quality[0] <= draws["jpeg_quality"] <= rung.jpeg_quality[1]
+        # the output is exactly those draws applied in the documented order
+        expected = jpeg(add_gaussian_noise(reduce_with(gaussian_blur(image, draws["blur_sigma"]), 4, draws["reduction"]),
+                                           draws["noise_levels"] / 255, draws["noise_seed"]), draws["jpeg_quality"])
+        np.testing.assert_array_equal(output, expected)
+    assert RUNGS["mild"].blur_sigma[1] == 1.5 and RUNGS["mild"].noise_levels[1] == 6
+    assert RUNGS["mild"].jpeg_quality[0] == 55
+
+
+def test_the_ladder_damages_more_at_each_rung():
+    from srlib.degrade import LADDER, ladder, second_order, upscale_bicubic
+
+    image = synthetic_photo(96, 128)
+    mean_psnr = {level: np.mean([psnr(image, upscale_bicubic(degrade(image, level, scale=4, seed=seed), 4))
+                                 for seed in range(6)]) for level in LADDER}
+    assert mean_psnr["clean"] > mean_psnr["mild"] > mean_psnr["moderate"] > mean_psnr["heavy"], mean_psnr
+    np.testing.assert_array_equal(degrade(image, "heavy", scale=4, seed=7), second_order(image, 4, seed=7))
+    with pytest.raises(ValueError, match="unknown ladder level 'severe'"):
+        ladder(image, "severe")
+
+
+def test_ladder_mix_draws_each_rung_as_often_as_stated():
+    from srlib.degrade import LADDER_MIX, ladder, ladder_mix
+
+    assert sum(LADDER_MIX.values()) == pytest.approx(1) and LADDER_MIX["clean"] > 0
+    image = synthetic_photo(8, 8)
+    levels = [ladder_mix(image, 4, seed=seed, return_draws=True)[1]["level"] for seed in range(300)]
+    for level, probability in LADDER_MIX.items():
+        assert abs(levels.count(level) / len(levels) - probability) < 0.08, level
+    output, draws = ladder_mix(image, 4, seed=11, return_draws=True)
+    rng = np.random.default_rng(11)
+    rng.random()  # the rung's draw
+    np.testing.assert_array_equal(output, ladder(image, draws["level"], 4, rng))

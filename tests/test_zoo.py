@@ -409,3 +409,120 @@ def test_export_onnx_matches_pytorch_at_any_size(tmp_path, name, capsys):
     assert "exists already" in capsys.readouterr().err and target.read_bytes() == before
     assert main(["export", name, "-o", str(tmp_path / "model.txt")]) == 2
     assert "must end in .onnx" in capsys.readouterr().err
+
+
+def test_evaluate_degradations_scores_every_rung_of_the_ladder(tmp_path, tiny_model, capsys):
+    from srlib.degrade import LADDER
+
+    model, metadata = zoo.load_model(str(tiny_model), device="cpu")
+    photos = {"p0": synthetic_photo(32, 36, seed=0)}
+    result = zoo.evaluate_degradations(model, photos, metadata)
+    assert list(result) == list(LADDER)
+    table = zoo.evaluate_model(model, photos, metadata, degradation="mild").mean()
+    assert result["mild"]["psnr"] == pytest.approx(table["tiny"]["psnr"])
+    assert result["mild"]["bicubic_psnr"] == table["bicubic"]["psnr"]
+    for level, row in result.items():
+        assert row["gain"] == pytest.approx(np.mean(list(row["per_photo_gain"].values())))
+        assert row["worst_gain"] == min(row["per_photo_gain"].values())
+        assert row["per_photo_gain"][row["worst_photo"]] == row["worst_gain"] and set(row["per_photo_gain"]) == set(photos)
+    assert result["clean"]["bicubic_psnr"] > result["moderate"]["bicubic_psnr"] > result["heavy"]["bicubic_psnr"]
+    twice = zoo.evaluate_degradations(model, photos, metadata, degradations=("mild",), draws=2)
+    assert set(twice["mild"]["per_photo_gain"]) == {"p0/0", "p0/1"}
+    assert twice["mild"]["worst_gain"] == min(twice["mild"]["per_photo_gain"].values())
+    with pytest.raises(ValueError, match="cannot score on degradation 'blurry'"):
+        zoo.evaluate_degradations(model, photos, metadata, degradations=("blurry",))
+    # the command: one row per rung, and the same numbers in its JSON
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, photo in photos.items():
+        save_image(folder / f"{name}.png", photo)
+    assert main(["evaluate", str(folder), "--model", str(tiny_model), "--device", "cpu", "--degradation", "ladder",
+                 "--output", str(tmp_path / "out" / "ladder")]) == 0
+    out = capsys.readouterr().out
+    assert "| inputs | tiny PSNR (dB) | bicubic PSNR (dB) | mean gain (dB) | worst photo's gain (dB) |" in out
+    assert all(f"| {level} |" in out for level in LADDER)
+    saved = json.loads((tmp_path / "out" / "ladder.json").read_text())["ladder"]
+    assert list(saved) == list(LADDER)
+    assert all(f"| {level} | {row['psnr']:.2f} | {row['bicubic_psnr']:.2f} | {row['gain']:+.2f} | "
+               f"{row['worst_gain']:+.2f} ({row['worst_photo']}) |" in out for level, row in saved.items())
+
+
+@pytest.fixture
+def camera_pair(tiny_model):
+    """A zoo folder with ``tiny`` (the faithful model) and ``tiny-camera`` (other seeded weights of the
+    same architecture, naming ``tiny`` as its faithful partner, default strength 0.75)."""
+    from srlib.edsr import EDSR
+    from tests.conftest import TINY_METADATA
+
+    torch.manual_seed(1)
+    metadata = {**TINY_METADATA, "degradation": {"name": "ladder-mix"},
+                "faithful": {"model": "tiny", "default_strength": 0.75}}
+    return zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny-camera", metadata, folder=tiny_model.parent)
+
+
+def test_strength_interpolates_the_camera_model_with_its_faithful_partner(tiny_model, camera_pair):
+    folder = tiny_model.parent
+    faithful = zoo.load_model("tiny", device="cpu", folder=folder)[0].state_dict()
+    camera = zoo.load_model("tiny-camera", device="cpu", folder=folder, strength=1)[0].state_dict()
+    assert any(not torch.equal(faithful[key], camera[key]) for key in faithful)
+    for strength, expected in ((0, faithful), (1, camera),
+                               (0.5, {key: (faithful[key] + camera[key]) / 2 for key in faithful})):
+        model, metadata = zoo.load_model("tiny-camera", device="cpu", folder=folder, strength=strength)
+        assert metadata["strength"] == strength and metadata["name"] == "tiny-camera"
+        state = model.state_dict()
+        assert all(torch.equal(state[key], expected[key]) for key in expected), strength
+    model, metadata = zoo.load_model("tiny-camera", device="cpu", folder=folder)  # the metadata's default
+    assert metadata["strength"] == 0.75
+    state = model.state_dict()
+    assert all(torch.allclose(state[key], 0.25 * faithful[key] + 0.75 * camera[key]) for key in faithful)
+    assert "strength" not in zoo.load_model("tiny", device="cpu", folder=folder)[1]
+    assert "`--strength S` blends tiny-camera with tiny" in zoo.describe(folder)
+
+
+@pytest.mark.parametrize("strength", [1.5, -0.1, float("nan"), "strong"])
+def test_a_strength_outside_0_to_1_is_refused(camera_pair, strength):
+    with pytest.raises(ValueError, match=r"tiny-camera: strength must be a number from 0 to 1, not .* \(0: tiny, 1: "
+                                         r"tiny-camera\)"):
+        zoo.load_model("tiny-camera", device="cpu", folder=camera_pair.parent, strength=strength)
+
+
+def test_a_strength_needs_a_faithful_partner_of_the_same_architecture(tiny_model, camera_pair):
+    with pytest.raises(ValueError, match="tiny: a strength is for a camera model .* models with a strength: tiny-camera"):
+        zoo.load_model("tiny", device="cpu", folder=tiny_model.parent, strength=0.5)
+    with pytest.raises(ValueError, match="unknown model 'edsr-x4'; the zoo has: tiny, tiny-camera"):
+        sidecar = camera_pair.with_suffix(".json")
+        sidecar.write_text(sidecar.read_text().replace('"model": "tiny"', '"model": "edsr-x4"'))
+        zoo.load_model("tiny-camera", device="cpu", folder=tiny_model.parent, strength=0.5)
+    sidecar.write_text(sidecar.read_text().replace('"model": "edsr-x4"', '"model": "tiny"'))
+    faithful = json.loads(tiny_model.with_suffix(".json").read_text())
+    faithful["architecture"]["arguments"]["blocks"] = 2
+    tiny_model.with_suffix(".json").write_text(json.dumps(faithful))
+    with pytest.raises(ValueError, match="its faithful model tiny has another architecture"):
+        zoo.load_model("tiny-camera", device="cpu", folder=tiny_model.parent, strength=0.5)
+    metadata = json.loads(sidecar.read_text())
+    metadata["faithful"]["default_strength"] = 2
+    sidecar.write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="faithful's default_strength must be a number from 0 to 1, not 2"):
+        zoo.load_model("tiny-camera", device="cpu", folder=tiny_model.parent)
+
+
+def test_shipped_real_x4_names_edsr_x4_as_its_faithful_model():
+    metadata = zoo.list_models()["real-x4"]
+    assert metadata["faithful"]["model"] == "edsr-x4" and metadata["training"]["config"]["init"] == "edsr-x4"
+    assert zoo.list_models()["edsr-x4"]["architecture"] == metadata["architecture"]
+
+
+def test_upscale_command_strength(tmp_path, tiny_model, camera_pair, capsys):
+    source = save_image(tmp_path / "photo.png", synthetic_photo(20, 24))
+    assert main(["upscale", str(source), "-o", str(tmp_path / "out"), "--model", str(camera_pair),
+                 "--strength", "0.5", "--device", "cpu", "--backend", "torch"]) == 0
+    assert "tiny-camera at strength 0.5 (0: tiny)" in capsys.readouterr().out
+    model, metadata = zoo.load_model(str(camera_pair), device="cpu", strength=0.5)
+    expected = zoo.upscale(model, metadata, load_image(source))
+    assert np.abs(load_image(tmp_path / "out" / "photo.png") - expected).max() <= 0.5 / 255 + 1e-6
+    assert main(["upscale", str(source), "-o", str(tmp_path / "other"), "--model", str(tiny_model),
+                 "--strength", "0.5", "--device", "cpu"]) == 2
+    assert "error: tiny: a strength is for a camera model fine-tuned from a faithful one" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["upscale", str(source), "-o", str(tmp_path / "other"), "--strength", "2"])
+    assert "argument --strength: must be a number from 0 to 1, not '2'" in capsys.readouterr().err

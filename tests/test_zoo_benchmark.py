@@ -1,0 +1,36 @@
+"""benchmarks/zoo.py's ladder and OpenCV-protocol tables, on one tiny model and one small photo."""
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import synthetic_photo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import zoo as zoo_benchmark  # noqa: E402  (benchmarks/zoo.py; the benchmarks are scripts, not a package)
+
+
+def test_ladder_and_opencv_tables(tiny_model):
+    from srlib import zoo
+    from srlib.degrade import LADDER
+
+    models = zoo.list_models(tiny_model.parent)
+    photos = {"p0": synthetic_photo(32, 36)}
+    ladder = zoo_benchmark.camera_like(models, photos, LADDER, draws=1, scales=(2, 4), folder=tiny_model.parent)
+    assert list(ladder) == list(LADDER) and all(list(rows) == ["tiny"] for rows in ladder.values())
+    model, metadata = zoo.load_model(str(tiny_model), device="cpu")
+    assert ladder["mild"]["tiny"]["gain"] == pytest.approx(
+        zoo.evaluate_degradations(model, photos, metadata, ("mild",))["mild"]["gain"])
+    assert ladder["heavy"]["tiny"]["trained_on"] == "bicubic"
+    assert zoo_benchmark.camera_like(models, photos, LADDER, draws=1, folder=tiny_model.parent) == {
+        level: {} for level in LADDER}  # an x2 model is not among the x4 ones
+    opencv = zoo_benchmark.opencv_table(models, photos["p0"], scale=2, folder=tiny_model.parent)
+    assert list(opencv["measured"]) == ["bicubic", "nearest", "lanczos", "tiny"] and opencv["published"] == {}
+    report = zoo_benchmark.to_markdown({"machine": "test", "torch_threads": 1, "date": "today", "ladder": ladder,
+                                        "opencv": opencv})
+    assert "Quality on the 5 validation photos" not in report and "Peak resident memory" not in report
+    row = ladder["moderate"]["tiny"]
+    assert f"| moderate | tiny | bicubic | {row['psnr']:.2f} |" in report
+    assert f"| tiny | {opencv['measured']['tiny']:.4f} | - |" in report
+    published = zoo_benchmark.opencv_markdown({**opencv, "scale": 4, "published": zoo_benchmark.OPENCV_MONARCH_X4})
+    assert "| ESPCN | - | 26.5471 |" in "\n".join(published)
