@@ -22,9 +22,10 @@ loss uses), with a figure of zoomed crops per probe.
   ``feature_scale`` multiplies the feature terms only (the Gram terms stay ``gram_weight * w^2``
   with lesson 7's weights ``w``);
 - ``gan``: tutorial 4's NoGAN game, written out: its PatchGAN critic (instance norm), pretrained
-  for ``critic_pretraining`` of the steps (0: from scratch), then one critic turn and one
-  generator turn per step, the generator's loss :class:`srlib.losses_torch.GeneratorLoss`
-  (adversarial 1, L1 times ``pixel_weight``), Adam with beta1 = 0 for both players.
+  on ``critic_pretraining`` times ``--steps`` batches against the frozen generator (0: from
+  scratch), then one critic turn and one generator turn per step, the generator's loss
+  :class:`srlib.losses_torch.GeneratorLoss` (adversarial 1, L1 times ``pixel_weight``), Adam
+  with beta1 = 0 for both players.
 
 ``pixel`` and ``perceptual`` follow tutorials 2 and 3's schedule: one cycle (fastai's
 ``fit_one_cycle`` defaults) with discriminative learning rates (the encoder at a hundredth);
@@ -64,7 +65,7 @@ METHOD_DEFAULTS = {
     "perceptual": dict(task="crappify-x2", start="unet-pixel", learning_rate=1e-3, gram_weight=5e3, feature_scale=1.0,
                        layers=("relu3_3", "relu4_3", "relu5_3"), layer_weights=(5.0, 15.0, 2.0)),
     "gan": dict(task="crappify-x2", start="unet-pixel", learning_rate=1e-4, pixel_weight=150.0,
-                critic_pretraining=0.25, critic_learning_rate=1e-4, critic_pretraining_learning_rate=2e-4,
+                critic_pretraining=1.0, critic_learning_rate=1e-4, critic_pretraining_learning_rate=2e-4,
                 critic_features=64),
 }
 #: The probes: name -> settings (over METHOD_DEFAULTS). One factor at a time around a centre
@@ -98,8 +99,10 @@ GRID = {
     "gan-x4-pixel150": dict(method="gan", task="bicubic-x4"),
     "gan-x4-pixel50": dict(method="gan", task="bicubic-x4", pixel_weight=50.0),
 }
-#: Steps per probe by run mode (srlib.config.run_mode): fast is sized for 3-5 minutes a probe on
-#: a 2-core CPU; full (a GPU) trains longer.
+#: Steps per probe by run mode (srlib.config.run_mode). fast: 3-5 minutes a probe, set-up and
+#: scoring included, on the project's 2-core CPU, by its published full runs there (tutorial 2:
+#: 0.4-1.1 s a pixel step, tutorial 3: 1.6 s a feature-loss step, tutorial 4: 0.8 s a turn, two
+#: turns a step here, plus as many cheaper critic-pretraining steps); full (a GPU) trains longer.
 STEPS = {"test": 2, "fast": 150, "full": 1000}
 #: Zoomed crops (top, left, size) in the 192-pixel validation photos, tutorial 3's.
 BOXES = {"kodim23": (66, 60, 64), "coffee": (56, 94, 64), "flower": (56, 94, 64)}
@@ -313,7 +316,9 @@ def train_probe(name: str, settings: dict, data: TaskData, checkpoint: Path, che
                 gram_weight=settings["gram_weight"] / scale**2, network=feature_network()).to(device)
         else:
             loss_function = torch.nn.MSELoss()
-    record = {"history": [], "seconds": 0.0, "done": 0}  # done: steps taken, critic pretraining first
+    # done: steps taken, critic pretraining first; cpu_seconds: this process's processor time, which a
+    # loaded machine does not inflate as it does the wall time (two threads: up to twice the wall time)
+    record = {"history": [], "seconds": 0.0, "cpu_seconds": 0.0, "done": 0}
     state = checkpoints.load_state(checkpoint, settings)
     if state is not None:
         for key, player in players.items():
@@ -323,7 +328,7 @@ def train_probe(name: str, settings: dict, data: TaskData, checkpoint: Path, che
         for key, scheduler in schedulers.items():
             scheduler.load_state_dict(state["schedulers"][key])
         record = {"history": list(state["history"]), "seconds": state["seconds"],
-                  "done": state["done"]}
+                  "cpu_seconds": state["cpu_seconds"], "done": state["done"]}
         checkpoints.set_random_state(state["random"])
 
     def save():
@@ -331,7 +336,8 @@ def train_probe(name: str, settings: dict, data: TaskData, checkpoint: Path, che
             **{key: player.state_dict() for key, player in players.items()},
             "optimizers": {key: optimizer.state_dict() for key, optimizer in optimizers.items()},
             "schedulers": {key: scheduler.state_dict() for key, scheduler in schedulers.items()},
-            "history": record["history"], "seconds": record["seconds"], "done": record["done"],
+            "history": record["history"], "seconds": record["seconds"], "cpu_seconds": record["cpu_seconds"],
+            "done": record["done"],
             "random": checkpoints.random_state()}, settings)
 
     def critic_turn(optimizer, lowres, highres) -> float:
@@ -348,7 +354,13 @@ def train_probe(name: str, settings: dict, data: TaskData, checkpoint: Path, che
 
     total = critic_steps + steps
     bar = tqdm(total=total, initial=record["done"], desc=name, disable=not progress)
-    started = time.perf_counter()
+    def clock():
+        now = time.perf_counter(), time.process_time()
+        record["seconds"] += now[0] - started[0]
+        record["cpu_seconds"] += now[1] - started[1]
+        return now
+
+    started = time.perf_counter(), time.process_time()
     while record["done"] < total:
         done = record["done"]
         row = {"step": done}
@@ -378,11 +390,10 @@ def train_probe(name: str, settings: dict, data: TaskData, checkpoint: Path, che
         bar.update(1)
         bar.set_postfix({key: f"{value:.4g}" for key, value in row.items() if key != "step"})
         if record["done"] % checkpoint_every == 0 and record["done"] < total:
-            record["seconds"] += time.perf_counter() - started
-            started = time.perf_counter()
+            started = clock()
             save()
     bar.close()
-    record["seconds"] += time.perf_counter() - started
+    clock()
     record["precision"] = resolved
     if checkpoint.exists():
         checkpoint.unlink()
@@ -466,7 +477,8 @@ def run_probes(names, steps: int, output, grid: dict | None = None, data: dict |
         history = record["history"]
         result["probes"][name] = {
             "settings": settings, **score(task.valid_targets, predictions), "seconds": record["seconds"],
-            "seconds_per_step": record["seconds"] / max(len(history), 1), "precision": record["precision"],
+            "seconds_per_step": record["seconds"] / max(len(history), 1), "cpu_seconds": record["cpu_seconds"],
+            "precision": record["precision"],
             "final_loss": float(np.mean([row["loss"] for row in history[-10:] if "loss" in row])),
             "history": history[::max(1, len(history) // 200)], "figure": str(figure),
             "crops_reference": reference if reference_images is not None else None,

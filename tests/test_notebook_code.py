@@ -121,3 +121,27 @@ def test_vae_model_and_loss_are_the_library_s():
         assert torch.allclose(loss, library_loss)
         assert reconstruction.item() == pytest.approx(terms["reconstruction"], rel=1e-6)
         assert kl.item() == pytest.approx(terms["kl"], rel=1e-6)
+
+
+def test_texture_probes_critic_is_tutorial_4_s():
+    """benchmarks/texture_probes.py plays tutorial 4's game in plain PyTorch with a copy of its
+    critic: the same layers, so the same weights from the same seed."""
+    import sys
+
+    import torch
+
+    from srlib import config
+    from srlib.config import PROJECT_ROOT
+
+    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+    import texture_probes
+
+    notebook = definitions("04_gan")
+    config.set_seed(0)
+    ours = texture_probes.patch_critic(8)
+    config.set_seed(0)
+    theirs = notebook.patch_critic(8)
+    assert [tuple(value.shape) for value in ours.state_dict().values()] == \
+        [tuple(value.shape) for value in theirs.state_dict().values()]
+    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()))
+    assert str(ours) == str(theirs)

@@ -74,7 +74,7 @@ def test_one_probe_of_each_method_writes_its_row_and_is_skipped_next_time(tmp_pa
         assert row["settings"]["data"] == {**DATA, "pool": list(DATA["pool"])}
         for key in ("psnr", "high_frequency_ratio", "mobilenet"):
             assert np.isfinite(row[key]) and set(row["per_photo"]) == {"crop"}
-        assert row["high_frequency_ratio"] > 0 and row["seconds_per_step"] > 0
+        assert row["high_frequency_ratio"] > 0 and row["seconds_per_step"] > 0 and row["cpu_seconds"] > 0
         assert (tmp_path / "run" / "probes" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert not (tmp_path / "run" / "checkpoints" / f"{name}.pt").exists()  # deleted once done
     gan = written["probes"]["gan"]
@@ -112,23 +112,15 @@ def test_probes_are_seeded_and_resume_from_their_checkpoints(tmp_path, tiny, mon
     assert resumed["mobilenet"] == first["mobilenet"]
 
 
-def test_the_critic_is_tutorial_4_s():
-    import torch
-
-    from srlib import config
-    from tests.notebook_code import definitions
-
-    notebook = definitions("04_gan")
-    config.set_seed(0)
-    ours = texture_probes.patch_critic(8)
-    config.set_seed(0)
-    theirs = notebook.patch_critic(8)
-    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()))
-
-
 def test_the_grid_names_known_methods_tasks_and_starts():
     for name, probe in texture_probes.GRID.items():
         settings = {**texture_probes.METHOD_DEFAULTS[probe["method"]], **probe}
         assert settings["task"] in texture_probes.TASKS and settings["start"] in ("unet-pixel", "scratch"), name
     with pytest.raises(ValueError, match="unknown probe"):
         texture_probes.probe_settings("nonsense", texture_probes.GRID, 10, texture_probes.DATA, "fp32", "cpu")
+
+
+def test_list_prints_every_probe(capsys):
+    assert texture_probes.main(["--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(texture_probes.GRID)
