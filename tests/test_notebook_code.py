@@ -176,3 +176,27 @@ def test_classic_camera_damage_is_degrade_realistic(classic):
         ours = classic.camera_like(photo, 4, np.random.default_rng([0, index]))
         assert ours.shape == (12, 16, 3)
         assert np.array_equal(ours, degrade.realistic(photo, 4, seed=[0, index]))
+
+
+def test_texture_probes_critic_is_tutorial_4_s():
+    """benchmarks/texture_probes.py plays tutorial 4's game in plain PyTorch with a copy of its
+    critic: the same layers, so the same weights from the same seed."""
+    import sys
+
+    import torch
+
+    from srlib import config
+    from course.paths import PROJECT_ROOT
+
+    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+    import texture_probes
+
+    notebook = definitions("04_gan")
+    config.set_seed(0)
+    ours = texture_probes.patch_critic(8)
+    config.set_seed(0)
+    theirs = notebook.patch_critic(8)
+    assert [tuple(value.shape) for value in ours.state_dict().values()] == \
+        [tuple(value.shape) for value in theirs.state_dict().values()]
+    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()))
+    assert str(ours) == str(theirs)
