@@ -277,7 +277,7 @@ for row in convention_rows:
 # %% [markdown]
 # One model, one set of photos: the scoring choices alone (the rows whose input MATLAB's bicubic
 # made) put `edsr-x4` anywhere from 30.02 to 31.57 dB, a wider span than most of section 4's
-# differences between models. The OpenCV row (25.39 dB) is not a scoring choice: it changes the
+# differences between models. The OpenCV row (25.38 dB) is not a scoring choice: it changes the
 # task.
 #
 # - **Y or RGB, and which Y.** Y leaves out the colour channels' errors. Full-range luma (0.299 R +
@@ -292,7 +292,7 @@ for row in convention_rows:
 # - **The border and 8-bit rounding** move these photos' numbers by 0.07 dB at most. Keeping the
 #   border raises both PSNRs here (31.57 and 29.66 against 31.50 and 29.58): these photos' borders
 #   come out better than average. Cropping is a convention; say whether you did.
-# - **SSIM** shifts with its window (0.8970 uniform, 0.8879 Gaussian). The last row puts the images
+# - **SSIM** shifts with its window (0.8970 uniform, 0.8878 Gaussian). The last row puts the images
 #   in [0, 1] (`ssim_scale=1`) but leaves the data range `L` of SSIM's constants (`ssim_range`) at
 #   255: the constants swamp every variance, SSIM collapses to 1, and every method looks perfect.
 #
@@ -354,16 +354,16 @@ for (task, method), values in consistency.items():
 
 # %% [markdown]
 # (The PSNR column matches section 1's row "input kept in float": these inputs are never saved to 8
-# bits.) On the clean tasks the classic networks keep closest to their input (65.13 dB at x2, 59.79
+# bits.) On the clean tasks the classic networks keep closest to their input (65.00 dB at x2, 59.80
 # at x4): trained with L1 on exact reductions, they add only what the reduction took away. Bicubic
 # departs more (43.22 at x2, 41.53 at x4: enlarging and reducing again blurs a little); the
-# auto-encoder (52.06) and the VAE (49.59) lie between. `real-x4` departs most (36.03 dB) and is
-# below bicubic on PSNR too (29.33 against 29.58): trained to remove blur and noise, it removes
+# auto-encoder (52.06) and the VAE (49.57) lie between. `real-x4` departs most (36.03 dB) and is
+# below bicubic on PSNR too (29.34 against 29.58): trained to remove blur and noise, it removes
 # detail from a clean input. On the damaged tasks the original itself is far from its input (30.54
-# and 30.56 dB), so a model removing the damage must depart too: the U-Nets (33.73 to 34.28 dB) sit
+# and 30.56 dB), so a model removing the damage must depart too: the U-Nets (33.75 to 34.31 dB) sit
 # much nearer the original's value than bicubic's (42.43). `edsr-x4` on camera inputs is as
-# faithful as on clean ones (60.48 dB): it keeps the noise and the blocks, and falls below bicubic
-# (26.47 against 26.74 dB). `real-x4` departs (33.74 dB) and is 0.10 dB above bicubic (26.83), a
+# faithful as on clean ones (60.51 dB): it keeps the noise and the blocks, and falls below bicubic
+# (26.47 against 26.74 dB). `real-x4` departs (33.75 dB) and is 0.10 dB above bicubic (26.83), a
 # lead section 4 finds within noise. LR-PSNR checks that a model did not invent; it cannot say that
 # it repaired.
 
@@ -480,7 +480,7 @@ plotting.save(figure, course.figure_path(f"measuring_{MODE}_plane.png"));
 # below on others), so comparisons should pair the photos (section 4).
 #
 # Sharing VGG-16 with tutorial 3's loss did not favour `unet-perceptual`: by VGG it is slightly
-# farther from the originals than `unet-pixel` (0.4132 against 0.4094). The loss is another
+# farther from the originals than `unet-pixel` (0.4132 against 0.4088). The loss is another
 # function of the network: L1 between raw activations at three deep layers and between their Gram
 # matrices, where the distance compares unit-normalised activations at five layers, shallow ones
 # included.
@@ -488,7 +488,7 @@ plotting.save(figure, course.figure_path(f"measuring_{MODE}_plane.png"));
 # Blau and Michaeli's trade-off bounds the best possible methods; giving up PSNR does not by itself
 # buy perception. A method is *dominated* when another of its task is at least as good on both
 # axes, here by the means over the photos. Some verdicts rest on differences section 4 finds within
-# noise (`gan` against `unet-perceptual`, +0.03 dB): read "dominated" as "ahead on neither axis",
+# noise (`gan` against `unet-perceptual`, +0.04 dB): read "dominated" as "ahead on neither axis",
 # not "worse":
 
 # %%
@@ -621,9 +621,9 @@ figure.tight_layout()
 plotting.save(figure, course.figure_path(f"measuring_{MODE}_intervals.png"));
 
 # %% [markdown]
-# The classic networks' leads (+1.00 to +1.93 dB) and `unet-pixel`'s +0.28 dB over
+# The classic networks' leads (+1.00 to +1.93 dB) and `unet-pixel`'s +0.29 dB over
 # `unet-perceptual` hold on all five photos, with intervals clear of 0 and p at its floor (0.062).
-# The GAN over the perceptual U-Net (+0.03 dB, p 0.812) and `real-x4` over bicubic with one damage
+# The GAN over the perceptual U-Net (+0.04 dB, p 0.812) and `real-x4` over bicubic with one damage
 # per photo (+0.10 dB, interval [-0.22, +0.38], ahead on 3 of 5, p 0.625) are within noise.
 # Averaging eight damages per photo takes out the luck of the draw: `real-x4` is then +0.39 dB
 # ahead of bicubic on all five photos, and +1.44 dB ahead of `edsr-x4`. An interval can be wide
@@ -633,7 +633,7 @@ plotting.save(figure, course.figure_path(f"measuring_{MODE}_intervals.png"));
 # Which verdict to trust? Neither alone. The percentile interval is optimistic: five photos make
 # only 126 distinct resamples (the ways to pick five of five with repeats, order aside), none holds
 # a photo unlike these, and the interval comes out too narrow. The sign-flip p is exact but cannot
-# go below its floor. A 5-of-5 row with an interval clear of 0, such as the +0.28 dB, is the
+# go below its floor. A 5-of-5 row with an interval clear of 0, such as the +0.29 dB, is the
 # strongest evidence five photos can give: consistent, not established. The cure is more photos,
 # and more damages per photo where the damage is random.
 
