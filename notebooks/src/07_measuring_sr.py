@@ -76,7 +76,9 @@ print(MODE, CONFIG)
 # 192-pixel shorter side, the target; `srlib.degrade.crappify` halves that (Pillow's bilinear),
 # draws a JPEG quality from 10 to 70, writes that number in white at a random point of the top-left
 # quarter (as fast.ai's lesson 7 does), and saves a JPEG of that quality. Each task's baseline is
-# bicubic enlargement of its input.
+# bicubic enlargement of its input. The damage is drawn with other seeds than in tutorials 2-4, and
+# the border cropped is the scale (2 pixels at x2, where those tutorials crop 4), so the U-Nets' task
+# scores differently here: bicubic 27.93 dB in the tables below, against 27.30 dB there.
 
 # %%
 TASKS = {  # task: (its degradation, the scale, the zoo's models for it)
