@@ -211,7 +211,8 @@ def train(model, pairs, num_steps, kind="vae"):
 
 # %% [markdown]
 # `srlib.vae.train` is the same loop with a progress bar, timings and checkpoints. Five steps of
-# each, from the same weights, give the same losses:
+# each, from the same weights, give the same losses (on other batches than the one above, hence
+# other values than its 39.32):
 
 # %%
 steps = {}
@@ -281,8 +282,8 @@ if course.figure_path(f"vae_{MODE}_training.png"):
 plt.show()
 
 # %% [markdown]
-# **Why the KL jumps, then settles.** At first the encoder's output is close to the prior (KL near
-# zero) and `z` is noise, so the decoder learns what the input alone tells, the MSE model's job. `z`
+# **Why the KL jumps, then settles.** At first the encoder's output is close to the prior (a KL of
+# a few dozen nats: the running mean's first window averages 44) and `z` is noise, so the decoder learns what the input alone tells, the MSE model's job. `z`
 # can help only with the fine detail that is left, and the encoder gains by writing into `z` only
 # once the decoder reads it, which the decoder learns only once `z` carries something. Here that
 # chicken-and-egg breaks within 200 steps, while the KL weight is still tiny: `z` is nearly free,
@@ -392,7 +393,7 @@ print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pear
 # and on the monarch both maps light up along the veins and spots. But the curve lies above the
 # dashed line everywhere, and the error map is the brighter one: the samples are *overconfident*,
 # disagreeing less than their mean is wrong. In the top decile the error is about 0.058 at a spread
-# of 0.044, 1.7 times the Gaussian line; in the bottom one about three times. Errors that every
+# of 0.044, 1.7 times the Gaussian line; in the bottom one nearly four times. Errors that every
 # sample shares, detail none of them can draw, add to the error and not to the spread.
 #
 # ## Scores

@@ -326,7 +326,7 @@ for features, blocks in ((64, 16), (256, 32)):
 #
 # From here on the library trains: `srlib.train_sr.train` is the loop above with the model's
 # settings in a dataclass (`SRTrainConfig`), bfloat16 autocast where the hardware computes it
-# natively (float32 elsewhere: `fp32` in the last line below), and a checkpoint every
+# natively, float32 elsewhere (the last line below says which ran), and a checkpoint every
 # `checkpoint_every` steps, so that an interrupted run, started again, goes on from its last
 # checkpoint to the same weights. The same program trained the zoo's EDSRs.
 #
@@ -384,7 +384,8 @@ def self_ensemble(model, lowres, scale, precision="auto"):
 # validation photos, against bicubic. Beside this run's two networks, on the same inputs: tutorial
 # 1's auto-encoder (the zoo's `autoencoder-x2`, which takes the bicubic-enlarged image; 1.1 million
 # parameters) and the zoo's `edsr-x2`, the same EDSR-baseline trained for about four and a half
-# times as many steps (the line under the table says how).
+# times as many steps, its first stage with batches of 32 instead of 16: eight times as many crops
+# (the line under the table says how).
 
 # %%
 def upscaler(model):
@@ -422,7 +423,8 @@ plotting.compare_crops(rows, boxes, size=2.2, reference="original",
 # At x4 the zoo has `edsr-x4` (EDSR-baseline at x4, started from `edsr-x2`'s weights and trained
 # further on the x4 task) and tutorial 5's VAE (`vae-x4`, decoding with its latent at zero, the
 # VAE's most likely answer). Scored the zoo's way (`srlib.zoo.evaluate_model`: the same bicubic
-# reduction, a 4-pixel border), with and without self-ensemble for EDSR:
+# reduction, a 4-pixel border, whole photos, where tutorial 5 crops them to a multiple of 16, so its
+# numbers differ a little), with and without self-ensemble for EDSR:
 
 # %%
 valid_images = samples.load_split("valid")
@@ -489,7 +491,7 @@ camera_means = camera_table.mean()
 # ahead on 3 photos and behind on 2, and SSIM and HFEN favour it more clearly. Zoomed crops
 # (bicubic's column is the input enlarged by bicubic; pixels enlarged without smoothing):
 # `edsr-x4` turns the noise into grain, `real-x4` returns clean, smooth surfaces but also wipes out
-# the parrot's stripes, which the noise covered.
+# the parrot's stripes and much of its eye, which the noise covered.
 
 # %%
 camera_boxes = {"kodim23": (170, 150, 96), "monarch": (200, 250, 96)}
