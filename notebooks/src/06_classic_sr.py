@@ -191,9 +191,10 @@ def sample_batch(pairs, batch_size, patch_size, scale, generator):
 
 
 # %% [markdown]
-# Two crops, each low-resolution crop beside its original. A 48-pixel square of a large photo is
-# often nearly flat; the edges and textures that a network learns from come from the crops that
-# fall on them. (The zoo's trainer, `srlib.train_sr`, draws the same crops from the same seed with
+# Two crops: the two low-resolution crops (48 pixels square), then their originals (96 pixels,
+# drawn at the same size, so the originals look sharper, not larger). Both of these fall on nearly
+# flat parts of their photos, as many random crops of a large photo do: the edges and textures that
+# a network learns from come from the crops that fall on them. (The zoo's trainer, `srlib.train_sr`, draws the same crops from the same seed with
 # its `CropSampler`; the tests check it.)
 
 # %%
