@@ -15,6 +15,8 @@ Writes ``<output>.json`` and ``<output>.md`` (``make benchmark`` uses results/be
 - the damage ladder: the x2 and x4 models at each rung (``clean``, ``mild``, ``moderate``,
   ``heavy``; ``srlib.degrade.LADDER``), against bicubic, with the worst input's gain
   (``srlib.zoo.evaluate_degradations``, as ``srlib evaluate --degradation ladder``);
+- strength: each camera model blended with its faithful partner at strengths 0 to 1
+  (``srlib.zoo.strength_sweep``) on the ladder, and the default ``srlib.zoo.choose_strength`` picks;
 - OpenCV's protocol: the x4 models on ``monarch`` under OpenCV dnn_superres's published protocol
   (``srlib.evaluation.opencv_protocol``) beside its published ESPCN, FSRCNN, LapSRN and EDSR rows;
 - tiling: the largest difference between tiled (256-pixel tiles) and whole-image output;
@@ -45,7 +47,7 @@ from srlib.samples import load_split
 from timing import seconds_per_megapixel, write_results
 
 #: What ``--sections`` chooses from.
-SECTIONS = ("quality", "camera", "ladder", "opencv", "memory")
+SECTIONS = ("quality", "camera", "ladder", "strength", "opencv", "memory")
 
 
 def peak_memory_4k(folder: Path, name: str = "edsr-x4", tile: int = 256) -> dict:
@@ -112,6 +114,22 @@ def camera_like(models: dict, photos: dict, degradations=("realistic", "second-o
     return result
 
 
+def strength_table(models: dict, photos: dict, draws: int = 4, folder=zoo.ZOO_DIR, strengths=zoo.STRENGTHS) -> dict:
+    """Each camera model (one whose metadata names a faithful partner) at each strength of
+    ``srlib.zoo.STRENGTHS`` on the damage ladder, ``draws`` damages of each photo, with the default
+    strength its metadata gives and the one ``srlib.zoo.choose_strength`` picks from these scores."""
+    section = {}
+    for name, metadata in models.items():
+        if not metadata.get("faithful"):
+            continue
+        print(f"{name}: strengths {', '.join(f'{s:g}' for s in strengths)} on the ladder", flush=True)
+        sweep = zoo.strength_sweep(name, photos, strengths=strengths, draws=draws, folder=folder, progress=True)
+        section[name] = {"faithful": metadata["faithful"]["model"], "draws": draws,
+                         "default_strength": metadata["faithful"]["default_strength"],
+                         "chosen": zoo.choose_strength(sweep), "sweep": {f"{s:g}": rows for s, rows in sweep.items()}}
+    return section
+
+
 def opencv_table(models: dict, photo: np.ndarray, scale: int = 4, folder=zoo.ZOO_DIR) -> dict:
     """The models of ``scale`` (``{name: metadata}`` of the zoo in ``folder``; not the crappify
     U-Nets) under OpenCV dnn_superres's protocol on ``photo`` (``monarch`` for its published
@@ -151,6 +169,8 @@ def main(argv=None) -> int:
         result["camera"] = camera_like(models, valid)
     if "ladder" in args.sections:
         result["ladder"] = camera_like(models, valid, LADDER, scales=(2, 4))
+    if "strength" in args.sections:
+        result["strength"] = strength_table(models, valid)
     if "opencv" in args.sections:
         result["opencv"] = opencv_table(models, valid["monarch"])
     if "memory" in args.sections:
@@ -225,6 +245,14 @@ def to_markdown(result: dict) -> str:
                       "6 levels, JPEG 55-95), `moderate` (blur up to 2.5, noise up to 15, JPEG 35-75), `heavy` "
                       "(Real-ESRGAN's second order); each photo damaged 4 times (seeds `[draw, index]`), the same "
                       "inputs for every model; Y channel, `scale`-pixel border:", ""] + camera_markdown(result["ladder"])
+    for name, row in result.get("strength", {}).items():
+        sweep = {float(strength): rows for strength, rows in row["sweep"].items()}
+        lines += ["", f"`{name}` blended with `{row['faithful']}` (`--strength S`: 0 is {row['faithful']}, 1 is {name}) "
+                      f"on the damage ladder, {row['draws']} damages of each validation photo: the mean gain over "
+                      f"bicubic in dB and, in brackets, the worst input's. The default strength is "
+                      f"{row['default_strength']:g}; `srlib.zoo.choose_strength` picks **{row['chosen']:g}** from "
+                      "these scores (the largest mean gain among the strengths that gain at every level and cost "
+                      "no mild input more than 0.3 dB):", "", zoo.strength_markdown(sweep, name, row["chosen"])]
     if "opencv" in result:
         lines += [""] + opencv_markdown(result["opencv"])
     if "memory" in result:

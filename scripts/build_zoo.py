@@ -72,6 +72,28 @@ def add_edsr(folder: Path, name: str, description: str | None = None, command: s
                              "config": config, "previous": previous, "command": command}})
 
 
+def choose_default_strength(name: str, draws: int = 4) -> float:
+    """Score the camera model ``name`` at each of :data:`srlib.zoo.STRENGTHS` on the damage ladder
+    (the validation photos, ``draws`` damages of each), write the strength that
+    :func:`srlib.zoo.choose_strength` picks into its metadata as the default, with the scores."""
+    sweep = zoo.strength_sweep(name, load_split("valid"), draws=draws, progress=True)
+    chosen = zoo.choose_strength(sweep)
+    model, metadata = zoo.load_model(name, device="cpu", strength=1.0)
+    for key in ("strength", "dtype", "parameters"):
+        metadata.pop(key, None)
+    metadata["faithful"] = {
+        **metadata["faithful"], "default_strength": chosen,
+        "chosen_by": {"rule": "srlib.zoo.choose_strength: the largest mean gain over the ladder's levels among the "
+                              "strengths that gain at every level and cost no mild input more than 0.3 dB",
+                      "photos": f"srlib.samples valid split, {draws} damages of each (seeds [draw, index])",
+                      "scores": {f"{strength:g}": {level: {"gain": row["gain"], "worst_gain": row["worst_gain"]}
+                                                   for level, row in rows.items()}
+                                 for strength, rows in sweep.items()}}}
+    zoo.export(model, name, metadata)
+    print(zoo.strength_markdown(sweep, name, chosen))
+    return chosen
+
+
 def add_unet(path: Path, name: str, description: str) -> None:
     from srlib.models_torch import build_unet
 
@@ -132,7 +154,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edsr-x2", type=Path)
     parser.add_argument("--edsr-x4", type=Path)
-    parser.add_argument("--real-x4", type=Path, help="a train_sr folder trained with --degradation mixed-order")
+    parser.add_argument("--real-x4", type=Path, help="a train_sr folder trained with --degradation ladder-mix (scripts/train_real_x4.sh)")
     parser.add_argument("--unet-pixel", type=Path)
     parser.add_argument("--unet-perceptual", type=Path)
     parser.add_argument("--gan", type=Path)
@@ -147,13 +169,14 @@ def main() -> int:
         add_edsr(args.edsr_x4, "edsr-x4")
     if args.real_x4:
         add_edsr(args.real_x4, "real-x4",
-                 "x4 enlargement of camera photos (blur, noise, JPEG): edsr-x4 fine-tuned with L1 on Real-ESRGAN's "
-                 "degradation made afresh for each crop, half the time its second order, else its first order "
-                 "alone (RealESRNet's recipe, Wang et al. 2021, with milder photos kept in)",
-                 command="scripts/train_real_x4.sh (python -m srlib.train_sr --degradation mixed-order)",
-                 # the model it was fine-tuned from, for srlib.zoo.load_model(strength=); 1.0 (real-x4
-                 # itself) until the ladder's scores choose another default
+                 "x4 enlargement of camera photos (any reduction, blur, noise, JPEG): edsr-x4 fine-tuned with L1 "
+                 "on the damage ladder's mix made afresh for each crop, clean to Real-ESRGAN's second order "
+                 "(RealESRNet's recipe, Wang et al. 2021, with clean and mildly damaged photos kept in)",
+                 command="scripts/train_real_x4.sh (python -m srlib.train_sr --degradation ladder-mix)",
+                 # the model it was fine-tuned from, for srlib.zoo.load_model(strength=); the default
+                 # strength is then chosen from the ladder's scores
                  faithful={"model": "edsr-x4", "default_strength": 1.0})
+        choose_default_strength("real-x4")
     restoration = "enlarges x2 and removes JPEG damage (crappify: 96-pixel shorter side, JPEG quality 10-70)"
     if args.unet_pixel:
         add_unet(args.unet_pixel, "unet-pixel", f"tutorial 2's U-Net, pixel (MSE) loss: {restoration}")

@@ -365,7 +365,8 @@ def main(argv=None) -> int:
                              "initialises x4 from x2 and RealESRNet starts from a PSNR-trained model)")
     parser.add_argument("--degradation", default="bicubic",
                         help="how crops are reduced: bicubic (default, the classic task), or a random degradation "
-                             "of srlib.degrade made afresh for each crop (second-order, mixed-order: camera-like photos)")
+                             "of srlib.degrade made afresh for each crop (ladder-mix, second-order, mixed-order: "
+                             "camera-like photos)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", required=True,
                         help="folder for checkpoint.pt, weights.pt (the model alone) and record.json")

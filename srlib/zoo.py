@@ -344,6 +344,54 @@ def degradations_markdown(result: dict, name: str) -> str:
     return "\n".join(lines)
 
 
+#: The strengths :func:`strength_sweep` scores by default: from the faithful model (0) to the camera model (1).
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def strength_sweep(name: str, images: dict, strengths=STRENGTHS, degradations=LADDER, draws: int = 1,
+                   folder=ZOO_DIR, precision: str = "auto", progress: bool = False) -> dict[float, dict]:
+    """A camera model (one whose metadata names a faithful partner) at each of ``strengths``
+    (:func:`load_model`'s ``strength``) scored by :func:`evaluate_degradations` on ``images``
+    damaged each of ``degradations`` ways (default the damage ladder), ``draws`` times: the same
+    inputs at every strength. Returns ``{strength: {degradation: row}}``."""
+    sweep = {}
+    for strength in strengths:
+        model, metadata = load_model(name, folder=folder, strength=strength)
+        sweep[float(strength)] = evaluate_degradations(model, images, metadata, degradations=degradations,
+                                                       draws=draws, precision=precision, progress=progress)
+    return sweep
+
+
+def choose_strength(sweep: dict, mild: str = "mild", worst_floor: float = -0.3) -> float:
+    """The default strength from :func:`strength_sweep`'s scores, by the rule a camera model
+    promises: among the strengths that gain over bicubic on average at every level and cost no
+    input more than ``-worst_floor`` dB at ``mild`` (a phone photo shared once), the one with the
+    largest mean gain over the levels. When none keeps that promise, the strength whose worst
+    input's gain, over all levels, is the largest (the least harm)."""
+    def mean_gain(strength):
+        return float(np.mean([row["gain"] for row in sweep[strength].values()]))
+
+    kept = [strength for strength, rows in sweep.items()
+            if all(row["gain"] > 0 for row in rows.values())
+            and (mild not in rows or rows[mild]["worst_gain"] >= worst_floor)]
+    if kept:
+        return max(kept, key=mean_gain)
+    return max(sweep, key=lambda strength: min(row["worst_gain"] for row in sweep[strength].values()))
+
+
+def strength_markdown(sweep: dict, name: str, chosen: float | None = None) -> str:
+    """:func:`strength_sweep`'s scores as a Markdown table: one row per strength, the mean gain over
+    bicubic (dB) at each level and, in brackets, the worst input's; ``chosen`` in bold."""
+    levels = list(next(iter(sweep.values())))
+    lines = [f"| {name} strength | " + " | ".join(f"{level}: gain (worst)" for level in levels) + " |",
+             "|---" * (len(levels) + 1) + "|"]
+    for strength, rows in sweep.items():
+        label = f"**{strength:g}**" if chosen is not None and strength == chosen else f"{strength:g}"
+        lines.append(f"| {label} | " + " | ".join(f"{rows[level]['gain']:+.2f} ({rows[level]['worst_gain']:+.2f})"
+                                                 for level in levels) + " |")
+    return "\n".join(lines)
+
+
 def training_stages(metadata: dict) -> list[dict]:
     """A zoo model's training runs, first to last: its ``training`` record and the ``previous``
     ones it continued (a model trained on a GPU, then on for more steps on a CPU, has two)."""

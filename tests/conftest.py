@@ -42,3 +42,18 @@ def tiny_model(tmp_path):
 
     torch.manual_seed(0)
     return zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny", TINY_METADATA, folder=tmp_path / "zoo")
+
+
+@pytest.fixture
+def camera_pair(tiny_model):
+    """A zoo folder with ``tiny`` (the faithful model) and ``tiny-camera`` (other seeded weights of the
+    same architecture, naming ``tiny`` as its faithful partner, default strength 0.75)."""
+    import torch
+
+    from srlib import zoo
+    from srlib.edsr import EDSR
+
+    torch.manual_seed(1)
+    metadata = {**TINY_METADATA, "degradation": {"name": "ladder-mix"},
+                "faithful": {"model": "tiny", "default_strength": 0.75}}
+    return zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny-camera", metadata, folder=tiny_model.parent)

@@ -447,19 +447,6 @@ def test_evaluate_degradations_scores_every_rung_of_the_ladder(tmp_path, tiny_mo
                f"{row['worst_gain']:+.2f} ({row['worst_photo']}) |" in out for level, row in saved.items())
 
 
-@pytest.fixture
-def camera_pair(tiny_model):
-    """A zoo folder with ``tiny`` (the faithful model) and ``tiny-camera`` (other seeded weights of the
-    same architecture, naming ``tiny`` as its faithful partner, default strength 0.75)."""
-    from srlib.edsr import EDSR
-    from tests.conftest import TINY_METADATA
-
-    torch.manual_seed(1)
-    metadata = {**TINY_METADATA, "degradation": {"name": "ladder-mix"},
-                "faithful": {"model": "tiny", "default_strength": 0.75}}
-    return zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny-camera", metadata, folder=tiny_model.parent)
-
-
 def test_strength_interpolates_the_camera_model_with_its_faithful_partner(tiny_model, camera_pair):
     folder = tiny_model.parent
     faithful = zoo.load_model("tiny", device="cpu", folder=folder)[0].state_dict()
@@ -504,6 +491,41 @@ def test_a_strength_needs_a_faithful_partner_of_the_same_architecture(tiny_model
     sidecar.write_text(json.dumps(metadata))
     with pytest.raises(ValueError, match="faithful's default_strength must be a number from 0 to 1, not 2"):
         zoo.load_model("tiny-camera", device="cpu", folder=tiny_model.parent)
+
+
+def test_strength_sweep_scores_each_blend_on_the_same_inputs(camera_pair):
+    photos = {"p0": synthetic_photo(32, 36, seed=0), "p1": synthetic_photo(28, 32, seed=1)}
+    sweep = zoo.strength_sweep("tiny-camera", photos, strengths=(0, 1), degradations=("clean", "mild"),
+                               folder=camera_pair.parent)
+    assert list(sweep) == [0.0, 1.0] and all(list(rows) == ["clean", "mild"] for rows in sweep.values())
+    # strength 0 is the faithful model itself, 1 the camera model; the bicubic inputs are the same
+    model, metadata = zoo.load_model("tiny", device="cpu", folder=camera_pair.parent)
+    faithful = zoo.evaluate_degradations(model, photos, metadata, degradations=("clean", "mild"))
+    for level in ("clean", "mild"):
+        assert sweep[0.0][level]["psnr"] == pytest.approx(faithful[level]["psnr"])
+        assert sweep[0.0][level]["bicubic_psnr"] == sweep[1.0][level]["bicubic_psnr"]
+    assert sweep[0.0]["mild"]["psnr"] != sweep[1.0]["mild"]["psnr"]
+    table = zoo.strength_markdown(sweep, "tiny-camera", chosen=1.0)
+    assert "| tiny-camera strength | clean: gain (worst) | mild: gain (worst) |" in table
+    assert f"| **1** | {sweep[1.0]['clean']['gain']:+.2f} ({sweep[1.0]['clean']['worst_gain']:+.2f}) |" in table
+
+
+def _rows(**levels):
+    return {level: {"gain": gain, "worst_gain": worst} for level, (gain, worst) in levels.items()}
+
+
+def test_choose_strength_keeps_the_promise_before_the_mean():
+    sweep = {0.0: _rows(clean=(0.5, 0.1), mild=(0.2, 0.0), heavy=(0.1, -0.5)),
+             0.5: _rows(clean=(0.4, 0.0), mild=(0.6, -0.2), heavy=(1.5, 0.2)),
+             1.0: _rows(clean=(0.1, -1.0), mild=(0.9, -0.6), heavy=(3.0, 1.0))}
+    # 1.0 has the largest mean gain but costs a mild input 0.6 dB: 0.5 is the best that keeps the promise
+    assert zoo.choose_strength(sweep) == 0.5
+    assert zoo.choose_strength(sweep, worst_floor=-1.0) == 1.0
+    sweep[0.5]["clean"]["gain"] = -0.1  # now only 0.0 gains at every level
+    assert zoo.choose_strength(sweep) == 0.0
+    # none keeps it: the least harm to the worst input over all levels
+    sweep[0.0]["heavy"]["gain"] = -0.2
+    assert zoo.choose_strength(sweep) == 0.5
 
 
 def test_shipped_real_x4_names_edsr_x4_as_its_faithful_model():

@@ -34,3 +34,19 @@ def test_ladder_and_opencv_tables(tiny_model):
     assert f"| tiny | {opencv['measured']['tiny']:.4f} | - |" in report
     published = zoo_benchmark.opencv_markdown({**opencv, "scale": 4, "published": zoo_benchmark.OPENCV_MONARCH_X4})
     assert "| ESPCN | - | 26.5471 |" in "\n".join(published)
+
+
+def test_strength_table_sweeps_only_camera_models(tiny_model, camera_pair):
+    from srlib import zoo
+
+    models = zoo.list_models(tiny_model.parent)
+    photos = {"p0": synthetic_photo(32, 36)}
+    section = zoo_benchmark.strength_table(models, photos, draws=1, folder=tiny_model.parent, strengths=(0, 0.5, 1))
+    assert list(section) == ["tiny-camera"]  # tiny names no faithful partner
+    row = section["tiny-camera"]
+    assert row["faithful"] == "tiny" and row["default_strength"] == 0.75 and list(row["sweep"]) == ["0", "0.5", "1"]
+    sweep = {float(strength): rows for strength, rows in row["sweep"].items()}
+    assert row["chosen"] == zoo.choose_strength(sweep)
+    report = zoo_benchmark.to_markdown({"machine": "test", "torch_threads": 1, "date": "today", "strength": section})
+    assert "`tiny-camera` blended with `tiny`" in report and f"picks **{row['chosen']:g}**" in report
+    assert zoo.strength_markdown(sweep, "tiny-camera", row["chosen"]) in report
