@@ -40,9 +40,12 @@ ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "EDSR", "ResidualUnet")
 CAMERA_DEGRADATIONS = ("second-order", "mixed-order", "ladder-mix")
 #: The photos a model suits, by the degradation it was trained on (``srlib models``' last column).
 SUITED_PHOTOS = {
-    "bicubic": "clean photos reduced in software (renders, screenshots, downsized images)",
+    "bicubic": "clean images reduced by MATLAB's or Pillow's antialiased bicubic (the published benchmarks' "
+               "reduction); not by OpenCV's cv2.resize, nor camera photos",
     "crappify": "small web images with JPEG blocks (x2)",
-    **dict.fromkeys(CAMERA_DEGRADATIONS, "camera and phone photos, scans: blur, sensor noise, JPEG"),
+    **dict.fromkeys(("second-order", "mixed-order"), "camera and phone photos, scans: blur, sensor noise, JPEG"),
+    "ladder-mix": "camera and phone photos, scans, and images reduced by any program (MATLAB or Pillow bicubic, "
+                  "OpenCV linear, cubic, area, nearest): blur, sensor noise, JPEG",
 }
 
 
@@ -439,6 +442,19 @@ def total_size(folder=ZOO_DIR) -> int:
     return sum(path.stat().st_size for path in Path(folder).iterdir() if path.suffix in (".safetensors", ".json"))
 
 
+def _strength_advice(faithful: dict) -> str:
+    """Which strength scored best at each level of the ladder, from the scores that chose the default
+    (``faithful["chosen_by"]["scores"]``, written by ``scripts/build_zoo.py``); empty without them."""
+    scores = faithful.get("chosen_by", {}).get("scores")
+    if not scores:
+        return ""
+    levels = list(next(iter(scores.values())))
+    best = {level: max(scores, key=lambda strength: scores[strength][level]["gain"]) for level in levels}
+    return (" The best strength on the validation photos, by damage: " +
+            ", ".join(f"{level} {best[level]} ({scores[best[level]][level]['gain']:+.2f} dB over bicubic)"
+                      for level in levels) + ".")
+
+
 def describe(folder=ZOO_DIR) -> str:
     """A Markdown table of the zoo: name, scale, parameters, validation PSNR gain, size, the photos it suits.
 
@@ -460,7 +476,7 @@ def describe(folder=ZOO_DIR) -> str:
               "and JPEG blocks too." if camera else "")
     advice += "".join(f" `--strength S` blends {name} with {metadata['faithful']['model']}, the model it was "
                       f"fine-tuned from: 0 is {metadata['faithful']['model']}, 1 is {name} (default "
-                      f"{metadata['faithful']['default_strength']:g})."
+                      f"{metadata['faithful']['default_strength']:g}).{_strength_advice(metadata['faithful'])}"
                       for name, metadata in models.items() if metadata.get("faithful"))
     return ("\n".join(lines) + "\n\nEach model's validation numbers are on photos degraded its own way (the input "
             "degradation column): they compare models of one degradation." + advice +

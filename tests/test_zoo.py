@@ -528,6 +528,18 @@ def test_choose_strength_keeps_the_promise_before_the_mean():
     assert zoo.choose_strength(sweep) == 0.5
 
 
+def test_models_says_which_strength_suits_which_damage(camera_pair):
+    sidecar = camera_pair.with_suffix(".json")
+    assert "The best strength" not in zoo.describe(camera_pair.parent)  # no scores: no advice
+    metadata = json.loads(sidecar.read_text())
+    metadata["faithful"]["chosen_by"] = {"scores": {"0": {"clean": {"gain": 0.4}, "heavy": {"gain": 0.1}},
+                                                    "0.5": {"clean": {"gain": 0.2}, "heavy": {"gain": 1.5}},
+                                                    "1": {"clean": {"gain": -0.3}, "heavy": {"gain": 2.0}}}}
+    sidecar.write_text(json.dumps(metadata))
+    assert ("The best strength on the validation photos, by damage: clean 0 (+0.40 dB over bicubic), heavy 1 "
+            "(+2.00 dB over bicubic)." in zoo.describe(camera_pair.parent))
+
+
 def test_shipped_real_x4_names_edsr_x4_as_its_faithful_model():
     metadata = zoo.list_models()["real-x4"]
     assert metadata["faithful"]["model"] == "edsr-x4" and metadata["training"]["config"]["init"] == "edsr-x4"
