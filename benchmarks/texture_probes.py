@@ -18,7 +18,8 @@ loss uses), with a figure of zoomed crops per probe.
 
 - ``pixel``: the references, the zoo's ``unet-pixel`` trained on with its own pixel loss (MSE),
   so every other probe is compared at equal steps;
-- ``perceptual``: :class:`srlib.losses_torch.FeatureLoss` (tutorial 3) with lesson 7's layers;
+- ``perceptual``: :class:`srlib.losses_torch.FeatureLoss` (tutorial 3) with lesson 7's layers
+  (relu3_3, relu4_3, relu5_3) unless a probe names shallower ones;
   ``feature_scale`` multiplies the feature terms only (the Gram terms stay ``gram_weight * w^2``
   with lesson 7's weights ``w``);
 - ``gan``: tutorial 4's NoGAN game, written out: its PatchGAN critic (instance norm), pretrained
@@ -89,6 +90,12 @@ GRID = {
     "perceptual-x4-gram5e3": dict(method="perceptual", task="bicubic-x4"),
     "perceptual-x4-gram5e4": dict(method="perceptual", task="bicubic-x4", gram_weight=5e4),
     "perceptual-x4-gram5e3-scratch": dict(method="perceptual", task="bicubic-x4", start="scratch"),
+    # shallower layers: the Gram matrices of relu1_2 and relu2_2 describe the fine texture that
+    # the high-frequency band measures (lesson 7's relu3_3-relu5_3 describe larger structures)
+    "perceptual-x4-shallow": dict(method="perceptual", task="bicubic-x4", layers=("relu1_2", "relu2_2", "relu3_3")),
+    "perceptual-x4-shallow-gram5e4": dict(method="perceptual", task="bicubic-x4", gram_weight=5e4,
+                                          layers=("relu1_2", "relu2_2", "relu3_3")),
+    "perceptual-x2-shallow": dict(method="perceptual", layers=("relu1_2", "relu2_2", "relu3_3")),
     # the game
     "gan-x2-tutorial4": dict(method="gan", pixel_weight=500.0),
     "gan-x2-pixel150": dict(method="gan"),
@@ -498,6 +505,8 @@ def describe(settings: dict) -> str:
     words = [settings["start"], f"lr {settings['learning_rate']:g}"]
     if method == "perceptual":
         words += [f"Gram {settings['gram_weight']:g}", f"features x{settings['feature_scale']:g}"]
+        if tuple(settings["layers"]) != METHOD_DEFAULTS["perceptual"]["layers"]:
+            words.append("layers " + "/".join(settings["layers"]))
     if method == "gan":
         words += [f"pixel {settings['pixel_weight']:g}", f"critic pretrained {settings['critic_steps']} steps",
                   f"critic lr {settings['critic_learning_rate']:g}"]
