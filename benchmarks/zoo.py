@@ -251,8 +251,7 @@ def to_markdown(result: dict) -> str:
                       f"on the damage ladder, {row['draws']} damages of each validation photo: the mean gain over "
                       f"bicubic in dB and, in brackets, the worst input's. The default strength is "
                       f"{row['default_strength']:g}; `srlib.zoo.choose_strength` picks **{row['chosen']:g}** from "
-                      "these scores (the largest mean gain among the strengths that gain at every level and cost "
-                      "no mild input more than 0.3 dB):", "", zoo.strength_markdown(sweep, name, row["chosen"])]
+                      f"these scores ({zoo.STRENGTH_RULE}):", "", zoo.strength_markdown(sweep, name, row["chosen"])]
     if "opencv" in result:
         lines += [""] + opencv_markdown(result["opencv"])
     if "memory" in result:

@@ -83,8 +83,7 @@ def choose_default_strength(name: str, draws: int = 4) -> float:
         metadata.pop(key, None)
     metadata["faithful"] = {
         **metadata["faithful"], "default_strength": chosen,
-        "chosen_by": {"rule": "srlib.zoo.choose_strength: the largest mean gain over the ladder's levels among the "
-                              "strengths that gain at every level and cost no mild input more than 0.3 dB",
+        "chosen_by": {"rule": f"srlib.zoo.choose_strength: {zoo.STRENGTH_RULE}",
                       "photos": f"srlib.samples valid split, {draws} damages of each (seeds [draw, index])",
                       "scores": {f"{strength:g}": {level: {"gain": row["gain"], "worst_gain": row["worst_gain"]}
                                                    for level, row in rows.items()}

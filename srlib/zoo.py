@@ -43,7 +43,7 @@ SUITED_PHOTOS = {
     "bicubic": "clean images reduced by MATLAB's or Pillow's antialiased bicubic (the published benchmarks' "
                "reduction); not by OpenCV's cv2.resize, nor camera photos",
     "crappify": "small web images with JPEG blocks (x2)",
-    **dict.fromkeys(("second-order", "mixed-order"), "camera and phone photos, scans: blur, sensor noise, JPEG"),
+    **dict.fromkeys(CAMERA_DEGRADATIONS, "camera and phone photos, scans: blur, sensor noise, JPEG"),
     "ladder-mix": "camera and phone photos, scans, and images reduced by any program (MATLAB or Pillow bicubic, "
                   "OpenCV linear, cubic, area, nearest): blur, sensor noise, JPEG",
 }
@@ -349,6 +349,9 @@ def degradations_markdown(result: dict, name: str) -> str:
 
 #: The strengths :func:`strength_sweep` scores by default: from the faithful model (0) to the camera model (1).
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: :func:`choose_strength`'s rule in words, for the reports and the metadata that record its choice.
+STRENGTH_RULE = ("the largest mean gain over the ladder's levels among the strengths that gain at every level and "
+                 "cost no mild input more than 0.3 dB")
 
 
 def strength_sweep(name: str, images: dict, strengths=STRENGTHS, degradations=LADDER, draws: int = 1,
