@@ -18,7 +18,7 @@ LAYERS = {
     # 1. one framework each: models, losses, data loaders, training and inference helpers
     "frameworks": {"precision", "checkpoints", "pretrained_torch", "pretrained_keras", "perceptual", "losses_torch",
                    "losses_keras", "models_torch", "models_keras", "data_torch", "data_keras", "edsr", "vae",
-                   "upscale", "train_torch", "train_keras", "callbacks_fastai", "distributed"},
+                   "diffusion", "upscale", "train_torch", "train_keras", "callbacks_fastai", "distributed"},
     # 2. what users run: the zoo, the trainers and command lines
     "applications": {"zoo", "enlarge", "export", "train_sr", "cli", "__main__"},
 }
