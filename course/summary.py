@@ -79,7 +79,8 @@ def _parameters(count) -> str:
     return f"{count / 1e6:.2f} M" if count >= 1e6 else f"{count / 1e3:.0f} k"
 
 
-def combine(folder, order=("autoencoder", "unet_pixel", "unet_perceptual", "gan", "vae", "classic")) -> dict:
+def combine(folder, order=("autoencoder", "unet_pixel", "unet_perceptual", "gan", "vae", "classic",
+                           "diffusion")) -> dict:
     """Join the studies' files in ``folder`` into ``{"rows", "markdown", ...}``."""
     folder = Path(folder)
     studies = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}

@@ -200,3 +200,34 @@ def test_texture_probes_critic_is_tutorial_4_s():
         [tuple(value.shape) for value in theirs.state_dict().values()]
     assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()))
     assert str(ours) == str(theirs)
+
+
+@pytest.fixture(scope="module")
+def diffusion_lesson():
+    return definitions("08_diffusion_sr")
+
+
+def test_diffusion_schedule_denoiser_and_sampler_are_the_library_s(diffusion_lesson):
+    import torch
+
+    from srlib import diffusion
+
+    etas = diffusion_lesson.shifting_schedule(15, 1.0)
+    assert torch.allclose(etas, diffusion.residual_shift_schedule(15, 1.0))
+    torch.manual_seed(0)
+    ours = diffusion_lesson.Denoiser(scale=4, features=8, blocks=2, time_dim=8).eval()
+    library = diffusion.Denoiser(scale=4, features=8, blocks=2, time_dim=8).eval()
+    library.load_state_dict(ours.state_dict())
+    lowres = torch.rand(2, 3, 6, 5)
+    upsampled = diffusion.upsample(lowres, 4)
+    timestep = torch.tensor([1, 15])
+    assert torch.allclose(ours(upsampled, upsampled, timestep), library(upsampled, upsampled, timestep), atol=1e-6)
+    for num_steps in (1, 4, 15):
+        here = diffusion_lesson.sample(ours, lowres, etas, 1.0, num_steps, torch.Generator().manual_seed(3))
+        there = diffusion.sample(library, lowres, etas, 1.0, num_steps, generator=torch.Generator().manual_seed(3))
+        assert torch.allclose(here, there, atol=1e-5), num_steps
+    highres = torch.rand(2, 3, 24, 20)
+    eta = torch.tensor([0.2, 0.9])
+    noise = torch.randn(highres.shape)
+    torch.testing.assert_close(diffusion_lesson.forward_sample(highres, upsampled, eta, 1.0, noise),
+                               diffusion.forward_sample(highres, upsampled, eta, 1.0, noise=noise))
