@@ -199,7 +199,10 @@ def test_tiled_upscaling_bounds_memory(tmp_path, tiny_model):
         assert result.returncode == 0, result.stderr
         peaks[tile] = int(result.stdout.split()[-1]) / 1024  # MiB
     assert load_image(tmp_path / "out128" / "big.png").shape == (2160, 3840, 3)
-    assert peaks[128] < peaks[0] - 200, peaks
+    # the whole image's activations, less a tile's: 171 MiB saved on an AVX2-only CPU, over 200 MiB with
+    # native bfloat16 (other oneDNN kernels and workspaces); either is more than the 95 MiB the float32
+    # output itself takes, which both runs hold
+    assert peaks[128] < peaks[0] - 100, peaks
     whole, tiled = load_image(tmp_path / "out0" / "big.png"), load_image(tmp_path / "out128" / "big.png")
     assert np.abs(whole - tiled).max() <= 1 / 255 + 1e-6  # equal up to rounding of the 8-bit output
 
