@@ -38,7 +38,8 @@ def residual_shift_schedule(steps: int = 15, kappa: float = 2.0, power: float = 
 
     ``sqrt(eta_t) = sqrt(eta_1) * b0 ** beta_t`` with ``beta_t = ((t-1)/(T-1)) ** power * (T-1)``
     and ``b0`` chosen so that ``eta_T = eta_last``; ``eta_1 = min((0.04 / kappa) ** 2, 0.001)``,
-    small enough that ``x_1`` is nearly ``x0``. ``power`` < 1 spends more steps near the clean end.
+    small enough that ``x_1`` is nearly ``x0``. ``power`` < 1 makes ``sqrt(eta)`` rise quickly over the
+    first steps and slowly over the last.
     """
     if steps < 1:
         raise ValueError(f"a schedule needs at least one step, not {steps}")
