@@ -65,7 +65,7 @@ def forward_sample(highres: torch.Tensor, upsampled: torch.Tensor, eta: torch.Te
     ``eta``: (N,) values of the schedule, one per image (0 gives ``x0`` itself, 1 ``y0`` plus noise).
     """
     if noise is None:
-        noise = torch.randn(highres.shape, generator=generator, device=highres.device, dtype=highres.dtype)
+        noise = start_noise(highres, generator)
     eta = _as_column(eta, highres)
     return highres + eta * (upsampled - highres) + kappa * eta.sqrt() * noise
 
