@@ -212,12 +212,16 @@ def quality_and_speed(models: dict, valid: dict, repeats: int) -> dict:
                 lambda image: zoo.upscale(model, metadata, image, tile=256), lowres, repeats)}
         small_tiles = zoo.upscale(model, metadata, lowres, tile=128)
         whole = zoo.upscale(model, metadata, lowres, tile=None)
-        print(f"{name}: ONNX Runtime", flush=True)
-        with tempfile.TemporaryDirectory() as folder:
-            through_onnx = onnx_upscaler(model, metadata, Path(folder))
-            result["speed"][name]["onnxruntime_seconds_per_megapixel"] = seconds_per_megapixel(
-                through_onnx, lowres, repeats)
-            result["speed"][name]["onnxruntime_max_abs_difference"] = float(np.abs(through_onnx(lowres) - whole).max())
+        if zoo.is_diffusion(metadata):  # a sampling loop, which ONNX export refuses
+            result["speed"][name].update(onnxruntime_seconds_per_megapixel=None, onnxruntime_max_abs_difference=None)
+        else:
+            print(f"{name}: ONNX Runtime", flush=True)
+            with tempfile.TemporaryDirectory() as folder:
+                through_onnx = onnx_upscaler(model, metadata, Path(folder))
+                result["speed"][name]["onnxruntime_seconds_per_megapixel"] = seconds_per_megapixel(
+                    through_onnx, lowres, repeats)
+                result["speed"][name]["onnxruntime_max_abs_difference"] = float(
+                    np.abs(through_onnx(lowres) - whole).max())
         result["tiling"][name] = {"tile": 128, "max_abs_difference": float(np.abs(small_tiles - whole).max()),
                                   "mean_abs_difference": float(np.abs(small_tiles - whole).mean())}
         if scale not in result["speed"].setdefault("bicubic", {}):
@@ -278,9 +282,10 @@ def quality_markdown(result: dict) -> list[str]:
         if name == "bicubic":
             continue
         tiling = result["tiling"][name]
+        onnx = ("- (a sampling loop) | -" if row["onnxruntime_seconds_per_megapixel"] is None else
+                f"{row['onnxruntime_seconds_per_megapixel']:.2f} | {row['onnxruntime_max_abs_difference']:.1e}")
         lines.append(f"| {name} | {row['parameters'] / 1e6:.2f} M | {row['seconds_per_megapixel']:.2f} | "
-                     f"{row['tiled_seconds_per_megapixel']:.2f} | {row['onnxruntime_seconds_per_megapixel']:.2f} | "
-                     f"{row['onnxruntime_max_abs_difference']:.1e} | {tiling['max_abs_difference']:.2e} / "
+                     f"{row['tiled_seconds_per_megapixel']:.2f} | {onnx} | {tiling['max_abs_difference']:.2e} / "
                      f"{tiling['mean_abs_difference']:.2e} |")
     for scale, value in result["speed"].get("bicubic", {}).items():
         lines.append(f"| bicubic x{scale} (MATLAB imresize, NumPy) | 0 | {value:.3f} | - | - | - | - |")

@@ -5,14 +5,15 @@ safetensors with metadata. A maintainer's tool, run once after training:
         --real-x4 models/train/real_x4 \
         --unet-pixel models/unet_pixel_full.safetensors --unet-perceptual models/unet_perceptual_full.safetensors \
         --gan models/gan_generator_full.safetensors --autoencoder models/autoencoder_l1_full.weights.h5 \
-        --vae models/vae_full.safetensors
+        --vae models/vae_full.safetensors --diffusion models/diffusion_full.safetensors
 
 EDSR folders hold ``weights.pt`` (a state dict) and ``record.json`` from ``python -m srlib.train_sr``
 (the x2/x4 models were trained on a lent H200 with ``scripts/train_zoo_gpu.sh``, ``real-x4`` on the
 CPU with ``scripts/train_real_x4.sh``); the U-Nets are
 the full runs of tutorials 2-4; the auto-encoder is one of tutorial 1's full-run models (Keras
 weights ``models/autoencoder_<loss>_full.weights.h5``), served through its PyTorch twin; the VAE
-is tutorial 5's full run, served at its zero latent (the notebook draws samples).
+is tutorial 5's full run, served at its zero latent (the notebook draws samples); the diffusion
+model is tutorial 8's full run, with its sampler settings (steps, seed) in the metadata.
 """
 from __future__ import annotations
 
@@ -41,9 +42,13 @@ def validation(model, metadata: dict) -> dict:
 
 
 def add(model, metadata: dict) -> None:
+    from srlib.diffusion import DiffusionUpscaler
+
     torch.manual_seed(0)
     model = model.float().eval()
     half = model.half().float()  # score the weights as shipped (float16)
+    if isinstance(half, DiffusionUpscaler):  # the schedule stays exact: only the weights are rounded
+        half = DiffusionUpscaler(half.denoiser, half.settings).eval()
     metadata["validation"] = validation(half, metadata)
     path = zoo.export(half, metadata["name"], metadata)
     gain = metadata["validation"]["psnr"] - metadata["validation"]["bicubic_psnr"]
@@ -149,6 +154,27 @@ def add_vae(path: Path, name: str = "vae-x4") -> None:
                              "command": "SRLIB_MODE=full python -m course.notebooks 05_vae"}})
 
 
+def add_diffusion(path: Path, name: str = "diffusion-x4") -> None:
+    from srlib.diffusion import Denoiser, DiffusionUpscaler, SamplerSettings
+
+    saved = load_metadata(path)
+    denoiser = Denoiser(**saved["architecture"]["arguments"])
+    load_weights(denoiser, path)
+    config = saved["config"]
+    sampler = SamplerSettings(**saved["sampler"])
+    add(DiffusionUpscaler(denoiser, sampler), {
+        "name": name, "architecture": saved["architecture"], "sampler": sampler.asdict(), "scale": config["scale"],
+        "input": "lowres", "degradation": {"name": "bicubic"},
+        "data": f"srlib.samples.load_pool({tuple(config['pool'])!r}), {config['patch_size']}-pixel crops",
+        "loss": saved["loss"],
+        "description": f"tutorial 8's residual-shifting diffusion model (ResShift, Yue et al. 2023), full run: "
+                       f"x{config['scale']} enlargement of clean photos sampled in {sampler.num_steps} steps "
+                       f"(kappa {sampler.kappa:g}); --steps and --seed choose another sample",
+        "training": {"seconds": saved["training_seconds"], "steps": saved["training_steps"],
+                     "machine": saved["machine"], "mode": saved["mode"], "config": config,
+                     "command": "SRLIB_MODE=full python -m course.notebooks 08_diffusion_sr"}})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edsr-x2", type=Path)
@@ -159,6 +185,7 @@ def main() -> int:
     parser.add_argument("--gan", type=Path)
     parser.add_argument("--autoencoder", type=Path, help="models/autoencoder_<loss>_full.weights.h5")
     parser.add_argument("--vae", type=Path, help="models/vae_full.safetensors")
+    parser.add_argument("--diffusion", type=Path, help="models/diffusion_full.safetensors")
     args = parser.parse_args()
     zoo.ZOO_DIR.mkdir(exist_ok=True)
     torch.set_num_threads(2)
@@ -187,6 +214,8 @@ def main() -> int:
         add_autoencoder(args.autoencoder)
     if args.vae:
         add_vae(args.vae)
+    if args.diffusion:
+        add_diffusion(args.diffusion)
     print(zoo.describe())
     return 0
 

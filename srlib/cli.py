@@ -33,6 +33,7 @@ EXAMPLES = {
     "upscale": "examples:\n  srlib upscale render.png -o enlarged --model edsr-x4\n"
                "  srlib upscale phone_photos/ -o enlarged --model real-x4 --skip-existing\n"
                "  srlib upscale phone_photos/ -o gentler --model real-x4 --strength 0.5   # half way to edsr-x4\n"
+               "  srlib upscale render.png -o sampled --model diffusion-x4 --steps 4 --seed 1\n"
                "  srlib upscale logo.png scan.tif -o enlarged --outscale 2.5     # RGBA and 16-bit grey kept\n"
                "  srlib upscale photos/ -o web --format webp --quality 90 --width 1920\n\n"
                "What comes out of each kind of input (transparency, 16-bit, grey, palette, CMYK,\n"
@@ -244,7 +245,7 @@ def _command_upscale(args) -> int:
                      suffix=lambda source: enlarge.output_suffix(source, args.format))
     upscaler = enlarge.Upscaler(args.model, device=args.device, backend=args.backend, precision=args.precision,
                                 tile=args.tile, self_ensemble=args.self_ensemble, progress=len(plan.sources) < 2,
-                                strength=args.strength)
+                                strength=args.strength, steps=args.steps, seed=args.seed)
     print(upscaler.describe())
     for _, source, target in plan.jobs(f"upscaling x{upscaler.scale}"):
         try:
@@ -275,7 +276,8 @@ def _command_evaluate(args) -> int:
     from srlib.samples import load_folder
 
     images = load_folder(args.folder, progress=True)
-    model, metadata = zoo.load_model(args.model, device=args.device, strength=args.strength)
+    model, metadata = zoo.load_model(args.model, device=args.device, strength=args.strength, steps=args.steps,
+                                     seed=args.seed)
     if args.degradation == "ladder":
         return _evaluate_ladder(args, images, model, metadata)
     table = zoo.evaluate_model(model, images, metadata, self_ensemble=args.self_ensemble, progress=True,
@@ -292,8 +294,12 @@ def _command_evaluate(args) -> int:
 
 
 def _model_label(metadata: dict) -> str:
-    """The model's name, with its strength when it has one (``real-x4 at strength 0.5``)."""
-    return metadata["name"] + (f" at strength {metadata['strength']:g}" if "strength" in metadata else "")
+    """The model's name, with its strength or its sampler when it has one (``real-x4 at strength 0.5``,
+    ``diffusion-x4, 4 sampling steps, seed 1``)."""
+    label = metadata["name"] + (f" at strength {metadata['strength']:g}" if "strength" in metadata else "")
+    if "sampler" in metadata:
+        label += f", {metadata['sampler']['num_steps']} sampling steps, seed {metadata['sampler']['seed']}"
+    return label
 
 
 def _evaluate_ladder(args, images: dict, model, metadata: dict) -> int:
@@ -416,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("--self-ensemble", action="store_true",
                          help="average the 8 flips and rotations (EDSR+): 8x slower, slightly more accurate")
     _strength_argument(upscale)
+    _sampler_arguments(upscale)
     upscale.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: a GPU if there is one)")
     _precision_argument(upscale)
     _batch_arguments(upscale)
@@ -435,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default="edsr-x4", help="zoo model name (default edsr-x4)")
     evaluate.add_argument("--self-ensemble", action="store_true", help="average the 8 flips and rotations")
     _strength_argument(evaluate)
+    _sampler_arguments(evaluate)
     evaluate.add_argument("--degradation", default=None,
                           choices=["bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix",
                                    "ladder"],
@@ -480,6 +488,15 @@ def _strength_argument(parser) -> None:
                         help="for a camera model (real-x4): 0 = the faithful model it was fine-tuned from (edsr-x4), "
                              "1 = full restoration, between them the two networks' weights interpolated (default: "
                              "the model's own, `srlib models`); an error for other models")
+
+
+def _sampler_arguments(parser) -> None:
+    parser.add_argument("--steps", type=_checked_by("step_count"), default=None, metavar="N",
+                        help="for a diffusion model (diffusion-x4): sampling steps, 1 (fastest, smoothest) to its "
+                             "training steps (default: the model's own, `srlib models`); an error for other models")
+    parser.add_argument("--seed", type=_checked_by("seed_number"), default=None, metavar="S",
+                        help="for a diffusion model: the seed of its noise (the same seed, the same output; "
+                             "default: the model's own)")
 
 
 def _precision_argument(parser) -> None:

@@ -269,7 +269,9 @@ class DiffusionUpscaler(nn.Module):
     def __init__(self, denoiser: Denoiser, settings: SamplerSettings = SamplerSettings()):
         super().__init__()
         self.denoiser, self.settings = denoiser, settings
-        self.register_buffer("etas", residual_shift_schedule(settings.train_steps, settings.kappa), persistent=False)
+        # a plain attribute, not a buffer: the sampler reads it as Python floats, so casting the
+        # module (.half(), .to(...)) leaves the schedule exact and the file holds the denoiser only
+        self.etas = residual_shift_schedule(settings.train_steps, settings.kappa)
 
     @property
     def scale(self) -> int:

@@ -88,6 +88,23 @@ def positive_size(value) -> int:
     return size
 
 
+def step_count(value) -> int:
+    """A diffusion model's sampling steps (a whole number or its text) as an int; ``ValueError``
+    unless above 0 (the model itself checks the upper end, its training steps)."""
+    steps = _whole_number(value)
+    if steps is None or steps < 1:
+        raise ValueError(f"must be a whole number of sampling steps greater than 0, not {value!r}")
+    return steps
+
+
+def seed_number(value) -> int:
+    """A seed (a whole number or its text) as an int; ``ValueError`` unless 0 or more."""
+    seed = _whole_number(value)
+    if seed is None or seed < 0:
+        raise ValueError(f"must be a whole number, 0 or more, not {value!r}")
+    return seed
+
+
 def quality_level(value) -> int:
     """JPEG's and WebP's quality, 1 (smallest file) to 100 (best); ``ValueError`` outside."""
     quality = _whole_number(value)
@@ -206,10 +223,14 @@ class Upscaler:
         strength: for a camera model (``real-x4``), 0 (the faithful model it was fine-tuned from)
             to 1 (full restoration), by interpolating the two networks' weights; None: the
             model's default (:func:`srlib.zoo.load_model`). Not with a ``(model, metadata)`` pair.
+        steps, seed: for a diffusion model (``diffusion-x4``), the sampling steps and the seed
+            of its noise (:func:`srlib.zoo.load_model`); None: the model's defaults. A diffusion
+            model runs in PyTorch: ``backend="auto"`` picks ``torch`` for it.
     """
 
     def __init__(self, model="edsr-x4", device=None, backend: str = "auto", precision: str = "auto",
-                 tile="auto", self_ensemble: bool = False, progress: bool = False, strength: float | None = None):
+                 tile="auto", self_ensemble: bool = False, progress: bool = False, strength: float | None = None,
+                 steps: int | None = None, seed: int | None = None):
         from srlib import zoo
         from srlib.precision import check_precision, resolve
         from srlib.upscale import tile_for_memory
@@ -217,9 +238,19 @@ class Upscaler:
         tile, precision = tile_side(0 if tile is None else tile), check_precision(precision)
         if isinstance(model, tuple) and strength is not None:
             raise ValueError("a strength is applied when loading: give the model's name, not a loaded (model, metadata)")
-        self.model, self.metadata = (model if isinstance(model, tuple) else
-                                     zoo.load_model(model, device=device, strength=strength))
+        if isinstance(model, tuple):
+            self.model, self.metadata = model
+            if steps is not None or seed is not None:
+                self.model, self.metadata = zoo.with_sampler(self.model, self.metadata, **{
+                    key: value for key, value in (("num_steps", steps), ("seed", seed)) if value is not None})
+        else:
+            self.model, self.metadata = zoo.load_model(model, device=device, strength=strength, steps=steps, seed=seed)
         self.device = next(self.model.parameters()).device
+        if zoo.is_diffusion(self.metadata):
+            if backend == "onnxruntime":
+                raise ValueError(f"{self.metadata['name']} samples a loop of denoising steps with random noise, which "
+                                 "runs in PyTorch only: use --backend torch (or auto)")
+            backend = "torch"
         self.backend = choose_backend(backend, self.device, precision)
         if self.backend == "onnxruntime":
             if self.device.type != "cpu":
@@ -247,6 +278,10 @@ class Upscaler:
         memory = " (sized from the free memory)" if self.sized_from_memory else ""
         strength = (f" at strength {self.metadata['strength']:g} (0: {self.metadata['faithful']['model']})"
                     if "strength" in self.metadata else "")
+        if "sampler" in self.metadata:
+            sampler = self.metadata["sampler"]
+            strength += (f", {sampler['num_steps']} sampling step{'s' if sampler['num_steps'] > 1 else ''} of "
+                         f"{sampler['train_steps']}, seed {sampler['seed']}")
         return (f"{self.metadata['name']}{strength}: x{self.scale} on {self.device}, {self.backend}, {self.precision}, "
                 f"{tiles}{memory}")
 

@@ -12,6 +12,7 @@ cropped back inside the graph, as :func:`srlib.upscale.upscale_array` does. The 
 
 ``check_onnx(path, model)`` runs the file with ONNX Runtime on an image of an awkward size and
 returns the largest difference from PyTorch's output. ``srlib export MODEL -o FILE.onnx`` does both.
+Diffusion models (``diffusion-x4``: a sampling loop with random noise) are refused.
 
 :class:`OnnxRuntimeNetwork` exports a model and runs it in ONNX Runtime behind PyTorch's calling
 convention, so ``srlib upscale --backend onnxruntime`` tiles it like the PyTorch model.
@@ -58,8 +59,12 @@ def export_onnx(model: torch.nn.Module, metadata: dict, path, overwrite: bool = 
     import onnx
 
     import srlib
-    from srlib.zoo import scale_and_multiple
+    from srlib.zoo import is_diffusion, scale_and_multiple
 
+    if is_diffusion(metadata):
+        raise ValueError(f"{metadata['name']}: a diffusion model samples a loop of {metadata['sampler']['num_steps']} "
+                         "denoising steps with random noise, which ONNX export does not cover (it writes one pass of "
+                         "a network); srlib upscale runs it in PyTorch")
     path = Path(path)
     if path.suffix != ".onnx":
         raise ValueError(f"{path}: ONNX files must end in .onnx")

@@ -14,6 +14,7 @@ rebuilds the architecture from the metadata, checks the file against it and load
 | ``gan`` | the same, fine-tuned against a critic (tutorial 4) |
 | ``autoencoder-x2`` | x2 enlargement of clean photos by tutorial 1's auto-encoder (full run, L1 loss) |
 | ``vae-x4`` | x4 enlargement of clean photos by tutorial 5's conditional VAE at its zero latent (full run) |
+| ``diffusion-x4`` | x4 enlargement of clean photos by tutorial 8's residual-shifting diffusion model (full run); ``steps`` and ``seed`` choose the sample |
 
     from srlib import zoo
     model, metadata = zoo.load_model("edsr-x4")
@@ -34,7 +35,10 @@ from srlib.degrade import LADDER
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
-ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "EDSR", "ResidualUnet")
+ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "Denoiser", "EDSR", "ResidualUnet")
+#: The sampler settings a caller may change on a diffusion model (:class:`srlib.diffusion.SamplerSettings`;
+#: ``train_steps`` and ``kappa`` are fixed by its training).
+SAMPLER_CHOICES = ("num_steps", "seed", "deterministic")
 #: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds, and the
 #: damage ladder's training mix).
 CAMERA_DEGRADATIONS = ("second-order", "mixed-order", "ladder-mix")
@@ -78,6 +82,16 @@ def _checked_metadata(path: Path) -> dict:
         raise ValueError(f"{path.with_suffix('.json')}: input must be 'lowres' or 'bicubic-upsampled'")
     if not isinstance(metadata["scale"], int) or metadata["scale"] < 1:
         raise ValueError(f"{path.with_suffix('.json')}: scale must be a positive integer")
+    if kind == "Denoiser":
+        from srlib.diffusion import SamplerSettings
+
+        try:
+            SamplerSettings(**metadata["sampler"])
+        except KeyError:
+            raise ValueError(f"{path.with_suffix('.json')}: a diffusion model's metadata needs its 'sampler' "
+                             "settings (srlib.diffusion.SamplerSettings)") from None
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path.with_suffix('.json')}: invalid sampler settings: {error}") from None
     faithful = metadata.get("faithful")
     if faithful is not None:
         from srlib.enlarge import strength_level
@@ -92,9 +106,20 @@ def _checked_metadata(path: Path) -> dict:
     return metadata
 
 
+def is_diffusion(metadata: dict) -> bool:
+    """Whether the zoo model samples a chain of denoising steps (tutorial 8) rather than making one pass."""
+    return metadata["architecture"]["class"] == "Denoiser"
+
+
 def build_model(metadata: dict) -> torch.nn.Module:
-    """An untrained model of the architecture the metadata describes."""
+    """An untrained model of the architecture the metadata describes. A diffusion model
+    (``Denoiser``) comes as a :class:`srlib.diffusion.DiffusionUpscaler`: the denoiser with the
+    metadata's ``sampler`` settings, one module from low to high resolution like the others."""
     architecture = metadata["architecture"]
+    if architecture["class"] == "Denoiser":
+        from srlib.diffusion import Denoiser, DiffusionUpscaler, SamplerSettings
+
+        return DiffusionUpscaler(Denoiser(**architecture["arguments"]), SamplerSettings(**metadata["sampler"]))
     if architecture["class"] == "EDSR":
         from srlib.edsr import EDSR
 
@@ -112,7 +137,8 @@ def build_model(metadata: dict) -> torch.nn.Module:
     return build_unet(**architecture["arguments"])
 
 
-def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = None) -> tuple[torch.nn.Module, dict]:
+def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = None, steps: int | None = None,
+               seed: int | None = None) -> tuple[torch.nn.Module, dict]:
     """``(model, metadata)`` for a zoo name or a .safetensors path with its .json; float32, eval mode.
 
     ``strength``: for a camera model whose metadata names the faithful model it was fine-tuned
@@ -123,9 +149,14 @@ def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = 
     restoration and more of the photo's own detail. None takes the metadata's
     ``default_strength`` for such a model; the metadata returned then holds ``"strength"``.
 
+    ``steps`` and ``seed``: for a diffusion model (``diffusion-x4``), the number of sampling
+    steps (1 to the ``train_steps`` it was trained with) and the seed of its noise, instead of
+    the metadata's ``sampler`` settings; the metadata returned holds the settings used. The same
+    seed gives the same output; another seed another sample.
+
     Errors name the file: unknown model, missing or invalid metadata, corrupted weights, weights
     of another architecture; ``ValueError`` for a strength outside [0, 1], or given for a model
-    with no faithful partner.
+    with no faithful partner, and for steps or a seed given to a model that makes one pass.
     """
     path = model_path(name, folder)
     metadata = _checked_metadata(path)
@@ -133,9 +164,39 @@ def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = 
     load_weights(model, path)
     if strength is not None or metadata.get("faithful"):
         model, metadata = _with_strength(model, metadata, path, strength)
+    changes = {key: value for key, value in (("num_steps", steps), ("seed", seed)) if value is not None}
+    if changes:
+        model, metadata = with_sampler(model, metadata, **changes)
     from srlib.upscale import default_device
 
     return model.float().eval().to(torch.device(device) if device else default_device()), metadata
+
+
+def with_sampler(model: torch.nn.Module, metadata: dict, **changes) -> tuple[torch.nn.Module, dict]:
+    """A loaded diffusion model sampled with other settings (``num_steps``, ``seed``,
+    ``deterministic``: :data:`SAMPLER_CHOICES`), sharing its weights; ``(model, metadata)`` with
+    the new ``sampler``. ``ValueError`` naming the model for a model that makes one pass, a
+    setting it cannot change, or a step count out of range."""
+    name = metadata["name"]
+    if not is_diffusion(metadata):
+        diffusion = [other for other, data in list_models().items() if is_diffusion(data)]
+        raise ValueError(f"{name}: sampling steps and seeds are for a diffusion model, and {name} "
+                         f"({metadata['architecture']['class']}) makes one pass; diffusion models: "
+                         f"{', '.join(diffusion) or 'none'}")
+    fixed = sorted(set(changes) - set(SAMPLER_CHOICES))
+    if fixed:
+        raise ValueError(f"{name}: {', '.join(fixed)} cannot change after training; choose among "
+                         f"{', '.join(SAMPLER_CHOICES)}")
+    for key in ("num_steps", "seed"):
+        if key in changes and (isinstance(changes[key], bool) or not isinstance(changes[key], int)):
+            raise ValueError(f"{name}: {key} must be a whole number, not {changes[key]!r}")
+    if changes.get("seed", 0) < 0:
+        raise ValueError(f"{name}: the seed must be 0 or more, not {changes['seed']}")
+    try:
+        model = model.with_settings(**changes)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    return model, {**metadata, "sampler": model.settings.asdict()}
 
 
 def interpolate_weights(faithful: dict, camera: dict, strength: float) -> dict:
@@ -481,6 +542,11 @@ def describe(folder=ZOO_DIR) -> str:
                       f"fine-tuned from: 0 is {metadata['faithful']['model']}, 1 is {name} (default "
                       f"{metadata['faithful']['default_strength']:g}).{_strength_advice(metadata['faithful'])}"
                       for name, metadata in models.items() if metadata.get("faithful"))
+    advice += "".join(f" {name} samples a chain of denoising steps from noise around the bicubic image: "
+                      f"`--steps N` (1 to {metadata['sampler']['train_steps']}, default "
+                      f"{metadata['sampler']['num_steps']}) trades time for texture (one step is the fastest and "
+                      f"the smoothest), `--seed S` draws another sample."
+                      for name, metadata in models.items() if is_diffusion(metadata))
     return ("\n".join(lines) + "\n\nEach model's validation numbers are on photos degraded its own way (the input "
             "degradation column): they compare models of one degradation." + advice +
             " `srlib evaluate FOLDER --model NAME --degradation realistic` scores an x2/x4 model on camera-like "

@@ -1,6 +1,8 @@
 """srlib.diffusion: the residual-shifting schedule, its closed-form marginals, the samplers and the one-step student."""
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -159,3 +161,126 @@ def test_one_step_student_learns_the_teacher_s_chain():
         optimizer.step()
     assert gap() < 0.5 * before
     assert math.isfinite(gap())
+
+
+#: A zoo entry for a tiny Denoiser of random weights (x2, 8 features, 1 block), with its sampler settings.
+TINY_DIFFUSION = {"architecture": {"class": "Denoiser", "arguments": {"scale": 2, "features": 8, "blocks": 1,
+                                                                       "time_dim": 8}},
+                  "sampler": diffusion.SamplerSettings(train_steps=6, kappa=1.0, num_steps=6, seed=3).asdict(),
+                  "scale": 2, "input": "lowres", "degradation": {"name": "bicubic"}, "data": "random weights",
+                  "training": {"seconds": 0}, "validation": {"psnr": 0.0, "bicubic_psnr": 0.0}}
+
+
+@pytest.fixture
+def tiny_diffusion(tmp_path):
+    """The path of a tiny diffusion model written into a zoo folder of its own (its denoiser's
+    output layer perturbed, so that it predicts something other than the bicubic image)."""
+    from srlib import zoo
+
+    torch.manual_seed(0)
+    settings = diffusion.SamplerSettings(**TINY_DIFFUSION["sampler"])
+    model = diffusion.DiffusionUpscaler(diffusion.Denoiser(**TINY_DIFFUSION["architecture"]["arguments"]), settings)
+    with torch.no_grad():
+        for parameter in model.denoiser.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    return zoo.export(model, "tiny-diffusion", TINY_DIFFUSION, folder=tmp_path / "zoo")
+
+
+def test_a_zoo_diffusion_model_samples_with_its_metadata_s_settings_and_others_on_request(tiny_diffusion):
+    from srlib import zoo
+    from tests.conftest import synthetic_photo
+
+    model, metadata = zoo.load_model(str(tiny_diffusion), device="cpu")
+    assert isinstance(model, diffusion.DiffusionUpscaler) and model.settings.num_steps == 6 and model.settings.seed == 3
+    image = synthetic_photo(12, 16)
+    first, again = (zoo.upscale(model, metadata, image) for _ in range(2))
+    assert first.shape == (24, 32, 3) and np.array_equal(first, again)  # its seed: the same output every call
+    other_seed, other_metadata = zoo.load_model(str(tiny_diffusion), device="cpu", seed=4)
+    assert other_metadata["sampler"]["seed"] == 4 and other_metadata["sampler"]["num_steps"] == 6
+    assert np.abs(zoo.upscale(other_seed, other_metadata, image) - first).mean() > 1e-3
+    one_step, one_metadata = zoo.load_model(str(tiny_diffusion), device="cpu", steps=1)
+    assert one_metadata["sampler"]["num_steps"] == 1
+    assert np.abs(zoo.upscale(one_step, one_metadata, image) - first).mean() > 1e-3
+    # the file stores the denoiser; the schedule is rebuilt from the settings
+    assert one_step.denoiser is not model.denoiser
+    assert torch.equal(one_step.etas, diffusion.residual_shift_schedule(6, 1.0))
+
+
+@pytest.mark.parametrize("options, message", [({"steps": 7}, "between 1 and the 6 training steps, not 7"),
+                                              ({"steps": 0}, "between 1 and the 6 training steps, not 0"),
+                                              ({"seed": -1}, "the seed must be 0 or more"),
+                                              ({"steps": 2.5}, "num_steps must be a whole number")])
+def test_bad_sampler_settings_name_the_model(tiny_diffusion, options, message):
+    from srlib import zoo
+
+    with pytest.raises(ValueError, match=f"tiny-diffusion: .*{message}"):
+        zoo.load_model(str(tiny_diffusion), **options)
+
+
+def test_steps_are_refused_for_a_model_that_makes_one_pass():
+    from srlib import zoo
+
+    with pytest.raises(ValueError, match="edsr-x4: sampling steps and seeds are for a diffusion model.*makes one pass"):
+        zoo.load_model("edsr-x4", steps=4)
+
+
+def test_invalid_sampler_metadata_is_refused_with_the_file_name(tiny_diffusion):
+    import json
+
+    from srlib import zoo
+
+    metadata_file = tiny_diffusion.with_suffix(".json")
+    metadata = json.loads(metadata_file.read_text())
+    metadata["sampler"]["num_steps"] = 99
+    metadata_file.write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match=r"tiny-diffusion\.json: invalid sampler settings"):
+        zoo.load_model(str(tiny_diffusion))
+    del metadata["sampler"]
+    metadata_file.write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match=r"tiny-diffusion\.json: a diffusion model's metadata needs its 'sampler'"):
+        zoo.load_model(str(tiny_diffusion))
+
+
+def test_upscale_command_samples_with_steps_and_seed_in_pytorch(tmp_path, tiny_diffusion, capsys):
+    from srlib import enlarge
+    from srlib.cli import main
+    from srlib.io import load_image, save_image
+    from tests.conftest import synthetic_photo
+
+    save_image(tmp_path / "photo.png", synthetic_photo(12, 16))
+    outputs = {}
+    for run, options in {"a": [], "b": [], "seed": ["--seed", "5"], "steps": ["--steps", "2"]}.items():
+        assert main(["upscale", str(tmp_path / "photo.png"), "-o", str(tmp_path / run), "--model", str(tiny_diffusion),
+                     "--device", "cpu", *options]) == 0
+        outputs[run] = load_image(tmp_path / run / "photo.png")
+    out = capsys.readouterr().out
+    # the auto backend is PyTorch for a diffusion model, even where it would pick ONNX Runtime
+    assert "tiny-diffusion, 6 sampling steps of 6, seed 3: x2 on cpu, torch" in out
+    assert "2 sampling steps of 6, seed 3" in out and "6 sampling steps of 6, seed 5" in out
+    assert outputs["a"].shape == (24, 32, 3) and np.array_equal(outputs["a"], outputs["b"])
+    assert not np.array_equal(outputs["a"], outputs["seed"]) and not np.array_equal(outputs["a"], outputs["steps"])
+    with pytest.raises(ValueError, match="runs in PyTorch only"):
+        enlarge.Upscaler(str(tiny_diffusion), device="cpu", backend="onnxruntime")
+    assert main(["upscale", str(tmp_path / "photo.png"), "-o", str(tmp_path / "x"), "--model", "edsr-x2",
+                 "--steps", "4"]) == 2
+    assert "edsr-x2: sampling steps and seeds are for a diffusion model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["upscale", str(tmp_path / "photo.png"), "-o", str(tmp_path / "x"), "--steps", "0"])
+    assert "argument --steps: must be a whole number of sampling steps greater than 0, not '0'" in capsys.readouterr().err
+
+
+def test_evaluate_command_scores_a_diffusion_model_and_export_refuses_it(tmp_path, tiny_diffusion, capsys):
+    from srlib.cli import main
+    from srlib.io import save_image
+    from tests.conftest import synthetic_photo
+
+    (tmp_path / "photos").mkdir()
+    for seed in range(2):
+        save_image(tmp_path / "photos" / f"p{seed}.png", synthetic_photo(24, 28, seed=seed))
+    assert main(["evaluate", str(tmp_path / "photos"), "--model", str(tiny_diffusion), "--device", "cpu",
+                 "--steps", "3", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny-diffusion, 3 sampling steps, seed 1 on 2 images" in out and "| tiny-diffusion |" in out
+    assert main(["export", str(tiny_diffusion), "-o", str(tmp_path / "model.onnx")]) == 2
+    assert "ONNX export does not cover" in capsys.readouterr().err
+    assert not (tmp_path / "model.onnx").exists()
