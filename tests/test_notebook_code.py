@@ -231,3 +231,41 @@ def test_diffusion_schedule_denoiser_and_sampler_are_the_library_s(diffusion_les
     noise = torch.randn(highres.shape)
     torch.testing.assert_close(diffusion_lesson.forward_sample(highres, upsampled, eta, 1.0, noise),
                                diffusion.forward_sample(highres, upsampled, eta, 1.0, noise=noise))
+
+
+def test_diffusion_lesson_s_straight_path_and_its_euler_sampler(diffusion_lesson):
+    """Tutorial 8's rectified flow: the path's marginal at time t is (1 - t) x0 + t y0 with noise
+    kappa * t, and with the true x0 every Euler step lands on the straight line from the start to
+    x0 (the velocity is constant along it), ending at x0 for any number of steps."""
+    import torch
+
+    from srlib import diffusion
+
+    highres = torch.full((20000, 1, 1, 1), 0.2)
+    upsampled = torch.full_like(highres, 0.6)
+    time = torch.full((20000,), 0.25)
+    x_t = diffusion_lesson.flow_path(highres, upsampled, time, 2.0, torch.randn(highres.shape,
+                                                                            generator=torch.Generator().manual_seed(0)))
+    assert x_t.mean().item() == pytest.approx(0.75 * 0.2 + 0.25 * 0.6, abs=0.01)
+    assert x_t.std().item() == pytest.approx(2.0 * 0.25, rel=0.03)
+
+    class Oracle(torch.nn.Module):
+        def __init__(self, target):
+            super().__init__()
+            self.target, self.seen = target, []
+
+        def forward(self, x_t, upsampled, timestep):
+            self.seen.append((x_t.clone(), float(timestep[0])))
+            return self.target.expand_as(x_t)
+
+    lowres = torch.rand(1, 3, 5, 6, generator=torch.Generator().manual_seed(1))
+    target = torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(2))
+    for num_steps in (1, 3, 15):
+        oracle = Oracle(target)
+        result = diffusion_lesson.flow_sample(oracle, lowres, 1.0, num_steps, torch.Generator().manual_seed(3))
+        torch.testing.assert_close(result, target)
+        start = oracle.seen[0][0]
+        assert len(oracle.seen) == num_steps and oracle.seen[0][1] == pytest.approx(15.0)
+        for state, shown_time in oracle.seen:
+            t = shown_time / 15
+            torch.testing.assert_close(state, (1 - t) * target + t * start, atol=1e-5, rtol=0)

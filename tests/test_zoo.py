@@ -241,18 +241,18 @@ def test_evaluate_command_on_a_user_folder(tmp_path, tiny_model, capsys):
 def test_shipped_zoo_is_light_and_loads():
     models = zoo.list_models()
     assert set(models) >= {"edsr-x2", "edsr-x4", "real-x4", "unet-pixel", "unet-perceptual", "gan", "autoencoder-x2",
-                           "vae-x4"}
+                           "vae-x4", "diffusion-x4"}
     assert zoo.total_size() < 60e6
     for name, metadata in models.items():
         assert {"seconds", "machine"} <= set(metadata["training"]), name
 
 
 @pytest.mark.parametrize("name,least_gain", [("edsr-x2", 2.0), ("edsr-x4", 2.0), ("autoencoder-x2", 1.0),
-                                             ("vae-x4", 0.5)])
+                                             ("vae-x4", 0.5), ("diffusion-x4", 0.0)])
 def test_shipped_classic_models_reproduce_their_validation_numbers(name, least_gain):
     """The shipped weights give the PSNR their metadata states, on one validation photo (for the
     auto-encoder: through its PyTorch twin, from weights trained in Keras; for the VAE: at its
-    zero latent)."""
+    zero latent; for the diffusion model: its sampler's steps and seed, so the same sample)."""
     from srlib.samples import load_split
 
     model, metadata = zoo.load_model(name, device="cpu")
