@@ -703,7 +703,7 @@ print(f"- one-step student: PSNR {points['one-step student']['psnr']:.2f} dB, HF
 #   a photo in seconds on a laptop CPU (the first two lines above).
 # - **Steps are a dial between faithful and textured**: one or two steps give the average and the
 #   best PSNR of the diffusion points, more steps give more of the fine band and cost PSNR (the
-#   plane); less noise (`kappa` = 0.5) turns the same dial further. At this size and training the
+#   plane); less noise (the smaller `kappa`) turns the same dial further. At this size and training the
 #   texture is grain: the MobileNetV2 distance worsens with it, and `edsr-x4` stays ahead in PSNR,
 #   MobileNetV2 distance and LR-PSNR.
 # - **The schedule matters**: a straight path between the same ends (rectified flow), with the same
