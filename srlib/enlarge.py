@@ -80,29 +80,29 @@ def _whole_number(value) -> int | None:
         return None
 
 
+def _at_least(value, least: int, what: str) -> int:
+    """``value`` (a whole number or its text) as an int; ``ValueError`` ("must be <what>, not ...")
+    unless it is at least ``least``."""
+    number = _whole_number(value)
+    if number is None or number < least:
+        raise ValueError(f"must be {what}, not {value!r}")
+    return number
+
+
 def positive_size(value) -> int:
     """``value`` (a whole number or its text) as an int; ``ValueError`` unless above 0."""
-    size = _whole_number(value)
-    if size is None or size < 1:
-        raise ValueError(f"must be a whole number of pixels greater than 0, not {value!r}")
-    return size
+    return _at_least(value, 1, "a whole number of pixels greater than 0")
 
 
 def step_count(value) -> int:
     """A diffusion model's sampling steps (a whole number or its text) as an int; ``ValueError``
     unless above 0 (the model itself checks the upper end, its training steps)."""
-    steps = _whole_number(value)
-    if steps is None or steps < 1:
-        raise ValueError(f"must be a whole number of sampling steps greater than 0, not {value!r}")
-    return steps
+    return _at_least(value, 1, "a whole number of sampling steps greater than 0")
 
 
 def seed_number(value) -> int:
     """A seed (a whole number or its text) as an int; ``ValueError`` unless 0 or more."""
-    seed = _whole_number(value)
-    if seed is None or seed < 0:
-        raise ValueError(f"must be a whole number, 0 or more, not {value!r}")
-    return seed
+    return _at_least(value, 0, "a whole number, 0 or more")
 
 
 def quality_level(value) -> int:
