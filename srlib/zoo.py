@@ -32,10 +32,12 @@ import torch
 
 from srlib.checkpoints import load_metadata, load_weights, save_weights
 from srlib.degrade import LADDER
+from srlib.registry import ARCHITECTURES as ARCHITECTURE_REGISTRY
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
-ARCHITECTURES = ("Autoencoder", "ConditionalVAE", "Denoiser", "EDSR", "ResidualUnet")
+#: The architectures a zoo file may name (:data:`srlib.registry.ARCHITECTURES`).
+ARCHITECTURES = ARCHITECTURE_REGISTRY.names()
 #: The sampler settings a caller may change on a diffusion model (:class:`srlib.diffusion.SamplerSettings`;
 #: ``train_steps`` and ``kappa`` are fixed by its training).
 SAMPLER_CHOICES = ("num_steps", "seed", "deterministic")
@@ -82,7 +84,7 @@ def _checked_metadata(path: Path) -> dict:
         raise ValueError(f"{path.with_suffix('.json')}: input must be 'lowres' or 'bicubic-upsampled'")
     if not isinstance(metadata["scale"], int) or metadata["scale"] < 1:
         raise ValueError(f"{path.with_suffix('.json')}: scale must be a positive integer")
-    if kind == "Denoiser":
+    if ARCHITECTURE_REGISTRY.info(kind).get("sampled"):
         from srlib.diffusion import SamplerSettings
 
         try:
@@ -108,33 +110,23 @@ def _checked_metadata(path: Path) -> dict:
 
 def is_diffusion(metadata: dict) -> bool:
     """Whether the zoo model samples a chain of denoising steps (tutorial 8) rather than making one pass."""
-    return metadata["architecture"]["class"] == "Denoiser"
+    kind = metadata["architecture"]["class"]
+    return kind in ARCHITECTURE_REGISTRY and bool(ARCHITECTURE_REGISTRY.info(kind).get("sampled"))
 
 
 def build_model(metadata: dict) -> torch.nn.Module:
-    """An untrained model of the architecture the metadata describes. A diffusion model
-    (``Denoiser``) comes as a :class:`srlib.diffusion.DiffusionUpscaler`: the denoiser with the
-    metadata's ``sampler`` settings, one module from low to high resolution like the others."""
+    """An untrained model of the architecture the metadata describes, built by name through
+    :data:`srlib.registry.ARCHITECTURES` (an unknown class is a ``ValueError``). A diffusion model
+    (a ``sampled`` architecture, ``Denoiser``) comes as a :class:`srlib.diffusion.DiffusionUpscaler`:
+    the denoiser with the metadata's ``sampler`` settings, one module from low to high resolution
+    like the others."""
     architecture = metadata["architecture"]
-    if architecture["class"] == "Denoiser":
-        from srlib.diffusion import Denoiser, DiffusionUpscaler, SamplerSettings
+    network = ARCHITECTURE_REGISTRY.build(architecture["class"], **architecture["arguments"])
+    if ARCHITECTURE_REGISTRY.info(architecture["class"]).get("sampled"):
+        from srlib.diffusion import DiffusionUpscaler, SamplerSettings
 
-        return DiffusionUpscaler(Denoiser(**architecture["arguments"]), SamplerSettings(**metadata["sampler"]))
-    if architecture["class"] == "EDSR":
-        from srlib.edsr import EDSR
-
-        return EDSR(**architecture["arguments"])
-    if architecture["class"] == "ConditionalVAE":
-        from srlib.vae import ConditionalVAE
-
-        return ConditionalVAE(**architecture["arguments"])
-    if architecture["class"] == "Autoencoder":
-        from srlib.models_torch import Autoencoder
-
-        return Autoencoder(**architecture["arguments"])
-    from srlib.models_torch import build_unet
-
-    return build_unet(**architecture["arguments"])
+        return DiffusionUpscaler(network, SamplerSettings(**metadata["sampler"]))
+    return network
 
 
 def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = None, steps: int | None = None,

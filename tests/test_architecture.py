@@ -14,7 +14,7 @@ from course.paths import PROJECT_ROOT
 LAYERS = {
     # 0. NumPy only: images, degradations, metrics, data, plots
     "core": {"__init__", "config", "io", "arrays", "kernels", "resize", "degrade", "metrics", "patches", "samples",
-             "evaluation", "plotting", "pretrained"},
+             "evaluation", "plotting", "pretrained", "registry"},
     # 1. one framework each: models, losses, data loaders, training and inference helpers
     "frameworks": {"precision", "checkpoints", "pretrained_torch", "pretrained_keras", "perceptual", "losses_torch",
                    "losses_keras", "models_torch", "models_keras", "data_torch", "data_keras", "edsr", "vae",

@@ -1,0 +1,71 @@
+"""Things built by name: a registry maps a name to where its builder lives, imported on first use.
+
+A zoo model's metadata says ``{"class": "EDSR", "arguments": {...}}``; :data:`ARCHITECTURES`
+turns that name into the class without this module importing a framework, so ``srlib --help``
+and the NumPy core stay free of PyTorch:
+
+    from srlib.registry import ARCHITECTURES
+    ARCHITECTURES.names()                     # ('Autoencoder', 'ConditionalVAE', 'Denoiser', 'EDSR', 'ResidualUnet')
+    model = ARCHITECTURES.build("EDSR", scale=2, features=64, blocks=16)
+
+A new architecture is one :meth:`Registry.register` line here, naming its module and builder as
+``"package.module:attribute"`` (BasicSR's ``ARCH_REGISTRY`` does the same job with decorators,
+which need the module imported first). An unknown name is a ``ValueError`` that lists the known ones.
+"""
+from __future__ import annotations
+
+import importlib
+
+
+class Registry:
+    """Names of one ``kind`` (``"architecture"``...) mapped to ``"module:attribute"`` targets and
+    a few facts about each (``info``), resolved with :func:`importlib.import_module` when first used."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._targets: dict[str, str] = {}
+        self._info: dict[str, dict] = {}
+
+    def register(self, name: str, target: str, **info) -> None:
+        """Register ``name`` as ``target`` (``"package.module:attribute"``), with facts ``info``.
+        A name registered twice is an error: one definition of each."""
+        if name in self._targets:
+            raise ValueError(f"{self.kind} {name!r} is registered already (as {self._targets[name]})")
+        if target.count(":") != 1:
+            raise ValueError(f"{self.kind} {name!r}: the target must read 'package.module:attribute', not {target!r}")
+        self._targets[name], self._info[name] = target, info
+
+    def names(self) -> tuple[str, ...]:
+        """The registered names, sorted."""
+        return tuple(sorted(self._targets))
+
+    def __contains__(self, name) -> bool:
+        return name in self._targets
+
+    def _checked(self, name: str) -> str:
+        if name not in self._targets:
+            raise ValueError(f"unknown {self.kind} {name!r} (expected one of {', '.join(self.names())})")
+        return self._targets[name]
+
+    def info(self, name: str) -> dict:
+        """The facts registered with ``name`` (a copy)."""
+        self._checked(name)
+        return dict(self._info[name])
+
+    def get(self, name: str):
+        """The builder of ``name``, its module imported now."""
+        module, attribute = self._checked(name).split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def build(self, name: str, **arguments):
+        """``get(name)(**arguments)``."""
+        return self.get(name)(**arguments)
+
+
+#: The networks the zoo can rebuild from a metadata's ``architecture`` (``class``, ``arguments``).
+ARCHITECTURES = Registry("architecture")
+ARCHITECTURES.register("Autoencoder", "srlib.models_torch:Autoencoder", framework="torch")
+ARCHITECTURES.register("ConditionalVAE", "srlib.vae:ConditionalVAE", framework="torch")
+ARCHITECTURES.register("Denoiser", "srlib.diffusion:Denoiser", framework="torch", sampled=True)
+ARCHITECTURES.register("EDSR", "srlib.edsr:EDSR", framework="torch")
+ARCHITECTURES.register("ResidualUnet", "srlib.models_torch:build_unet", framework="torch")

@@ -1,0 +1,46 @@
+"""srlib.registry: names resolved to builders on first use, without importing a framework before."""
+import subprocess
+import sys
+
+import pytest
+
+from srlib.registry import ARCHITECTURES, Registry
+
+
+def test_a_registry_builds_by_name_and_refuses_unknown_or_repeated_names():
+    registry = Registry("thing")
+    registry.register("ordered", "collections:OrderedDict", kind="mapping")
+    assert registry.names() == ("ordered",) and "ordered" in registry and "other" not in registry
+    assert registry.build("ordered", a=1) == {"a": 1}
+    assert registry.info("ordered") == {"kind": "mapping"}
+    with pytest.raises(ValueError, match=r"unknown thing 'other' \(expected one of ordered\)"):
+        registry.build("other")
+    with pytest.raises(ValueError, match="registered already"):
+        registry.register("ordered", "collections:Counter")
+    with pytest.raises(ValueError, match="package.module:attribute"):
+        registry.register("bad", "collections.Counter")
+
+
+def test_every_registered_architecture_builds_and_the_zoo_uses_them():
+    from srlib import zoo
+
+    assert zoo.ARCHITECTURES == ARCHITECTURES.names()
+    arguments = {"Autoencoder": {}, "ConditionalVAE": {"channels": 8, "latent_channels": 2},
+                 "Denoiser": {"scale": 2, "features": 8, "blocks": 1, "time_dim": 8},
+                 "EDSR": {"scale": 2, "features": 4, "blocks": 1}, "ResidualUnet": {}}
+    assert set(arguments) == set(ARCHITECTURES.names())
+    for name in ("ConditionalVAE", "Denoiser", "EDSR"):
+        assert type(ARCHITECTURES.build(name, **arguments[name])).__name__ == name
+    sampler = {"train_steps": 4, "kappa": 1.0, "num_steps": 2, "seed": 0, "deterministic": False}
+    upscaler = zoo.build_model({"architecture": {"class": "Denoiser", "arguments": arguments["Denoiser"]},
+                                "sampler": sampler})
+    assert type(upscaler).__name__ == "DiffusionUpscaler" and upscaler.settings.num_steps == 2
+    with pytest.raises(ValueError, match="unknown architecture 'UNet3000'"):
+        zoo.build_model({"architecture": {"class": "UNet3000", "arguments": {}}})
+
+
+def test_the_registry_names_architectures_without_importing_a_framework():
+    script = ("import sys; from srlib.registry import ARCHITECTURES; print(len(ARCHITECTURES.names())); "
+              "print(any(name in sys.modules for name in ('torch', 'keras', 'tensorflow')))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == [str(len(ARCHITECTURES.names())), "False"]
