@@ -42,13 +42,9 @@ def validation(model, metadata: dict) -> dict:
 
 
 def add(model, metadata: dict) -> None:
-    from srlib.diffusion import DiffusionUpscaler
-
     torch.manual_seed(0)
     model = model.float().eval()
-    half = model.half().float()  # score the weights as shipped (float16)
-    if isinstance(half, DiffusionUpscaler):  # the schedule stays exact: only the weights are rounded
-        half = DiffusionUpscaler(half.denoiser, half.settings).eval()
+    half = model.half().float()  # score the weights as shipped (float16; a diffusion schedule is no tensor of them)
     metadata["validation"] = validation(half, metadata)
     path = zoo.export(half, metadata["name"], metadata)
     gain = metadata["validation"]["psnr"] - metadata["validation"]["bicubic_psnr"]
@@ -155,14 +151,12 @@ def add_vae(path: Path, name: str = "vae-x4") -> None:
 
 
 def add_diffusion(path: Path, name: str = "diffusion-x4") -> None:
-    from srlib.diffusion import Denoiser, DiffusionUpscaler, SamplerSettings
-
     saved = load_metadata(path)
-    denoiser = Denoiser(**saved["architecture"]["arguments"])
-    load_weights(denoiser, path)
+    model = zoo.build_model(saved)  # the denoiser with the notebook's sampler settings
+    load_weights(model.denoiser, path)  # the notebook saves the denoiser alone
     config = saved["config"]
-    sampler = SamplerSettings(**saved["sampler"])
-    add(DiffusionUpscaler(denoiser, sampler), {
+    sampler = model.settings
+    add(model, {
         "name": name, "architecture": saved["architecture"], "sampler": sampler.asdict(), "scale": config["scale"],
         "input": "lowres", "degradation": {"name": "bicubic"},
         "data": f"srlib.samples.load_pool({tuple(config['pool'])!r}), {config['patch_size']}-pixel crops",

@@ -239,10 +239,7 @@ class Upscaler:
         if isinstance(model, tuple) and strength is not None:
             raise ValueError("a strength is applied when loading: give the model's name, not a loaded (model, metadata)")
         if isinstance(model, tuple):
-            self.model, self.metadata = model
-            if steps is not None or seed is not None:
-                self.model, self.metadata = zoo.with_sampler(self.model, self.metadata, **{
-                    key: value for key, value in (("num_steps", steps), ("seed", seed)) if value is not None})
+            self.model, self.metadata = zoo.with_sampler(*model, steps, seed)
         else:
             self.model, self.metadata = zoo.load_model(model, device=device, strength=strength, steps=steps, seed=seed)
         self.device = next(self.model.parameters()).device

@@ -38,9 +38,6 @@ ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
 #: The architectures a zoo file may name (:data:`srlib.registry.ARCHITECTURES`).
 ARCHITECTURES = ARCHITECTURE_REGISTRY.names()
-#: The sampler settings a caller may change on a diffusion model (:class:`srlib.diffusion.SamplerSettings`;
-#: ``train_steps`` and ``kappa`` are fixed by its training).
-SAMPLER_CHOICES = ("num_steps", "seed", "deterministic")
 #: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds, and the
 #: damage ladder's training mix).
 CAMERA_DEGRADATIONS = ("second-order", "mixed-order", "ladder-mix")
@@ -84,7 +81,7 @@ def _checked_metadata(path: Path) -> dict:
         raise ValueError(f"{path.with_suffix('.json')}: input must be 'lowres' or 'bicubic-upsampled'")
     if not isinstance(metadata["scale"], int) or metadata["scale"] < 1:
         raise ValueError(f"{path.with_suffix('.json')}: scale must be a positive integer")
-    if ARCHITECTURE_REGISTRY.info(kind).get("sampled"):
+    if is_diffusion(metadata):
         from srlib.diffusion import SamplerSettings
 
         try:
@@ -122,7 +119,7 @@ def build_model(metadata: dict) -> torch.nn.Module:
     like the others."""
     architecture = metadata["architecture"]
     network = ARCHITECTURE_REGISTRY.build(architecture["class"], **architecture["arguments"])
-    if ARCHITECTURE_REGISTRY.info(architecture["class"]).get("sampled"):
+    if is_diffusion(metadata):
         from srlib.diffusion import DiffusionUpscaler, SamplerSettings
 
         return DiffusionUpscaler(network, SamplerSettings(**metadata["sampler"]))
@@ -156,29 +153,29 @@ def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = 
     load_weights(model, path)
     if strength is not None or metadata.get("faithful"):
         model, metadata = _with_strength(model, metadata, path, strength)
-    changes = {key: value for key, value in (("num_steps", steps), ("seed", seed)) if value is not None}
-    if changes:
-        model, metadata = with_sampler(model, metadata, **changes)
+    model, metadata = with_sampler(model, metadata, steps, seed)
     from srlib.upscale import default_device
 
     return model.float().eval().to(torch.device(device) if device else default_device()), metadata
 
 
-def with_sampler(model: torch.nn.Module, metadata: dict, **changes) -> tuple[torch.nn.Module, dict]:
-    """A loaded diffusion model sampled with other settings (``num_steps``, ``seed``,
-    ``deterministic``: :data:`SAMPLER_CHOICES`), sharing its weights; ``(model, metadata)`` with
-    the new ``sampler``. ``ValueError`` naming the model for a model that makes one pass, a
-    setting it cannot change, or a step count out of range."""
+def with_sampler(model: torch.nn.Module, metadata: dict, steps: int | None = None, seed: int | None = None,
+                 deterministic: bool | None = None) -> tuple[torch.nn.Module, dict]:
+    """A loaded diffusion model sampled with other settings (``steps``, ``seed``,
+    ``deterministic``; None keeps the model's), sharing its weights; ``(model, metadata)`` with
+    the new ``sampler``, or both unchanged when nothing is given. ``train_steps`` and ``kappa``
+    are fixed by training. ``ValueError`` naming the model for a model that makes one pass or a
+    step count out of range."""
+    changes = {key: value for key, value in (("num_steps", steps), ("seed", seed), ("deterministic", deterministic))
+               if value is not None}
+    if not changes:
+        return model, metadata
     name = metadata["name"]
     if not is_diffusion(metadata):
         diffusion = [other for other, data in list_models().items() if is_diffusion(data)]
         raise ValueError(f"{name}: sampling steps and seeds are for a diffusion model, and {name} "
                          f"({metadata['architecture']['class']}) makes one pass; diffusion models: "
                          f"{', '.join(diffusion) or 'none'}")
-    fixed = sorted(set(changes) - set(SAMPLER_CHOICES))
-    if fixed:
-        raise ValueError(f"{name}: {', '.join(fixed)} cannot change after training; choose among "
-                         f"{', '.join(SAMPLER_CHOICES)}")
     for key in ("num_steps", "seed"):
         if key in changes and (isinstance(changes[key], bool) or not isinstance(changes[key], int)):
             raise ValueError(f"{name}: {key} must be a whole number, not {changes[key]!r}")
