@@ -10,7 +10,7 @@ Writes ``<output>.json`` and ``<output>.md`` (``make benchmark`` uses results/be
   ``--repeats`` medians), with the largest difference from PyTorch's output;
 - camera-like inputs: the x4 models on the validation photos degraded with blur, noise and JPEG
   (``realistic``), with Real-ESRGAN's second-order degradation and with ``mixed-order`` (half
-  second order, half first order: ``real-x4``'s training kind), against bicubic, with the
+  second order, half first order; the second order is the ladder's ``heavy`` rung), against bicubic, with the
   per-photo gains (the check of ``real-x4`` against ``edsr-x4``);
 - the damage ladder: the x2 and x4 models at each rung (``clean``, ``mild``, ``moderate``,
   ``heavy``; ``srlib.degrade.LADDER``), against bicubic, with the worst input's gain
@@ -238,8 +238,8 @@ def to_markdown(result: dict) -> str:
     if "camera" in result:
         lines += ["", "The x4 models on camera-like inputs: the 5 validation photos degraded with blur, noise and JPEG "
                       "(`realistic`, a simple first-order recipe that no model trained on), with Real-ESRGAN's "
-                      "second-order degradation (`second-order`) and with `mixed-order` (`real-x4`'s training kind: "
-                      "the second order half the time, else the first order alone); each photo damaged 4 times (seeds "
+                      "second-order degradation (`second-order`, the ladder's `heavy` rung) and with `mixed-order` "
+                      "(the second order half the time, else the first order alone); each photo damaged 4 times (seeds "
                       "`[draw, index]`), the same inputs for every model, means over the 20 inputs; Y channel, "
                       "4-pixel border:", ""] + camera_markdown(result["camera"])
     if "ladder" in result:

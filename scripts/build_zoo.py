@@ -89,6 +89,10 @@ def choose_default_strength(name: str, draws: int = 4) -> float:
                       "scores": {f"{strength:g}": {level: {"gain": row["gain"], "worst_gain": row["worst_gain"]}
                                                    for level, row in rows.items()}
                                  for strength, rows in sweep.items()}}}
+    # the validation numbers are those of the model as load_model serves it: at the default strength
+    served, served_metadata = zoo.load_model(name, device="cpu", strength=chosen)
+    metadata["validation"] = {**validation(served, served_metadata), "strength": chosen}
+    metadata["validation"]["settings"] += f"; at the default strength {chosen:g}"
     zoo.export(model, name, metadata)
     print(zoo.strength_markdown(sweep, name, chosen))
     return chosen
@@ -174,6 +178,9 @@ def main() -> int:
     parser.add_argument("--edsr-x2", type=Path)
     parser.add_argument("--edsr-x4", type=Path)
     parser.add_argument("--real-x4", type=Path, help="a train_sr folder trained with --degradation ladder-mix (scripts/train_real_x4.sh)")
+    parser.add_argument("--choose-strength", action="store_true",
+                        help="choose the shipped real-x4's default strength again and score it there (after a "
+                             "change to the ladder or to srlib.zoo.choose_strength), without new weights")
     parser.add_argument("--unet-pixel", type=Path)
     parser.add_argument("--unet-perceptual", type=Path)
     parser.add_argument("--gan", type=Path)
@@ -196,6 +203,7 @@ def main() -> int:
                  # the model it was fine-tuned from, for srlib.zoo.load_model(strength=); the default
                  # strength is then chosen from the ladder's scores
                  faithful={"model": "edsr-x4", "default_strength": 1.0})
+    if args.real_x4 or args.choose_strength:
         choose_default_strength("real-x4")
     restoration = "enlarges x2 and removes JPEG damage (crappify: 96-pixel shorter side, JPEG quality 10-70)"
     if args.unet_pixel:

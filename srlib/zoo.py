@@ -8,7 +8,7 @@ rebuilds the architecture from the metadata, checks the file against it and load
 | name | what it does |
 |---|---|
 | ``edsr-x2``, ``edsr-x4`` | classic super-resolution of clean photos (bicubic degradation), EDSR-baseline |
-| ``real-x4`` | x4 for camera photos: ``edsr-x4`` fine-tuned on Real-ESRGAN's degradations (RealESRNet's recipe) |
+| ``real-x4`` | x4 for camera photos: ``edsr-x4`` fine-tuned on the damage ladder's mix (RealESRNet's recipe, clean and mild photos kept in) |
 | ``unet-pixel`` | x2 enlargement that also removes JPEG damage (tutorial 2's U-Net, crappify data) |
 | ``unet-perceptual`` | the same, fine-tuned with the VGG-16 feature loss (tutorial 3) |
 | ``gan`` | the same, fine-tuned against a critic (tutorial 4) |
