@@ -23,9 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-#: The damage ladder's rungs, mildest first (``srlib.degrade.LADDER``, listed here so that ``--help``
-#: imports no scipy; tests/test_cli.py keeps the two equal).
-LADDER = ("clean", "mild", "moderate", "heavy")
+from srlib.registry import DEGRADATIONS
+
 EXAMPLES = {
     "data": "example: srlib data --dest data/samples",
     "baseline": "example: srlib baseline --scales 2 3 4 --output results/bicubic",
@@ -380,8 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("inputs", nargs="+", help="image files or folders")
     degrade.add_argument("-o", "--output", required=True, help="output folder")
     degrade.add_argument("--degradation", default="bicubic",
-                         choices=["bicubic", "downup", "crappify", "realistic", "second-order", "mixed-order",
-                                  *LADDER, "ladder-mix"],
+                         choices=DEGRADATIONS.names(),
                          help="how to degrade (default bicubic); clean, mild, moderate and heavy are the rungs of "
                               "the damage ladder for camera-like inputs, ladder-mix draws one per image")
     degrade.add_argument("--scale", type=int, default=2)
@@ -444,8 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     _strength_argument(evaluate)
     _sampler_arguments(evaluate)
     evaluate.add_argument("--degradation", default=None,
-                          choices=["bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix",
-                                   "ladder"],
+                          choices=[*DEGRADATIONS.names(scaled=True), "ladder"],
                           help="degrade the originals this way instead of the model's own (realistic: blur, noise "
                                "and JPEG, like a camera's photos; clean, mild, moderate, heavy: a rung of the "
                                "damage ladder); ladder: score at every rung, one row each (PSNR, bicubic's, the "

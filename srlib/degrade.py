@@ -24,21 +24,21 @@ All functions take and return HWC RGB float32 images in [0, 1]. Random ones take
 - Building blocks to compose more: :func:`gaussian_blur`, :func:`add_gaussian_noise`,
   :func:`jpeg`, :func:`resize`, :func:`reduce_with`.
 
-``DEGRADATIONS`` maps each name to its function (the ladder's rungs by their level names, and
-``ladder-mix``); :func:`degrade` calls one by name.
+:func:`degrade` calls one by its name in :data:`srlib.registry.DEGRADATIONS` (the ladder's rungs
+by their level names, and ``ladder-mix``), which says what each takes.
 Taught in ``notebooks/01_autoencoder_keras.ipynb`` and ``notebooks/02_unet_pixel_loss.ipynb``.
 """
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from srlib.arrays import check_image, mod_crop, to_float, to_uint8
+from srlib.registry import DEGRADATIONS
 from srlib.resize import imresize
 
 PIL_FILTERS = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC,
@@ -340,7 +340,8 @@ RUNGS = {
     "mild": Rung(blur_sigma=(0.2, 1.5), noise_levels=(1.0, 6.0), jpeg_quality=(55, 95)),
     "moderate": Rung(blur_sigma=(0.2, 2.5), noise_levels=(1.0, 15.0), jpeg_quality=(35, 75)),
 }
-LADDER = ("clean", "mild", "moderate", "heavy")
+#: The ladder's rungs, mildest first (registered in :data:`srlib.registry.DEGRADATIONS`).
+LADDER = DEGRADATIONS.names(rung=True)
 #: How often :func:`ladder_mix` picks each rung: a training mix that keeps clean and mild photos
 #: common (a model trained on heavy damage alone takes every photo for a badly damaged one).
 LADDER_MIX = {"clean": 0.2, "mild": 0.3, "moderate": 0.3, "heavy": 0.2}
@@ -393,28 +394,14 @@ def ladder_mix(highres, scale: int = 4, seed=None, return_draws: bool = False):
     return ladder(highres, level, scale, rng, return_draws)
 
 
-#: name -> (function, takes a scale, is random)
-DEGRADATIONS = {
-    "bicubic": (bicubic, True, False),
-    "downup": (downup, True, False),
-    "crappify": (crappify, False, True),
-    "realistic": (realistic, True, True),
-    "second-order": (second_order, True, True),
-    "mixed-order": (mixed_order, True, True),
-    **{level: (partial(ladder, level=level), True, True) for level in LADDER},
-    "ladder-mix": (ladder_mix, True, True),
-}
-
-
 def degrade(highres, name: str, scale: int = 2, seed=None) -> np.ndarray:
-    """Apply the degradation called ``name`` (see ``DEGRADATIONS``) with ``scale`` and ``seed``."""
-    if name not in DEGRADATIONS:
-        raise ValueError(f"unknown degradation {name!r}; choose from {sorted(DEGRADATIONS)}")
-    function, takes_scale, is_random = DEGRADATIONS[name]
-    kwargs = {}
-    if takes_scale:
-        kwargs["scale"] = scale
-    if is_random:
-        kwargs["seed"] = seed
-    return function(check_image(highres, "highres"), **kwargs)
+    """Apply the degradation called ``name`` (one of :data:`srlib.registry.DEGRADATIONS`), with
+    ``scale`` where it takes one and ``seed`` where it is random."""
+    function, facts = DEGRADATIONS.get(name), DEGRADATIONS.info(name)
+    arguments = dict(facts.get("arguments", {}))
+    if facts.get("scale"):
+        arguments["scale"] = scale
+    if facts.get("random"):
+        arguments["seed"] = seed
+    return function(check_image(highres, "highres"), **arguments)
 

@@ -34,7 +34,7 @@ def degrade_pair(image, degradation: str | Callable = "bicubic", scale: int = 2,
     """One whole-image pair ``(lowres, highres)`` from a high-resolution image.
 
     ``highres`` is the image cropped to a multiple of ``scale``; ``lowres`` is its degraded
-    version (``degradation``: a name from ``srlib.degrade.DEGRADATIONS`` or a function
+    version (``degradation``: a name from ``srlib.registry.DEGRADATIONS`` or a function
     ``f(highres, rng) -> lowres``), bicubic-resized to the ``highres`` size when
     ``upsample_input`` or when the degradation's output is neither the same size nor exactly
     ``scale`` times smaller (``crappify``).
@@ -56,7 +56,7 @@ class PairedPatches:
 
     Args:
         images: high-resolution images, a list or ``{name: image}`` (HWC, float [0, 1] or uint8).
-        degradation: a name from ``srlib.degrade.DEGRADATIONS`` or a function
+        degradation: a name from ``srlib.registry.DEGRADATIONS`` or a function
             ``f(highres, seed) -> lowres``.
         scale: the downscale factor of the degradation (1 for same-size degradations).
         patch_size: side of the high-resolution patch; must be a multiple of ``scale``.

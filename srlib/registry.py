@@ -8,9 +8,11 @@ and the NumPy core stay free of PyTorch:
     ARCHITECTURES.names()                     # ('Autoencoder', 'ConditionalVAE', 'Denoiser', 'EDSR', 'ResidualUnet')
     model = ARCHITECTURES.build("EDSR", scale=2, features=64, blocks=16)
 
-A new architecture is one :meth:`Registry.register` line here, naming its module and builder as
-``"package.module:attribute"`` (BasicSR's ``ARCH_REGISTRY`` does the same job with decorators,
-which need the module imported first). An unknown name is a ``ValueError`` that lists the known ones.
+A new architecture or degradation is one :meth:`Registry.register` line here, naming its module
+and builder as ``"package.module:attribute"`` (BasicSR's ``ARCH_REGISTRY`` does the same job with
+decorators, which need the module imported first). An unknown name is a ``ValueError`` that lists
+the known ones. The facts registered with a name select groups of names without importing
+anything: ``DEGRADATIONS.names(scaled=True)`` are the tasks an x2/x4 model trains and is scored on.
 """
 from __future__ import annotations
 
@@ -35,9 +37,11 @@ class Registry:
             raise ValueError(f"{self.kind} {name!r}: the target must read 'package.module:attribute', not {target!r}")
         self._targets[name], self._info[name] = target, info
 
-    def names(self) -> tuple[str, ...]:
-        """The registered names, sorted."""
-        return tuple(sorted(self._targets))
+    def names(self, **facts) -> tuple[str, ...]:
+        """The registered names in the order they were registered; with ``facts``, only those
+        registered with those values (a fact not registered with a name counts as ``False``)."""
+        return tuple(name for name, info in self._info.items()
+                     if all(info.get(key, False) == value for key, value in facts.items()))
 
     def __contains__(self, name) -> bool:
         return name in self._targets
@@ -69,3 +73,21 @@ ARCHITECTURES.register("ConditionalVAE", "srlib.vae:ConditionalVAE", framework="
 ARCHITECTURES.register("Denoiser", "srlib.diffusion:Denoiser", framework="torch", sampled=True)
 ARCHITECTURES.register("EDSR", "srlib.edsr:EDSR", framework="torch")
 ARCHITECTURES.register("ResidualUnet", "srlib.models_torch:build_unet", framework="torch")
+
+
+#: The degradations :func:`srlib.degrade.degrade` applies by name, in the order ``srlib degrade
+#: --degradation`` lists them. Facts: ``scale`` (it takes the scale), ``scaled`` (its output is its
+#: input reduced by exactly the scale: a task an x2/x4 model is trained and scored on), ``random``
+#: (it takes a seed), ``rung`` (a rung of the damage ladder, mildest first), ``camera`` (a camera
+#: model's training damage) and ``arguments`` (keyword arguments fixed by the name).
+DEGRADATIONS = Registry("degradation")
+DEGRADATIONS.register("bicubic", "srlib.degrade:bicubic", scale=True, scaled=True)
+DEGRADATIONS.register("downup", "srlib.degrade:downup", scale=True)
+DEGRADATIONS.register("crappify", "srlib.degrade:crappify", random=True)
+DEGRADATIONS.register("realistic", "srlib.degrade:realistic", scale=True, scaled=True, random=True)
+DEGRADATIONS.register("second-order", "srlib.degrade:second_order", scale=True, scaled=True, random=True, camera=True)
+DEGRADATIONS.register("mixed-order", "srlib.degrade:mixed_order", scale=True, scaled=True, random=True, camera=True)
+for _level in ("clean", "mild", "moderate", "heavy"):
+    DEGRADATIONS.register(_level, "srlib.degrade:ladder", scale=True, scaled=True, random=True, rung=True,
+                          arguments={"level": _level})
+DEGRADATIONS.register("ladder-mix", "srlib.degrade:ladder_mix", scale=True, scaled=True, random=True, camera=True)

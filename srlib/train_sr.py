@@ -119,11 +119,11 @@ class CropSampler:
 
     def __init__(self, pairs, scale: int, patch_size: int, seed: int, device="cpu", names=None,
                  degradation: str = "bicubic"):
-        from srlib.degrade import DEGRADATIONS
+        from srlib.registry import DEGRADATIONS
 
-        if degradation not in DEGRADATIONS or not DEGRADATIONS[degradation][1]:
+        if degradation not in DEGRADATIONS.names(scale=True):
             raise ValueError(f"unknown degradation {degradation!r} for training at a scale; choose from "
-                             f"{sorted(name for name, entry in DEGRADATIONS.items() if entry[1])}")
+                             f"{', '.join(DEGRADATIONS.names(scale=True))}")
         self.scale, self.patch_size, self.degradation = scale, patch_size, degradation
         for index, (lowres, _) in enumerate(pairs):
             if min(lowres.shape[1:]) < patch_size:

@@ -33,14 +33,15 @@ import torch
 from srlib.checkpoints import load_metadata, load_weights, save_weights
 from srlib.degrade import LADDER
 from srlib.registry import ARCHITECTURES as ARCHITECTURE_REGISTRY
+from srlib.registry import DEGRADATIONS
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
 #: The architectures a zoo file may name (:data:`srlib.registry.ARCHITECTURES`).
 ARCHITECTURES = ARCHITECTURE_REGISTRY.names()
 #: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds, and the
-#: damage ladder's training mix).
-CAMERA_DEGRADATIONS = ("second-order", "mixed-order", "ladder-mix")
+#: damage ladder's training mix): the ``camera`` ones of :data:`srlib.registry.DEGRADATIONS`.
+CAMERA_DEGRADATIONS = DEGRADATIONS.names(camera=True)
 #: The photos a model suits, by the degradation it was trained on (``srlib models``' last column).
 SUITED_PHOTOS = {
     "bicubic": "clean images reduced by MATLAB's or Pillow's antialiased bicubic (the published benchmarks' "
@@ -287,8 +288,9 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
 
 #: The degradations an x2/x4 model can be trained on and scored with: each reduces by exactly the
 #: model's scale (``srlib.degrade.degrade``; the random ones seeded per photo), the damage
-#: ladder's rungs (``srlib.degrade.LADDER``) and its training mix included.
-SCALED_DEGRADATIONS = ("bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix")
+#: ladder's rungs (``srlib.degrade.LADDER``) and its training mix included: the ``scaled`` ones of
+#: :data:`srlib.registry.DEGRADATIONS`.
+SCALED_DEGRADATIONS = DEGRADATIONS.names(scaled=True)
 
 
 def degrade_like(metadata: dict, highres: np.ndarray, seed=0) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,7 @@
 """The `srlib` command line: data, baseline, degrade; errors are messages, not tracebacks."""
+import subprocess
+import sys
+
 import numpy as np
 
 from srlib.cli import main
@@ -59,12 +62,12 @@ def test_baseline_on_an_empty_folder_is_an_error(tmp_path, capsys):
     assert "no image files" in capsys.readouterr().err
 
 
-def test_degradation_choices_are_the_libraries_lists():
-    """The parser lists the degradations literally (importing scipy and torch to build --help would
-    slow every command); this keeps the copies equal to srlib.degrade's and srlib.zoo's lists."""
-    from srlib import cli
+def test_degradation_choices_are_the_registrys_names():
+    """The parser's choices come from srlib.registry.DEGRADATIONS, which names the degradations
+    without importing srlib.degrade (scipy) or torch, so --help stays fast."""
     from srlib.cli import build_parser
-    from srlib.degrade import DEGRADATIONS, LADDER
+    from srlib.degrade import LADDER
+    from srlib.registry import DEGRADATIONS
     from srlib.zoo import SCALED_DEGRADATIONS
 
     commands = {action.dest: action for action in build_parser()._subparsers._group_actions}
@@ -73,9 +76,14 @@ def test_degradation_choices_are_the_libraries_lists():
     def choices(command):
         return next(action.choices for action in subparsers[command]._actions if action.dest == "degradation")
 
-    assert cli.LADDER == LADDER
-    assert list(choices("degrade")) == list(DEGRADATIONS)
+    assert list(choices("degrade")) == list(DEGRADATIONS.names())
     assert tuple(choices("evaluate")) == SCALED_DEGRADATIONS + ("ladder",)  # ladder: every rung, one row each
+    assert LADDER == ("clean", "mild", "moderate", "heavy") == DEGRADATIONS.names(rung=True)
+    assert SCALED_DEGRADATIONS == ("bicubic", "realistic", "second-order", "mixed-order", *LADDER, "ladder-mix")
+    script = ("import sys; from srlib.cli import build_parser; build_parser(); "
+              "print(sorted(name for name in ('scipy', 'torch', 'srlib.degrade') if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_upscale_choices_are_srlib_enlarge_lists():

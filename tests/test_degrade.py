@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from srlib.degrade import (DEGRADATIONS, add_gaussian_noise, crappify, degrade, downup, gaussian_blur, jpeg,
-                           realistic)
+from srlib.degrade import add_gaussian_noise, crappify, degrade, downup, gaussian_blur, jpeg, realistic
 from srlib.metrics import psnr
+from srlib.registry import DEGRADATIONS
 from tests.conftest import synthetic_photo
 
 
@@ -54,11 +54,17 @@ def test_building_blocks():
         jpeg(image, 0)
 
 
-@pytest.mark.parametrize("name", sorted(DEGRADATIONS))
-def test_every_named_degradation_runs_on_uint8(name):
+@pytest.mark.parametrize("name", DEGRADATIONS.names())
+def test_every_named_degradation_runs_on_uint8_and_keeps_its_registered_facts(name):
+    """What the registry says of a degradation holds: ``scaled`` ones reduce by exactly the scale,
+    ``random`` ones draw another damage for another seed and the same for the same seed."""
     image = np.round(synthetic_photo(100, 120) * 255).astype(np.uint8)
-    out = degrade(image, name, scale=2, seed=0)
+    out = degrade(image, name, scale=4, seed=0)
     assert out.dtype == np.float32 and out.ndim == 3 and 0 <= out.min() and out.max() <= 1
+    facts = DEGRADATIONS.info(name)
+    assert (out.shape[:2] == (25, 30)) == facts.get("scaled", False)
+    np.testing.assert_array_equal(out, degrade(image, name, scale=4, seed=0))
+    assert (not np.array_equal(out, degrade(image, name, scale=4, seed=1))) == facts.get("random", False)
 
 
 def test_unknown_degradation():

@@ -2,9 +2,10 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from srlib.registry import ARCHITECTURES, Registry
+from srlib.registry import ARCHITECTURES, DEGRADATIONS, Registry
 
 
 def test_a_registry_builds_by_name_and_refuses_unknown_or_repeated_names():
@@ -19,6 +20,24 @@ def test_a_registry_builds_by_name_and_refuses_unknown_or_repeated_names():
         registry.register("ordered", "collections:Counter")
     with pytest.raises(ValueError, match="package.module:attribute"):
         registry.register("bad", "collections.Counter")
+    registry.register("counter", "collections:Counter", kind="multiset", counts=True)
+    registry.register("deque", "collections:deque")
+    assert registry.names() == ("ordered", "counter", "deque")  # the order registered
+    assert registry.names(counts=True) == ("counter",) and registry.names(counts=False) == ("ordered", "deque")
+    assert registry.names(kind="mapping", counts=False) == ("ordered",)
+
+
+def test_the_degradations_are_named_once_and_built_by_name():
+    """srlib.degrade, the zoo and the command line read their lists of degradations from the registry."""
+    from srlib import degrade, zoo
+
+    assert degrade.LADDER == DEGRADATIONS.names(rung=True) == tuple(degrade.LADDER_MIX)
+    assert set(degrade.RUNGS) | {"heavy"} == set(degrade.LADDER)
+    assert zoo.SCALED_DEGRADATIONS == DEGRADATIONS.names(scaled=True)
+    assert zoo.CAMERA_DEGRADATIONS == DEGRADATIONS.names(camera=True) and set(zoo.CAMERA_DEGRADATIONS) <= set(zoo.SUITED_PHOTOS)
+    assert DEGRADATIONS.get("mild") is degrade.ladder and DEGRADATIONS.info("mild")["arguments"] == {"level": "mild"}
+    with pytest.raises(ValueError, match="unknown degradation 'blurry'.*bicubic, downup, crappify"):
+        degrade.degrade(np.zeros((8, 8, 3), np.float32), "blurry")
 
 
 def test_every_registered_architecture_builds_and_the_zoo_uses_them():
@@ -39,8 +58,9 @@ def test_every_registered_architecture_builds_and_the_zoo_uses_them():
         zoo.build_model({"architecture": {"class": "UNet3000", "arguments": {}}})
 
 
-def test_the_registry_names_architectures_without_importing_a_framework():
-    script = ("import sys; from srlib.registry import ARCHITECTURES; print(len(ARCHITECTURES.names())); "
-              "print(any(name in sys.modules for name in ('torch', 'keras', 'tensorflow')))")
+def test_the_registry_names_architectures_and_degradations_without_importing_them():
+    script = ("import sys; from srlib.registry import ARCHITECTURES, DEGRADATIONS; print(len(ARCHITECTURES.names())); "
+              "DEGRADATIONS.names(scaled=True); "
+              "print(any(name in sys.modules for name in ('torch', 'keras', 'tensorflow', 'scipy', 'srlib.degrade')))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split() == [str(len(ARCHITECTURES.names())), "False"]
