@@ -16,6 +16,7 @@ from keras import ops
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
 from srlib.pretrained import feature_loss_settings
 from srlib.pretrained_keras import caffe_preprocess, vgg16_features
+from srlib.registry import KERAS_LOSSES
 
 #: srlib/PyTorch layer names -> the Keras VGG16 layer whose output is that ReLU activation.
 VGG16_KERAS_LAYER = {"relu1_2": "block1_conv2", "relu2_2": "block2_conv2", "relu3_3": "block3_conv3",
@@ -222,14 +223,6 @@ def generator_loss(fake_logits, output, target, pixel_loss=None, adversarial_wei
     return adversarial_weight * adversarial + pixel_weight * pixel_loss(target, output)
 
 
-LOSSES = {
-    "mse": MeanSquaredError,
-    "l1": MeanAbsoluteError,
-    "charbonnier": CharbonnierLoss,
-    "psnr": PSNRLoss,
-    "ssim": SSIMLoss,
-    "ms_ssim_l1": MSSSIML1Loss,
-    "hfen": HFENLoss,
-    "mse_hfen": mse_hfen_loss,
-    "feature": FeatureLoss,
-}
+#: Name -> constructor of every single-image loss, as the loss study uses them (the names and
+#: builders of :data:`srlib.registry.KERAS_LOSSES`, written there once for both frameworks).
+LOSSES = {name: KERAS_LOSSES.get(name) for name in KERAS_LOSSES.names()}

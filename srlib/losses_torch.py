@@ -20,6 +20,7 @@ from torch import nn
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
 from srlib.pretrained import feature_loss_settings
 from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
+from srlib.registry import TORCH_LOSSES
 
 
 def _check(prediction: torch.Tensor, target: torch.Tensor, name: str) -> None:
@@ -305,15 +306,6 @@ def loss_term_metrics(loss) -> list:
     return [LossTerm(name) for name in names]
 
 
-#: Name -> constructor of every single-image loss, as the loss study uses them.
-LOSSES = {
-    "mse": nn.MSELoss,
-    "l1": nn.L1Loss,
-    "charbonnier": CharbonnierLoss,
-    "psnr": PSNRLoss,
-    "ssim": SSIMLoss,
-    "ms_ssim_l1": MSSSIML1Loss,
-    "hfen": HFENLoss,
-    "mse_hfen": mse_hfen_loss,
-    "feature": FeatureLoss,
-}
+#: Name -> constructor of every single-image loss, as the loss study uses them (the names and
+#: builders of :data:`srlib.registry.TORCH_LOSSES`, written there once for both frameworks).
+LOSSES = {name: TORCH_LOSSES.get(name) for name in TORCH_LOSSES.names()}

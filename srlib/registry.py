@@ -91,3 +91,25 @@ for _level in ("clean", "mild", "moderate", "heavy"):
     DEGRADATIONS.register(_level, "srlib.degrade:ladder", scale=True, scaled=True, random=True, rung=True,
                           arguments={"level": _level})
 DEGRADATIONS.register("ladder-mix", "srlib.degrade:ladder_mix", scale=True, scaled=True, random=True, camera=True)
+
+
+#: The single-image losses of tutorial 1's loss study, by name, once for both frameworks: ``name:
+#: (PyTorch builder, Keras builder)``, the two kept numerically equal by tests/test_losses.py.
+#: :data:`TORCH_LOSSES` and :data:`KERAS_LOSSES` resolve them (``srlib.losses_torch.LOSSES`` and
+#: ``srlib.losses_keras.LOSSES`` are their ``{name: builder}`` views).
+LOSS_BUILDERS = {
+    "mse": ("torch.nn:MSELoss", "srlib.losses_keras:MeanSquaredError"),
+    "l1": ("torch.nn:L1Loss", "srlib.losses_keras:MeanAbsoluteError"),
+    "charbonnier": ("srlib.losses_torch:CharbonnierLoss", "srlib.losses_keras:CharbonnierLoss"),
+    "psnr": ("srlib.losses_torch:PSNRLoss", "srlib.losses_keras:PSNRLoss"),
+    "ssim": ("srlib.losses_torch:SSIMLoss", "srlib.losses_keras:SSIMLoss"),
+    "ms_ssim_l1": ("srlib.losses_torch:MSSSIML1Loss", "srlib.losses_keras:MSSSIML1Loss"),
+    "hfen": ("srlib.losses_torch:HFENLoss", "srlib.losses_keras:HFENLoss"),
+    "mse_hfen": ("srlib.losses_torch:mse_hfen_loss", "srlib.losses_keras:mse_hfen_loss"),
+    "feature": ("srlib.losses_torch:FeatureLoss", "srlib.losses_keras:FeatureLoss"),
+}
+TORCH_LOSSES = Registry("PyTorch loss")
+KERAS_LOSSES = Registry("Keras loss")
+for _name, (_torch, _keras) in LOSS_BUILDERS.items():
+    TORCH_LOSSES.register(_name, _torch, framework="torch")
+    KERAS_LOSSES.register(_name, _keras, framework="keras")

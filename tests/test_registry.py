@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from srlib.registry import ARCHITECTURES, DEGRADATIONS, Registry
+from srlib.registry import ARCHITECTURES, DEGRADATIONS, KERAS_LOSSES, TORCH_LOSSES, Registry
 
 
 def test_a_registry_builds_by_name_and_refuses_unknown_or_repeated_names():
@@ -58,9 +58,22 @@ def test_every_registered_architecture_builds_and_the_zoo_uses_them():
         zoo.build_model({"architecture": {"class": "UNet3000", "arguments": {}}})
 
 
-def test_the_registry_names_architectures_and_degradations_without_importing_them():
+def test_the_losses_are_named_once_for_both_frameworks():
+    """tutorial 1's loss study: one list of names, a PyTorch and a Keras builder for each."""
+    import torch
+
+    from srlib import losses_keras, losses_torch
+
+    assert TORCH_LOSSES.names() == KERAS_LOSSES.names() == tuple(losses_torch.LOSSES) == tuple(losses_keras.LOSSES)
+    assert losses_torch.LOSSES["l1"] is torch.nn.L1Loss and losses_torch.LOSSES["hfen"] is losses_torch.HFENLoss
+    assert losses_keras.LOSSES["l1"] is losses_keras.MeanAbsoluteError
+    assert losses_keras.LOSSES["feature"] is losses_keras.FeatureLoss
+    assert {TORCH_LOSSES.info(name)["framework"] for name in TORCH_LOSSES.names()} == {"torch"}
+
+
+def test_the_registry_names_architectures_degradations_and_losses_without_importing_them():
     script = ("import sys; from srlib.registry import ARCHITECTURES, DEGRADATIONS; print(len(ARCHITECTURES.names())); "
-              "DEGRADATIONS.names(scaled=True); "
+              "DEGRADATIONS.names(scaled=True); from srlib.registry import KERAS_LOSSES; KERAS_LOSSES.names(); "
               "print(any(name in sys.modules for name in ('torch', 'keras', 'tensorflow', 'scipy', 'srlib.degrade')))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split() == [str(len(ARCHITECTURES.names())), "False"]
