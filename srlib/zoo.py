@@ -32,8 +32,7 @@ import torch
 
 from srlib.checkpoints import load_metadata, load_weights, save_weights
 from srlib.degrade import LADDER
-from srlib.registry import ARCHITECTURES as ARCHITECTURE_REGISTRY
-from srlib.registry import DEGRADATIONS
+from srlib.registry import ARCHITECTURES as ARCHITECTURE_REGISTRY, DEGRADATIONS
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
