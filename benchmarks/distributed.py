@@ -54,7 +54,7 @@ def _rank(rank: int, world_size: int, rendezvous: str, config, images: dict, out
 
 def equivalence(steps: int, per_rank_batch: int) -> dict:
     from srlib.samples import load_split
-    from srlib.train_sr import SRTrainConfig, train
+    from srlib.train_sr import SRTrainConfig, build_model, train
 
     images = load_split("train")
     config = SRTrainConfig(scale=2, features=16, blocks=2, patch_size=24, batch_size=2 * per_rank_batch, steps=steps,
@@ -69,7 +69,7 @@ def equivalence(steps: int, per_rank_batch: int) -> dict:
         torch.multiprocessing.spawn(_rank, args=(2, str(Path(folder) / "rendezvous"), config, images,
                                                  str(Path(folder) / "two"), str(result)), nprocs=2, join=True)
         two = torch.load(result, weights_only=True)
-    start = config.model().state_dict()
+    start = build_model(config).state_dict()
     difference = max(float((single.state_dict()[name] - two["state"][name]).abs().max()) for name in start)
     moved = max(float((single.state_dict()[name] - start[name]).abs().max()) for name in start)
     history_difference = max(abs(a[1] - b[1]) for a, b in zip(single_record["history"], two["history"]))

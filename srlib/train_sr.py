@@ -69,15 +69,19 @@ class SRTrainConfig:
     data: list = field(default_factory=lambda: ["srlib samples: train split"])
     init: str | None = None  # weights to start from: a weights.pt, a .safetensors file or a zoo name
 
-    def model(self) -> EDSR:
-        model = EDSR(scale=self.scale, features=self.features, blocks=self.blocks)
-        if self.init:
-            state = initial_weights(self.init)
-            own = model.state_dict()
-            own.update({name: tensor.to(own[name].dtype) for name, tensor in state.items()
-                        if name in own and own[name].shape == tensor.shape})
-            model.load_state_dict(own)
-        return model
+
+def build_model(config: SRTrainConfig) -> EDSR:
+    """The EDSR that ``config`` describes, float32: untrained, or started from ``config.init``
+    (:func:`initial_weights`; tensors whose names and shapes match are loaded, so an x2 model's
+    body can start an x4 one)."""
+    model = EDSR(scale=config.scale, features=config.features, blocks=config.blocks)
+    if config.init:
+        state = initial_weights(config.init)
+        own = model.state_dict()
+        own.update({name: tensor.to(own[name].dtype) for name, tensor in state.items()
+                    if name in own and own[name].shape == tensor.shape})
+        model.load_state_dict(own)
+    return model
 
 
 def initial_weights(source: str) -> dict:
@@ -223,7 +227,7 @@ def time_steps(config: SRTrainConfig, sampler: CropSampler, device, repeats: int
     """Median seconds per training step, measured on a throwaway copy of the model (with several
     processes, each times its share in DDP and the slowest process's median is returned to all)."""
     torch.manual_seed(config.seed)
-    model = config.model().to(device)
+    model = build_model(config).to(device)
     precision = precisions.prepare_training(model, config.precision, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     network = _replicated(model, device, world_size)
@@ -271,7 +275,7 @@ def train(config: SRTrainConfig, images: dict, output, device=None, resume: bool
         output.mkdir(parents=True, exist_ok=True)
     checkpoint_path = output / "checkpoint.pt"
     torch.manual_seed(config.seed)
-    model = config.model().to(device)
+    model = build_model(config).to(device)
     precision = precisions.prepare_training(model, config.precision, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     sampler = CropSampler(pairs or make_pairs(images, config.scale), config.scale, config.patch_size, config.seed,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from srlib.train_sr import SRTrainConfig, train
+from srlib.train_sr import SRTrainConfig, build_model, train
 from srlib.distributed import stop as stop_processes
 from tests.conftest import synthetic_photo
 
@@ -100,7 +100,7 @@ def test_two_processes_train_like_one_with_both_batches_and_only_rank_0_writes(t
     written = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
     assert written["record"]["step"] == STEPS and largest_difference(written["model"], ranks[0]) == 0.0
     # without the split, each process would train on its own crops and the replicas would part
-    moved = largest_difference(single.state_dict(), tiny_config().model().state_dict())
+    moved = largest_difference(single.state_dict(), build_model(tiny_config()).state_dict())
     assert moved > 100 * max(difference, 1e-9)
 
 

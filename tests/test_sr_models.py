@@ -108,11 +108,11 @@ def test_a_random_degradation_is_made_afresh_for_each_crop_and_resumes(tmp_path)
 
 def test_a_run_can_start_from_a_zoo_model():
     from srlib import zoo
-    from srlib.train_sr import SRTrainConfig
+    from srlib.train_sr import SRTrainConfig, build_model
 
-    model = SRTrainConfig(scale=4, init="edsr-x4").model()  # float16 in the zoo, float32 here
+    model = build_model(SRTrainConfig(scale=4, init="edsr-x4"))  # float16 in the zoo, float32 here
     shipped, _ = zoo.load_model("edsr-x4", device="cpu")
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), shipped.state_dict().values()))
     assert next(model.parameters()).dtype == torch.float32
     with pytest.raises(ValueError, match="unknown model 'edsr-x9'"):
-        SRTrainConfig(scale=4, init="edsr-x9").model()
+        build_model(SRTrainConfig(scale=4, init="edsr-x9"))
