@@ -22,6 +22,7 @@ executed notebook, which shows rank 0's outputs.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import sys
@@ -175,6 +176,118 @@ def update_text(name: str, root: Path | None = None) -> list[int]:
             cell["id"] = f"cell-{index:02d}"
         _write(updated, target)
     return sorted(changed)
+
+
+def _moved(dotted: str, moves: dict) -> str:
+    """``dotted`` (``srlib.edsr.EDSR``) with its longest prefix in ``moves`` replaced by where it moved."""
+    for old in sorted(moves, key=len, reverse=True):
+        if dotted == old or dotted.startswith(old + "."):
+            return moves[old] + dotted[len(old):]
+    return dotted
+
+
+def _bindings(tree) -> set[tuple[str, str]]:
+    """``(name bound, dotted target)`` of every import statement in ``tree``."""
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound |= {(alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0], alias.name.split(".")[0])
+                      for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            bound |= {(alias.asname or alias.name, f"{node.module}.{alias.name}") for alias in node.names}
+    return bound
+
+
+class _WithoutImports(ast.NodeTransformer):
+    """A cell's code with its imports removed, names renamed (``renames``) and ``srlib.*``
+    attribute chains moved (``moves``): what must stay the same when only the imports change."""
+
+    def __init__(self, renames: dict, moves: dict):
+        self.renames, self.moves = renames, moves
+
+    def visit_Import(self, node):
+        return None
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Name(self, node):
+        return ast.copy_location(ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx), node)
+
+    def visit_Attribute(self, node):
+        parts, base = [], node
+        while isinstance(base, ast.Attribute):
+            parts.insert(0, base.attr)
+            base = base.value
+        if isinstance(base, ast.Name) and base.id == "srlib":
+            moved = _moved(".".join(["srlib", *parts]), self.moves)
+            expression = ast.parse(moved, mode="eval").body
+            expression.ctx = node.ctx
+            return ast.copy_location(expression, node)
+        return self.generic_visit(node)
+
+
+def _renames(old_bound: set, new_bound: set, moves: dict) -> dict:
+    """Each name an old import bound -> the name the new imports bind its moved target to."""
+    new_names = {target: name for name, target in new_bound}
+    return {name: new_names.get(_moved(target, moves), name) for name, target in old_bound}
+
+
+def only_imports_moved(old: str, new: str, moves: dict, renames: dict | None = None) -> bool:
+    """Whether the code ``new`` is ``old`` with its imports taken from where ``moves``
+    (``{"srlib.losses_torch": "srlib.torch.losses"}``: a module, or one of its names, and the
+    dotted name it has now) says they went: the same statements otherwise, every name bound by an
+    import bound to the moved target (a module's local name may change with it, and then every
+    use of it), ``srlib.*`` attribute chains moved alike. Text in strings must not change.
+
+    ``renames`` (old local name -> new) covers names imported elsewhere (a notebook's earlier
+    cells); by default those of this code's own imports. Unchanged code is the same if it uses
+    no name that was renamed."""
+    old_tree, new_tree = ast.parse(old), ast.parse(new)
+    old_bound, new_bound = _bindings(old_tree), _bindings(new_tree)
+    renames = {**(renames or {}), **_renames(old_bound, new_bound, moves)}
+    if old == new:
+        renamed = {name for name, new_name in renames.items() if name != new_name}
+        return not any(isinstance(node, ast.Name) and node.id in renamed for node in ast.walk(old_tree))
+    if {(renames[name], _moved(target, moves)) for name, target in old_bound} != new_bound:
+        return False
+    moved = ast.unparse(_WithoutImports(renames, moves).visit(old_tree))
+    return moved == ast.unparse(_WithoutImports({}, {}).visit(new_tree))
+
+
+def update_imports(name: str, moves: dict, root: Path | None = None) -> list[int]:
+    """Rewrite the code cells of the committed ``notebooks/<name>.ipynb`` from its source where
+    the only change is where their imports come from (:func:`only_imports_moved` with ``moves``),
+    keeping every output; returns the indices of the cells rewritten.
+
+    For moving a library module without running the published full runs again: the code beside
+    the outputs computes what it computed, only reached by another name. Refuses (``ValueError``
+    naming the cell) when a code cell changes in any other way, or the cells do not pair up.
+    """
+    import nbformat
+
+    root = Path(root or PROJECT_ROOT)
+    target = root / "notebooks" / f"{name}.ipynb"
+    notebook = nbformat.read(target, as_version=4)
+    updated = read_source((root / "notebooks" / "src" / f"{name}.py").read_text())
+    if [cell.cell_type for cell in notebook.cells] != [cell.cell_type for cell in updated.cells]:
+        raise ValueError(f"{target}: its cells do not pair up with notebooks/src/{name}.py's; run it again")
+    def bound(cells) -> set:
+        return set().union(*(_bindings(ast.parse(cell.source)) for cell in cells if cell.cell_type == "code"))
+
+    renames = _renames(bound(notebook.cells), bound(updated.cells), moves)  # names imported in one cell, used in others
+    changed = []
+    for index, (published, source) in enumerate(zip(notebook.cells, updated.cells)):
+        if source.cell_type != "code":
+            continue
+        if not only_imports_moved(published.source, source.source, moves, renames):
+            raise ValueError(f"{target}: cell {index} changes more than where its imports come from; run it again")
+        changed.append(index)
+    changed = [index for index in changed if notebook.cells[index].source != updated.cells[index].source]
+    for index in changed:
+        notebook.cells[index].source = updated.cells[index].source
+    if changed:
+        _write(notebook, target)
+    return changed
 
 
 # TensorFlow's C++ logging writes these to the kernel's stderr before Python can silence it, at

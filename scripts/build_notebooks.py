@@ -3,6 +3,8 @@
     python scripts/build_notebooks.py [NAMES...]            # sources -> .ipynb (no outputs)
     python scripts/build_notebooks.py --execute [NAMES...]  # ... then run them in fast mode
     python scripts/build_notebooks.py --text NAMES...        # only the prose of published notebooks
+    python scripts/build_notebooks.py --moved srlib.edsr=srlib.torch.edsr [--moved ...] [NAMES...]
+                                         # ... and code cells whose imports alone moved, outputs kept
 
 A source is plain Python in jupytext's percent format (``course.notebooks.read_source``). The .ipynb
 files are generated: edit the sources. ``make notebooks`` builds and then executes them in fast
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from course.notebooks import execute, read_source, update_text
+from course.notebooks import execute, read_source, update_imports, update_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,10 +44,26 @@ def main(argv=None, root: Path = ROOT) -> int:
     action.add_argument("--execute", action="store_true", help="then run them in fast mode")
     action.add_argument("--text", action="store_true",
                         help="only rewrite the prose of these published notebooks, keeping code and outputs")
+    action.add_argument("--moved", action="append", metavar="OLD=NEW", default=[],
+                        help="a library module (or one of its names) that moved: rewrite the published notebooks' "
+                             "code cells that change only in where their imports come from, and their prose, "
+                             "keeping outputs (repeat for each module)")
     args = parser.parse_args(argv)
+    moves = {}
+    for move in args.moved:
+        old, _, new = move.partition("=")
+        if not old or not new or not all(part.isidentifier() for part in (old + "." + new).split(".")):
+            parser.error(f"--moved takes OLD=NEW, two dotted names (srlib.edsr=srlib.torch.edsr), not {move!r}")
+        moves[old] = new
     unknown = [name for name in args.names if name not in sources]
     if unknown:
         parser.error(f"no source notebooks/src/{unknown[0]}.py (choose from {', '.join(sources)})")
+    if moves:  # a published full run keeps its outputs; imports that moved, and the prose, change
+        for name in args.names or sources:
+            cells = update_imports(name, moves, root=root)
+            print(f"notebooks/{name}.ipynb: code cells {cells} and text cells {update_text(name, root=root)} "
+                  f"rewritten from notebooks/src/{name}.py")
+        return 0
     if args.text:  # a published full run keeps its code and outputs; only its prose changes
         if not args.names:
             parser.error("--text needs the notebooks to rewrite, by name")

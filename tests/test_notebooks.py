@@ -170,6 +170,63 @@ def test_update_text_rewrites_prose_and_keeps_outputs(tmp_path):
     assert nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4).cells[1].outputs[0]["text"] == "1\n"
 
 
+MOVES = {"srlib.losses_torch": "srlib.torch.losses", "srlib.edsr": "srlib.torch.edsr",
+         "srlib.data_torch.to_tensor": "srlib.torch.to_tensor"}
+
+
+@pytest.mark.parametrize("old, new, same", [
+    # a module that moved, under the same local name, and a name taken from it
+    ("from srlib import config, edsr\nfrom srlib.data_torch import to_tensor\nm = edsr.EDSR(2)\nx = to_tensor(m)",
+     "from srlib import config\nfrom srlib.torch import edsr, to_tensor\nm = edsr.EDSR(2)\nx = to_tensor(m)", True),
+    # a local name that changes with its module, in every use
+    ("from srlib import losses_torch\nloss = losses_torch.FeatureLoss()",
+     "from srlib.torch import losses\nloss = losses.FeatureLoss()", True),
+    ("import srlib\nloss = srlib.losses_torch.FeatureLoss()", "import srlib\nloss = srlib.torch.losses.FeatureLoss()", True),
+    # a change in what the code does is not a move
+    ("from srlib import edsr\nm = edsr.EDSR(2)", "from srlib.torch import edsr\nm = edsr.EDSR(4)", False),
+    ("from srlib import losses_torch\nloss = losses_torch.FeatureLoss()",
+     "from srlib.torch import losses\nloss = losses_torch.FeatureLoss()", False),
+    # text that names the module prints something else: run it again
+    ('from srlib import edsr\nprint("srlib.edsr")', 'from srlib.torch import edsr\nprint("srlib.torch.edsr")', False),
+    # an import to somewhere the moves do not say, or one dropped
+    ("from srlib import edsr\nm = edsr.EDSR(2)", "from srlib.keras import edsr\nm = edsr.EDSR(2)", False),
+    ("from srlib import config, edsr\nm = edsr.EDSR(2)", "from srlib.torch import edsr\nm = edsr.EDSR(2)", False),
+])
+def test_only_imports_moved_tells_a_move_from_a_change(old, new, same):
+    from course.notebooks import only_imports_moved
+
+    assert only_imports_moved(old, new, MOVES) is same
+    assert only_imports_moved(old, old, MOVES) is True
+
+
+def test_update_imports_rewrites_moved_imports_and_keeps_outputs(tmp_path):
+    from course.notebooks import update_imports
+
+    source = ('# %% [markdown]\n# # Title\n\n# %%\nfrom srlib import edsr, losses_torch\nprint(edsr.EDSR)\n\n'
+              '# %%\nprint(2)\n\n# %%\nprint(losses_torch.LOSSES)\n')
+    (tmp_path / "notebooks" / "src").mkdir(parents=True)
+    notebook = read_source(source)
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="EDSR\n")]
+    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    # a module's local name that changes in the cell that imports it must change in every cell
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(
+        source.replace("from srlib import edsr, losses_torch", "from srlib.torch import edsr, losses"))
+    with pytest.raises(ValueError, match="cell 3 changes more than"):
+        update_imports("09_x", MOVES, root=tmp_path)
+    moved = source.replace("from srlib import edsr, losses_torch", "from srlib.torch import edsr, losses").replace(
+        "losses_torch.LOSSES", "losses.LOSSES")
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(moved)
+    assert update_imports("09_x", MOVES, root=tmp_path) == [1, 3]
+    updated = nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4)
+    assert updated.cells[1].source == "from srlib.torch import edsr, losses\nprint(edsr.EDSR)"
+    assert updated.cells[1].outputs[0]["text"] == "EDSR\n"
+    assert stale_cells(updated, moved) == []
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(moved.replace("print(2)", "print(3)"))
+    with pytest.raises(ValueError, match="cell 2 changes more than where its imports come from; run it again"):
+        update_imports("09_x", MOVES, root=tmp_path)
+    assert nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4).cells[2].source == "print(2)"
+
+
 def _build_notebooks_script():
     """scripts/build_notebooks.py as a module (scripts/ is not a package)."""
     import importlib.util
@@ -191,12 +248,14 @@ def test_build_notebooks_checks_its_arguments_before_writing(tmp_path, capsys):
     target = tmp_path / "notebooks" / "09_x.ipynb"
     nbformat.write(published, target)
     before = target.read_bytes()
-    for argv in (["--help"], ["--no-such-option"], ["09_y"], ["--text"]):
+    for argv in (["--help"], ["--no-such-option"], ["09_y"], ["--text"], ["--moved", "srlib.edsr"],
+                 ["--moved", "srlib.edsr=srlib/torch/edsr"]):
         with pytest.raises(SystemExit):
             script.main(argv, root=tmp_path)
         assert target.read_bytes() == before, argv
     error = capsys.readouterr().err
     assert "no source notebooks/src/09_y.py (choose from 09_x)" in error and "--text needs the notebooks" in error
+    assert "--moved takes OLD=NEW, two dotted names" in error
     assert script.main(["09_x"], root=tmp_path) == 0  # named: rebuilt from the source, without outputs
     assert nbformat.read(target, as_version=4).cells[1].outputs == []
 
