@@ -168,14 +168,18 @@ def test_classic_self_ensemble_is_the_zoo_s(classic):
     assert np.allclose(ours, library, atol=1e-5)
 
 
-def test_classic_camera_damage_is_degrade_realistic(classic):
+def test_classic_camera_damage_is_the_ladder_s(classic):
+    """Tutorial 6's camera_like, with the mild and the moderate ranges, draws what
+    srlib.degrade.ladder draws at those rungs, from the same seed."""
     from srlib import degrade
 
     photos = [to_float(synthetic_photo(48, 64, seed=seed)) for seed in range(3)]
-    for index, photo in enumerate(photos):
-        ours = classic.camera_like(photo, 4, np.random.default_rng([0, index]))
-        assert ours.shape == (12, 16, 3)
-        assert np.array_equal(ours, degrade.realistic(photo, 4, seed=[0, index]))
+    for level, ranges in (("mild", classic.MILD), ("moderate", classic.MODERATE)):
+        assert ranges == {key: getattr(degrade.RUNGS[level], key) for key in ranges}
+        for index, photo in enumerate(photos):
+            ours = classic.camera_like(photo, 4, np.random.default_rng([0, index]), **ranges)
+            assert ours.shape == (12, 16, 3)
+            assert np.array_equal(ours, degrade.ladder(photo, level, 4, seed=[0, index]))
 
 
 def test_texture_probes_critic_is_tutorial_4_s():
