@@ -160,7 +160,15 @@ def realistic(highres, scale: int = 4, seed=None) -> np.ndarray:
 
 
 def _filter(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    return np.clip(ndimage.convolve(image, kernel[:, :, None], mode="reflect"), 0.0, 1.0).astype(np.float32)
+    """``image`` (H, W, C) convolved with the odd square ``kernel``, borders reflected (the edge
+    pixel repeated, scipy's ``reflect``). The padding is explicit: scipy 1.17's 2-D convolve reads
+    memory outside the image, at random, when the kernel is larger than the image (a 21-pixel
+    kernel on the 2x2 image of a small crop reduced twice), and returns NaN now and then."""
+    radius = kernel.shape[0] // 2
+    padded = np.pad(image, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
+    filtered = ndimage.convolve(padded, kernel[:, :, None], mode="constant")[radius:radius + image.shape[0],
+                                                                             radius:radius + image.shape[1]]
+    return np.clip(filtered, 0.0, 1.0).astype(np.float32)
 
 
 def _random_blur_kernel(rng: np.random.Generator, sigma_range: tuple[float, float],
