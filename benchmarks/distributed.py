@@ -149,8 +149,8 @@ def crop_costs(image: np.ndarray, repeats: int) -> dict:
 
 
 def plan(costs: dict) -> dict:
-    from srlib.checkpoints import load_metadata
     from srlib.zoo import model_path, training_stages
+    from srlib.torch.checkpoints import load_metadata
 
     # the H200 run that started the zoo's edsr-x2 (a later stage may have continued it on a CPU)
     training = next(stage for stage in training_stages(load_metadata(model_path("edsr-x2")))

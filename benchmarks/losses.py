@@ -20,8 +20,8 @@ import keras
 import torch
 
 from srlib import losses_keras as lk
-from srlib import losses_torch as lt
 from srlib.config import set_seed
+from srlib.torch import losses as lt
 from timing import write_results
 
 

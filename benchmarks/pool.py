@@ -86,9 +86,9 @@ def seen_and_unseen(candidates: dict) -> dict:
     """``{model: {set: gains}}`` for the zoo's ``edsr-x2`` and ``edsr-x4`` and each candidate
     ``{label: train_sr folder or zoo .safetensors file}``, on the sample photos' train split, the
     wallpapers and the validation photos."""
-    from srlib.edsr import EDSR
     from srlib.samples import load_pool, load_split
     from srlib.zoo import load_model
+    from srlib.torch.edsr import EDSR
 
     sets = {"samples (train split)": load_split("train"),
             "wallpapers": load_pool(("wallpapers",)),

@@ -5,7 +5,7 @@ Every ratio compares two measurements made in this one run, each a median of ``-
 
 - ``imresize``: MATLAB bicubic x2 at three sizes, seconds per output megapixel (linear growth
   means a constant s/MP);
-- inference: each zoo model at ``fp32`` and at ``auto`` (:mod:`srlib.precision`), seconds per
+- inference: each zoo model at ``fp32`` and at ``auto`` (:mod:`srlib.torch.precision`), seconds per
   output megapixel on one validation photo, and the mean validation PSNR of both (5 photos,
   degraded as in training, Y channel, ``scale``-pixel border);
 - the command line: ``srlib upscale --model edsr-x2`` over the validation photos in a fresh
@@ -39,8 +39,8 @@ import sys, time
 started = time.perf_counter()
 import torch
 from srlib import zoo
-from srlib.data_torch import to_tensor
 from srlib.io import list_images, load_image
+from srlib.torch.data import to_tensor
 model, metadata = zoo.load_model(sys.argv[1], device="cpu")
 with torch.no_grad():
     for path in list_images(sys.argv[2]):
@@ -176,10 +176,10 @@ def bench_training_steps(repeats: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from srlib import precision as precisions
-    from srlib.edsr import EDSR
-    from srlib.models_torch import build_unet
     from srlib.vae import ConditionalVAE, vae_loss
+    from srlib.torch import precision as precisions
+    from srlib.torch.edsr import EDSR
+    from srlib.torch.models import build_unet
 
     def timed(make_model, make_batch, loss_of, label):
         row = {}
@@ -270,12 +270,12 @@ def converge_unet(seeds) -> dict:
     import fastai.callback.schedule  # noqa: F401 (Learner.fit_one_cycle)
     from torch import nn
 
-    from srlib.callbacks_fastai import BFloat16Training
     from srlib.config import set_seed
-    from srlib.data_torch import paired_data
-    from srlib.models_torch import unet_learner
     from srlib.samples import load_split
-    from srlib.train_torch import predict_images
+    from srlib.torch.callbacks import BFloat16Training
+    from srlib.torch.data import paired_data
+    from srlib.torch.models import unet_learner
+    from srlib.torch.training import predict_images
 
     train, valid = load_split("train"), load_split("valid")
     rows = {}
@@ -401,8 +401,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torch  # noqa: F401  (before configure_threads, so that it sizes PyTorch's pools too)
 
-    from srlib import precision as precisions
     from srlib.config import configure_threads, machine_description
+    from srlib.torch import precision as precisions
 
     output = Path(args.output)
     supported, how = precisions.bfloat16_support("cpu")

@@ -13,25 +13,25 @@ each epoch, seed 42), in plain PyTorch, then is scored on the 5 validation photo
 tutorials 2-4 make them (shrunk to a 192-pixel shorter side, degraded with seed 42, the input
 bicubic-enlarged): PSNR (Y, 4-pixel border), the high-frequency energy ratio against the originals
 (:func:`srlib.metrics.high_frequency_ratio`, 0.25-0.5 cycles per pixel: 1 is as much fine detail as
-the photo) and the MobileNetV2 distance (:func:`srlib.perceptual.mobilenet_distance`, the judge no
+the photo) and the MobileNetV2 distance (:func:`srlib.torch.perceptual.mobilenet_distance`, the judge no
 loss uses), with a figure of zoomed crops per probe.
 
 - ``pixel``: the references, the zoo's ``unet-pixel`` trained on with its own pixel loss (MSE),
   so every other probe is compared at equal steps;
-- ``perceptual``: :class:`srlib.losses_torch.FeatureLoss` (tutorial 3) with lesson 7's layers
+- ``perceptual``: :class:`srlib.torch.losses.FeatureLoss` (tutorial 3) with lesson 7's layers
   (relu3_3, relu4_3, relu5_3) unless a probe names shallower ones;
   ``feature_scale`` multiplies the feature terms only (the Gram terms stay ``gram_weight * w^2``
   with lesson 7's weights ``w``);
 - ``gan``: tutorial 4's NoGAN game, written out: its PatchGAN critic (instance norm), pretrained
   on ``critic_pretraining`` times ``--steps`` batches against the frozen generator (0: from
   scratch), then one critic turn and one generator turn per step, the generator's loss
-  :class:`srlib.losses_torch.GeneratorLoss` (adversarial 1, L1 times ``pixel_weight``), Adam
+  :class:`srlib.torch.losses.GeneratorLoss` (adversarial 1, L1 times ``pixel_weight``), Adam
   with beta1 = 0 for both players.
 
 ``pixel`` and ``perceptual`` follow tutorials 2 and 3's schedule: one cycle (fastai's
 ``fit_one_cycle`` defaults) with discriminative learning rates (the encoder at a hundredth);
 ``gan`` tutorial 4's constant rate. The forward passes and the losses run under bfloat16
-autocast where the processor computes it natively (:mod:`srlib.precision`); the critic stays
+autocast where the processor computes it natively (:mod:`srlib.torch.precision`); the critic stays
 float32, as in tutorial 4.
 
 Writes ``<output>.json`` (one row per probe: its settings, scores, seconds; the run's mode,
@@ -145,8 +145,8 @@ def training_pool(sources) -> dict:
 def start_identity(start: str) -> str:
     """What the U-Net starts from, in a probe's settings: the zoo file's digest, so a new
     ``unet-pixel`` makes old rows stale."""
-    from srlib.checkpoints import digest
     from srlib.zoo import model_path
+    from srlib.torch.checkpoints import digest
 
     if start == "unet-pixel":
         return f"unet-pixel {digest(model_path('unet-pixel'))}"
@@ -156,26 +156,26 @@ def start_identity(start: str) -> str:
 
 
 def start_model(start: str, device):
-    """The residual U-Net of tutorial 2 (srlib.models_torch), float32, in training mode."""
+    """The residual U-Net of tutorial 2 (srlib.torch.models), float32, in training mode."""
     if start == "unet-pixel":
         from srlib.zoo import load_model
 
         model, _ = load_model("unet-pixel", device=device)
     else:
-        from srlib.models_torch import build_unet
+        from srlib.torch.models import build_unet
 
         model = build_unet(encoder_weights="offline").to(device)  # seeded by the caller
     return model.float().train()
 
 
 def feature_network():
-    from srlib.pretrained_torch import vgg16_features
+    from srlib.torch.pretrained import vgg16_features
 
     return vgg16_features("offline")
 
 
 def judge(highres, prediction, crop_border: int) -> float:
-    from srlib.perceptual import mobilenet_distance
+    from srlib.torch.perceptual import mobilenet_distance
 
     return mobilenet_distance(highres, prediction, crop_border=crop_border)
 
@@ -196,7 +196,7 @@ def patch_critic(features: int):
 
 def probe_settings(name: str, grid: dict, steps: int, data: dict, precision: str, device) -> dict:
     """Everything that decides a probe's numbers (its row is reused only when all of it matches)."""
-    from srlib import precision as precisions
+    from srlib.torch import precision as precisions
 
     if name not in grid:
         raise ValueError(f"unknown probe {name!r}; --list shows the {len(grid)} probes")
@@ -233,7 +233,7 @@ class TaskData:
 
     def batch(self, step: int, device, layout):
         """``(lowres, highres)`` NCHW float32 tensors of training step ``step``."""
-        from srlib.data_torch import to_tensor
+        from srlib.torch import to_tensor
 
         epoch, position = divmod(step, self.data["steps_per_epoch"])
         self.pairs.set_epoch(epoch)
@@ -294,9 +294,9 @@ def train_probe(name: str, settings: dict, data: TaskData, checkpoint: Path, che
     import torch
     from tqdm.auto import tqdm
 
-    from srlib import checkpoints, config
-    from srlib import precision as precisions
-    from srlib.losses_torch import FeatureLoss, GeneratorLoss, critic_loss
+    from srlib import config
+    from srlib.torch import checkpoints, precision as precisions
+    from srlib.torch.losses import FeatureLoss, GeneratorLoss, critic_loss
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     method, steps = settings["method"], settings["steps"]
@@ -452,7 +452,7 @@ def run_probes(names, steps: int, output, grid: dict | None = None, data: dict |
     import torch
 
     from srlib import config
-    from srlib.train_torch import predict_images
+    from srlib.torch.training import predict_images
 
     grid, data = grid or GRID, data or DATA
     output, checkpoints = Path(output), Path(checkpoints or default_checkpoints())

@@ -84,7 +84,7 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
        machine, date, software and command (:func:`course.results.save`);
     4. deletes the training checkpoints in ``checkpoints``: the run is complete, the next starts afresh.
     """
-    from srlib import checkpoints as checkpoint_files
+    from srlib.torch import checkpoints as checkpoint_files
 
     if zoo is not None and run_mode() != "full":
         from srlib import evaluation, zoo as model_zoo

@@ -14,8 +14,8 @@ Several processes: ``torchrun --nproc_per_node N -m course.notebooks 02_unet_pix
 runs the same notebook in N kernels, one per process, whose fastai learners train together in
 DistributedDataParallel (:data:`DISTRIBUTED` lists the notebooks that can). Before the
 notebook's first cell each kernel joins a process group of its own
-(:func:`srlib.distributed.start`) and makes every ``Learner`` distributed
-(:func:`srlib.callbacks_fastai.distribute_learners`); those two cells are not saved. The cells
+(:func:`srlib.torch.distributed.start`) and makes every ``Learner`` distributed
+(:func:`srlib.torch.callbacks.distribute_learners`); those two cells are not saved. The cells
 themselves are unchanged: only rank 0 writes files (:func:`srlib.config.main_process`) and the
 executed notebook, which shows rank 0's outputs.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import re
 import sys
@@ -198,60 +199,65 @@ def _bindings(tree) -> set[tuple[str, str]]:
     return bound
 
 
-class _WithoutImports(ast.NodeTransformer):
-    """A cell's code with its imports removed, names renamed (``renames``) and ``srlib.*``
-    attribute chains moved (``moves``): what must stay the same when only the imports change."""
+class _Resolved(ast.NodeTransformer):
+    """A cell's code with its imports removed and every name an import bound (``bindings``: local
+    name -> dotted target) written out as the dotted name of what it names, moved by ``moves``
+    (``edsr.EDSR`` -> ``srlib.torch.edsr.EDSR``): what must stay the same when only the imports
+    change. With ``strings``, the dotted ``srlib.*`` names inside string constants move too."""
 
-    def __init__(self, renames: dict, moves: dict):
-        self.renames, self.moves = renames, moves
+    def __init__(self, bindings: dict, moves: dict, strings: bool = False):
+        self.bindings, self.moves, self.strings = bindings, moves, strings
 
     def visit_Import(self, node):
         return None
 
     visit_ImportFrom = visit_Import
 
+    def _dotted(self, node, dotted: str):
+        expression = ast.parse(_moved(dotted, self.moves), mode="eval").body
+        expression.ctx = node.ctx
+        return ast.copy_location(expression, node)
+
     def visit_Name(self, node):
-        return ast.copy_location(ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx), node)
+        if isinstance(node.ctx, ast.Load) and node.id in self.bindings:
+            return self._dotted(node, self.bindings[node.id])
+        return node
 
     def visit_Attribute(self, node):
         parts, base = [], node
         while isinstance(base, ast.Attribute):
             parts.insert(0, base.attr)
             base = base.value
-        if isinstance(base, ast.Name) and base.id == "srlib":
-            moved = _moved(".".join(["srlib", *parts]), self.moves)
-            expression = ast.parse(moved, mode="eval").body
-            expression.ctx = node.ctx
-            return ast.copy_location(expression, node)
+        if isinstance(base, ast.Name) and base.id in self.bindings:
+            return self._dotted(node, ".".join([self.bindings[base.id], *parts]))
         return self.generic_visit(node)
 
+    def visit_Constant(self, node):
+        if self.strings and isinstance(node.value, str):
+            text = re.sub(r"\bsrlib(?:\.\w+)+", lambda match: _moved(match.group(0), self.moves), node.value)
+            return ast.copy_location(ast.Constant(value=text), node)
+        return node
 
-def _renames(old_bound: set, new_bound: set, moves: dict) -> dict:
-    """Each name an old import bound -> the name the new imports bind its moved target to."""
-    new_names = {target: name for name, target in new_bound}
-    return {name: new_names.get(_moved(target, moves), name) for name, target in old_bound}
 
+def only_imports_moved(old: str, new: str, moves: dict, context: tuple[dict, dict] | None = None,
+                       strings: bool = False) -> bool:
+    """Whether the code ``new`` computes what ``old`` computes once its imports come from where
+    ``moves`` (``{"srlib.losses_torch": "srlib.torch.losses"}``: a module, or one of its names,
+    and the dotted name it has now) says they went. Every name an import binds is replaced by the
+    dotted name of what it names (in ``old``, moved) and the two must then be the same code: a
+    local name may change with its module, an unused import may go, a name may come from a new
+    place, but nothing else changes. Text in strings must not change, unless ``strings``: then a
+    string may name the moved modules by their new names (for a cell whose outputs do not show it).
 
-def only_imports_moved(old: str, new: str, moves: dict, renames: dict | None = None) -> bool:
-    """Whether the code ``new`` is ``old`` with its imports taken from where ``moves``
-    (``{"srlib.losses_torch": "srlib.torch.losses"}``: a module, or one of its names, and the
-    dotted name it has now) says they went: the same statements otherwise, every name bound by an
-    import bound to the moved target (a module's local name may change with it, and then every
-    use of it), ``srlib.*`` attribute chains moved alike. Text in strings must not change.
-
-    ``renames`` (old local name -> new) covers names imported elsewhere (a notebook's earlier
-    cells); by default those of this code's own imports. Unchanged code is the same if it uses
-    no name that was renamed."""
+    ``context``: the names imported elsewhere (a notebook's other cells), as ``{name: dotted}``
+    for the old code and for the new; this code's own imports come on top of them.
+    """
+    old_context, new_context = context or ({}, {})
     old_tree, new_tree = ast.parse(old), ast.parse(new)
-    old_bound, new_bound = _bindings(old_tree), _bindings(new_tree)
-    renames = {**(renames or {}), **_renames(old_bound, new_bound, moves)}
-    if old == new:
-        renamed = {name for name, new_name in renames.items() if name != new_name}
-        return not any(isinstance(node, ast.Name) and node.id in renamed for node in ast.walk(old_tree))
-    if {(renames[name], _moved(target, moves)) for name, target in old_bound} != new_bound:
-        return False
-    moved = ast.unparse(_WithoutImports(renames, moves).visit(old_tree))
-    return moved == ast.unparse(_WithoutImports({}, {}).visit(new_tree))
+    old_bindings = {**old_context, **dict(_bindings(old_tree))}
+    new_bindings = {**new_context, **dict(_bindings(new_tree))}
+    resolved_old = ast.unparse(_Resolved(old_bindings, moves, strings).visit(old_tree))
+    return resolved_old == ast.unparse(_Resolved(new_bindings, {}).visit(new_tree))
 
 
 def update_imports(name: str, moves: dict, root: Path | None = None) -> list[int]:
@@ -261,7 +267,9 @@ def update_imports(name: str, moves: dict, root: Path | None = None) -> list[int
 
     For moving a library module without running the published full runs again: the code beside
     the outputs computes what it computed, only reached by another name. Refuses (``ValueError``
-    naming the cell) when a code cell changes in any other way, or the cells do not pair up.
+    naming the cell) when a code cell changes in any other way, or the cells do not pair up. A
+    string may follow the move (a module's name in saved metadata) only in a cell whose outputs
+    never name a moved module: an output that does was computed by the old name, and needs a run.
     """
     import nbformat
 
@@ -271,15 +279,17 @@ def update_imports(name: str, moves: dict, root: Path | None = None) -> list[int
     updated = read_source((root / "notebooks" / "src" / f"{name}.py").read_text())
     if [cell.cell_type for cell in notebook.cells] != [cell.cell_type for cell in updated.cells]:
         raise ValueError(f"{target}: its cells do not pair up with notebooks/src/{name}.py's; run it again")
-    def bound(cells) -> set:
-        return set().union(*(_bindings(ast.parse(cell.source)) for cell in cells if cell.cell_type == "code"))
+    def bound(cells) -> dict:  # names imported in one cell, used in others
+        return dict(set().union(*(_bindings(ast.parse(cell.source)) for cell in cells if cell.cell_type == "code")))
 
-    renames = _renames(bound(notebook.cells), bound(updated.cells), moves)  # names imported in one cell, used in others
+    context = (bound(notebook.cells), bound(updated.cells))
     changed = []
     for index, (published, source) in enumerate(zip(notebook.cells, updated.cells)):
         if source.cell_type != "code":
             continue
-        if not only_imports_moved(published.source, source.source, moves, renames):
+        shown = json.dumps([dict(output) for output in published.get("outputs", [])])
+        strings = not any(re.search(re.escape(old) + r"\b", shown) for old in moves)
+        if not only_imports_moved(published.source, source.source, moves, context, strings):
             raise ValueError(f"{target}: cell {index} changes more than where its imports come from; run it again")
         changed.append(index)
     changed = [index for index in changed if notebook.cells[index].source != updated.cells[index].source]
@@ -381,10 +391,10 @@ def _joining_cells(group: str) -> tuple:
     import nbformat
 
     setup = nbformat.v4.new_code_cell(
-        "import datetime, srlib.callbacks_fastai, srlib.distributed\n"
-        f"srlib.distributed.start({group!r}, timeout=datetime.timedelta(hours=24))\n"
-        "srlib.callbacks_fastai.distribute_learners()")
-    return setup, nbformat.v4.new_code_cell("srlib.distributed.stop()")
+        "import datetime, srlib.torch.callbacks, srlib.torch.distributed\n"
+        f"srlib.torch.distributed.start({group!r}, timeout=datetime.timedelta(hours=24))\n"
+        "srlib.torch.callbacks.distribute_learners()")
+    return setup, nbformat.v4.new_code_cell("srlib.torch.distributed.stop()")
 
 
 def _without_joining_cells(notebook) -> None:
@@ -490,7 +500,7 @@ def run_all(output_dir: Path, figures: Path | None, names=None, redo: bool = Fal
     if distributed:
         from datetime import timedelta
 
-        from srlib import distributed as process_group
+        from srlib.torch import distributed as process_group
 
         process_group.start(timeout=timedelta(hours=24), backend="gloo")  # the kernels hold the GPUs
         redo = True

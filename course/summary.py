@@ -54,7 +54,7 @@ def record(study: str, task: str, targets: dict, predictions: dict, details, cro
     if callable(details):
         details = details()
     from srlib.evaluation import evaluate
-    from srlib.perceptual import vgg_distance
+    from srlib.torch.perceptual import vgg_distance
 
     table = evaluate(targets, predictions, crop_border=crop_border, extra_metrics={"vgg": vgg_distance})
     rows = [{"study": study, "task": task, "method": method, **values, **details.get(method, {})}

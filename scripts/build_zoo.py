@@ -24,9 +24,9 @@ from pathlib import Path
 import torch
 
 from srlib import zoo
-from srlib.checkpoints import load_metadata, load_weights
-from srlib.edsr import EDSR
 from srlib.samples import load_split
+from srlib.torch.checkpoints import load_metadata, load_weights
+from srlib.torch.edsr import EDSR
 
 
 def validation(model, metadata: dict) -> dict:
@@ -99,7 +99,7 @@ def choose_default_strength(name: str, draws: int = 4) -> float:
 
 
 def add_unet(path: Path, name: str, description: str) -> None:
-    from srlib.models_torch import build_unet
+    from srlib.torch.models import build_unet
 
     model = build_unet()
     saved = load_weights(model, path)

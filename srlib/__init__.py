@@ -1,7 +1,8 @@
 """srlib: image super-resolution helpers shared by the tutorials in ``notebooks/``.
 
-``import srlib`` is light: it imports neither TensorFlow nor PyTorch. Framework code lives in
-modules named for their framework (``srlib.losses_keras``, ``srlib.losses_torch``, ...).
+``import srlib`` is light: it imports neither TensorFlow nor PyTorch. PyTorch code lives in the
+package ``srlib.torch`` (``srlib.torch.losses``, ``srlib.torch.edsr``, ...), Keras code in the
+modules named for it (``srlib.losses_keras``, ...).
 """
 from srlib import config  # noqa: F401  (sets quiet TensorFlow logging before any framework import)
 

@@ -98,7 +98,7 @@ def fast_mode() -> bool:
     return run_mode() != "full"
 
 
-#: The precisions every model-running function of srlib accepts (see srlib.precision).
+#: The precisions every model-running function of srlib accepts (see srlib.torch.precision).
 PRECISIONS = ("auto", "fp32", "bf16")
 
 

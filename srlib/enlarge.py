@@ -192,7 +192,7 @@ def choose_backend(backend: str = "auto", device="cpu", precision: str = "auto")
     ``auto`` takes ONNX Runtime on a CPU without native bfloat16 (where PyTorch computes in
     float32 and ONNX Runtime is faster: docs/zoo.md's speed columns) when the ``onnxruntime``
     package is installed and ``precision`` resolves to float32; PyTorch everywhere else (a GPU, or
-    bfloat16 in PyTorch, which :func:`srlib.precision.bfloat16_support` finds native).
+    bfloat16 in PyTorch, which :func:`srlib.torch.precision.bfloat16_support` finds native).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -200,7 +200,7 @@ def choose_backend(backend: str = "auto", device="cpu", precision: str = "auto")
         return backend
     import torch
 
-    from srlib.precision import bfloat16_support, resolve
+    from srlib.torch.precision import bfloat16_support, resolve
 
     if torch.device(device).type != "cpu" or importlib.util.find_spec("onnxruntime") is None:
         return "torch"
@@ -217,7 +217,7 @@ class Upscaler:
         device, precision, self_ensemble, progress: as :func:`srlib.zoo.upscale`.
         backend: ``auto``, ``torch`` or ``onnxruntime`` (:func:`choose_backend`; ONNX Runtime runs
             the model exported by :mod:`srlib.export`, on the CPU, in float32).
-        tile: ``"auto"`` (:func:`srlib.upscale.tile_for_memory`: from the device's free memory),
+        tile: ``"auto"`` (:func:`srlib.torch.inference.tile_for_memory`: from the device's free memory),
             a side in input pixels, or 0 / None for whole images. After an out-of-memory error the
             image is tried again with tiles half as large, down to 32 pixels.
         strength: for a camera model (``real-x4``), 0 (the faithful model it was fine-tuned from)
@@ -232,8 +232,8 @@ class Upscaler:
                  tile="auto", self_ensemble: bool = False, progress: bool = False, strength: float | None = None,
                  steps: int | None = None, seed: int | None = None):
         from srlib import zoo
-        from srlib.precision import check_precision, resolve
-        from srlib.upscale import tile_for_memory
+        from srlib.torch.precision import check_precision, resolve
+        from srlib.torch.inference import tile_for_memory
 
         tile, precision = tile_side(0 if tile is None else tile), check_precision(precision)
         if isinstance(model, tuple) and strength is not None:
@@ -286,7 +286,7 @@ class Upscaler:
         import torch
 
         from srlib import zoo
-        from srlib.upscale import TILE_SIDES
+        from srlib.torch.inference import TILE_SIDES
 
         while True:
             try:

@@ -117,7 +117,7 @@ def evaluate(highres, predictions=None, scale: int | None = None, crop_border: i
             defaults to ``scale`` (the usual convention).
         y_channel: score the luma only (SR papers' convention) or all three RGB channels.
         extra_metrics: more columns, ``{name: f(highres, prediction, crop_border=...)}`` on the
-            RGB images, e.g. ``{"vgg": srlib.perceptual.vgg_distance}`` (lower is better).
+            RGB images, e.g. ``{"vgg": srlib.torch.perceptual.vgg_distance}`` (lower is better).
 
     Raises ``ValueError`` naming the image when a prediction is missing or has the wrong size.
     """

@@ -7,7 +7,7 @@ own enlargement: the zoo's ``scale`` for models that take the low-resolution ima
 ``edsr-x4``), 1 for those that take it already enlarged with MATLAB's bicubic (the U-Nets, the
 auto-encoder, the VAE: ``input = "bicubic-upsampled"`` in the file's metadata). Sizes that the
 network cannot take (the U-Net's encoder halves the image five times) are reflection-padded and
-cropped back inside the graph, as :func:`srlib.upscale.upscale_array` does. The file's metadata
+cropped back inside the graph, as :func:`srlib.torch.inference.upscale_array` does. The file's metadata
 (``onnx.ModelProto.metadata_props``) carries the zoo name, scale, input kind and srlib version.
 
 ``check_onnx(path, model)`` runs the file with ONNX Runtime on an image of an awkward size and
@@ -102,12 +102,12 @@ def export_onnx(model: torch.nn.Module, metadata: dict, path, overwrite: bool = 
 def check_onnx(path, model: torch.nn.Module, metadata: dict, height: int = 61, width: int = 83,
                seed: int = 0) -> float:
     """The largest absolute difference between ONNX Runtime's output for ``path`` and PyTorch's
-    (:func:`srlib.upscale.upscale_array`, float32, whole image) on a random image of
+    (:func:`srlib.torch.inference.upscale_array`, float32, whole image) on a random image of
     ``height`` x ``width`` (odd sizes, on purpose). Needs the ``onnxruntime`` package."""
     import onnxruntime
 
-    from srlib.upscale import upscale_array
     from srlib.zoo import scale_and_multiple
+    from srlib.torch.inference import upscale_array
 
     scale, multiple = scale_and_multiple(metadata)
     image = np.random.default_rng(seed).random((height, width, 3), dtype=np.float32)
@@ -121,7 +121,7 @@ class OnnxRuntimeNetwork(torch.nn.Module):
     """``model`` exported by :func:`export_onnx` and run by ONNX Runtime on the CPU, in float32.
 
     Called like the model: an ``(N, 3, H, W)`` float32 tensor in, the network's output out
-    (``(N, 3, H * s, W * s)``, unclipped), so :func:`srlib.upscale.upscale_array` and
+    (``(N, 3, H * s, W * s)``, unclipped), so :func:`srlib.torch.inference.upscale_array` and
     :func:`srlib.zoo.upscale` tile it the same way. ``reference`` is the PyTorch model, kept for
     its device and ``receptive_radius`` (the tiles' overlap), never run. Needs ``onnxruntime``.
     """

@@ -1,6 +1,6 @@
 """Loss functions for Keras 3, written with ``keras.ops`` so they run on any backend.
 
-The same losses as ``srlib.losses_torch`` (see its docstrings for the definitions and papers),
+The same losses as ``srlib.torch.losses`` (see its docstrings for the definitions and papers),
 giving the same values on the same batch (the tests check it). Keras conventions differ in two
 ways: arguments come as ``(y_true, y_pred)``, and images are NHWC. Each loss returns one value
 per image and Keras averages them over the batch. Multi-term losses offer ``.metrics()``: one
@@ -166,7 +166,7 @@ def gram_matrix(features):
 
 
 class FeatureLoss(keras.losses.Loss):
-    """The perceptual loss of ``srlib.losses_torch.FeatureLoss`` on Keras's VGG16."""
+    """The perceptual loss of ``srlib.torch.losses.FeatureLoss`` on Keras's VGG16."""
 
     def __init__(self, layers=("relu3_3", "relu4_3", "relu5_3"), layer_weights=(5.0, 15.0, 2.0),
                  gram_weight: float = 5e3, pixel_weight: float = 1.0, layer_scales: dict | None = None,

@@ -57,7 +57,7 @@ def build_autoencoder(filters=(64, 128, 256), dropout: float = 0.3, output_activ
 
 
 def to_torch(model: keras.Model, filters, residual: bool):
-    """The :class:`srlib.models_torch.Autoencoder` computing what ``model`` (built by
+    """The :class:`srlib.torch.models.Autoencoder` computing what ``model`` (built by
     :func:`build_autoencoder` with the same ``filters`` and ``residual``) computes, in float32.
 
     The ten Conv2D layers are taken in the graph's order (``model.layers`` is topological), their
@@ -65,7 +65,7 @@ def to_torch(model: keras.Model, filters, residual: bool):
     """
     import torch
 
-    from srlib.models_torch import Autoencoder
+    from srlib.torch.models import Autoencoder
 
     convolutions = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
     twin = Autoencoder(filters, residual=residual)

@@ -1,7 +1,7 @@
 """Paired (lowres, highres) training patches, in plain NumPy, for every framework.
 
 :class:`PairedPatches` degrades each high-resolution photo once, then serves aligned random
-crops with flips and 90-degree rotations. ``srlib.data_torch`` wraps it for PyTorch/fastai and
+crops with flips and 90-degree rotations. ``srlib.torch.data`` wraps it for PyTorch/fastai and
 ``srlib.data_keras`` for Keras, so both frameworks see exactly the same pairs.
 
 Shapes: ``pairs[i]`` is ``(lowres, highres)``, HWC float32 in [0, 1]; ``highres`` is

@@ -24,7 +24,7 @@ import numpy as np
 
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 #: Multiplier for each VGG-16 ReLU layer's activations in the feature losses, calibrated by
-#: ``srlib.pretrained_torch.vgg16_layer_scales`` on the nine training photographs (crappified
+#: ``srlib.torch.pretrained.vgg16_layer_scales`` on the nine training photographs (crappified
 #: versus original; a test re-runs it). Raw activations of this un-normalised VGG differ by
 #: orders of magnitude between layers; with these scales each layer's feature L1 equals the
 #: pixel L1 on such pairs, so fast.ai lesson 7's layer weights [5, 15, 2] keep their meaning

@@ -68,11 +68,11 @@ class Registry:
 
 #: The networks the zoo can rebuild from a metadata's ``architecture`` (``class``, ``arguments``).
 ARCHITECTURES = Registry("architecture")
-ARCHITECTURES.register("Autoencoder", "srlib.models_torch:Autoencoder", framework="torch")
+ARCHITECTURES.register("Autoencoder", "srlib.torch.models:Autoencoder", framework="torch")
 ARCHITECTURES.register("ConditionalVAE", "srlib.vae:ConditionalVAE", framework="torch")
 ARCHITECTURES.register("Denoiser", "srlib.diffusion:Denoiser", framework="torch", sampled=True)
-ARCHITECTURES.register("EDSR", "srlib.edsr:EDSR", framework="torch")
-ARCHITECTURES.register("ResidualUnet", "srlib.models_torch:build_unet", framework="torch")
+ARCHITECTURES.register("EDSR", "srlib.torch.edsr:EDSR", framework="torch")
+ARCHITECTURES.register("ResidualUnet", "srlib.torch.models:build_unet", framework="torch")
 
 
 #: The degradations :func:`srlib.degrade.degrade` applies by name, in the order ``srlib degrade
@@ -95,18 +95,18 @@ DEGRADATIONS.register("ladder-mix", "srlib.degrade:ladder_mix", scale=True, scal
 
 #: The single-image losses of tutorial 1's loss study, by name, once for both frameworks: ``name:
 #: (PyTorch builder, Keras builder)``, the two kept numerically equal by tests/test_losses.py.
-#: :data:`TORCH_LOSSES` and :data:`KERAS_LOSSES` resolve them (``srlib.losses_torch.LOSSES`` and
+#: :data:`TORCH_LOSSES` and :data:`KERAS_LOSSES` resolve them (``srlib.torch.losses.LOSSES`` and
 #: ``srlib.losses_keras.LOSSES`` are their ``{name: builder}`` views).
 LOSS_BUILDERS = {
     "mse": ("torch.nn:MSELoss", "srlib.losses_keras:MeanSquaredError"),
     "l1": ("torch.nn:L1Loss", "srlib.losses_keras:MeanAbsoluteError"),
-    "charbonnier": ("srlib.losses_torch:CharbonnierLoss", "srlib.losses_keras:CharbonnierLoss"),
-    "psnr": ("srlib.losses_torch:PSNRLoss", "srlib.losses_keras:PSNRLoss"),
-    "ssim": ("srlib.losses_torch:SSIMLoss", "srlib.losses_keras:SSIMLoss"),
-    "ms_ssim_l1": ("srlib.losses_torch:MSSSIML1Loss", "srlib.losses_keras:MSSSIML1Loss"),
-    "hfen": ("srlib.losses_torch:HFENLoss", "srlib.losses_keras:HFENLoss"),
-    "mse_hfen": ("srlib.losses_torch:mse_hfen_loss", "srlib.losses_keras:mse_hfen_loss"),
-    "feature": ("srlib.losses_torch:FeatureLoss", "srlib.losses_keras:FeatureLoss"),
+    "charbonnier": ("srlib.torch.losses:CharbonnierLoss", "srlib.losses_keras:CharbonnierLoss"),
+    "psnr": ("srlib.torch.losses:PSNRLoss", "srlib.losses_keras:PSNRLoss"),
+    "ssim": ("srlib.torch.losses:SSIMLoss", "srlib.losses_keras:SSIMLoss"),
+    "ms_ssim_l1": ("srlib.torch.losses:MSSSIML1Loss", "srlib.losses_keras:MSSSIML1Loss"),
+    "hfen": ("srlib.torch.losses:HFENLoss", "srlib.losses_keras:HFENLoss"),
+    "mse_hfen": ("srlib.torch.losses:mse_hfen_loss", "srlib.losses_keras:mse_hfen_loss"),
+    "feature": ("srlib.torch.losses:FeatureLoss", "srlib.losses_keras:FeatureLoss"),
 }
 TORCH_LOSSES = Registry("PyTorch loss")
 KERAS_LOSSES = Registry("Keras loss")

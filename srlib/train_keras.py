@@ -20,7 +20,7 @@ def dtype_policy(precision: str = "auto") -> str:
 
     ``"auto"`` means bfloat16 where it is native: on the TensorFlow backend (this project's
     tensorflow-cpu) when the CPU has AVX-512-BF16 or AMX-BF16 (:func:`srlib.config.native_bfloat16_flags`); on
-    the torch backend as :func:`srlib.precision.resolve` decides for its default device. Keras's
+    the torch backend as :func:`srlib.torch.precision.resolve` decides for its default device. Keras's
     ``mixed_bfloat16`` computes in bfloat16 and keeps float32 weights, like PyTorch's autocast.
     Measured in ``results/benchmarks/speed.md``.
     """
@@ -30,8 +30,8 @@ def dtype_policy(precision: str = "auto") -> str:
         precision = precision_setting()
     if precision == "auto":
         if keras.backend.backend() == "torch":
-            from srlib.precision import resolve
-            from srlib.upscale import default_device
+            from srlib.torch import default_device
+            from srlib.torch.precision import resolve
 
             precision = resolve("auto", default_device())
         else:
@@ -73,7 +73,7 @@ class EpochBackup(keras.callbacks.Callback):
     The state is the model's variables (the dropout layers' seed states included), the
     optimiser's (Adam's moments and its step count, which places the cosine schedule), the
     history so far, the progress bar's per-step losses, the training seconds and the global random
-    generators; :func:`srlib.checkpoints.save_state` writes it atomically to ``path`` with
+    generators; :func:`srlib.torch.checkpoints.save_state` writes it atomically to ``path`` with
     ``settings``. :func:`fit` with ``checkpoint=path`` creates one; :meth:`restore` returns how many
     epochs the file holds (0 when there is none, or one of other settings).
     Keras's own ``BackupAndRestore`` keeps the weights and the epoch but not the history or the
@@ -82,7 +82,7 @@ class EpochBackup(keras.callbacks.Callback):
 
     def __init__(self, path, settings: dict, dataset: KerasPairs, bar: ProgressBar):
         super().__init__()
-        from srlib import checkpoints  # imports torch: only runs that resume need it
+        from srlib.torch import checkpoints  # imports torch: only runs that resume need it
 
         self.checkpoints, self.path, self.settings = checkpoints, path, settings
         self.dataset, self.bar = dataset, bar

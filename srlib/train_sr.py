@@ -6,7 +6,7 @@ multiple of the scale and their MATLAB-bicubic reductions, computed once; each s
 crops (``patch_size`` low-resolution pixels square) with random flips and rotations, from images
 chosen in proportion to their area, using a seeded ``torch.Generator``. The loss is L1 (EDSR's),
 Adam with a cosine learning-rate decay. Steps run in bfloat16 autocast with channels-last tensors
-where the hardware computes bfloat16 natively (``precision="auto"``, :mod:`srlib.precision`).
+where the hardware computes bfloat16 natively (``precision="auto"``, :mod:`srlib.torch.precision`).
 
 Several processes: under ``torchrun --nproc_per_node N -m srlib.train_sr ...`` (or with a process
 group already initialised) each process trains a replica wrapped in PyTorch's
@@ -43,11 +43,10 @@ import torch.nn.functional as F
 from srlib.arrays import mod_crop, to_float
 from srlib.config import shown_path
 from srlib.degrade import bicubic
-from srlib.edsr import EDSR, count_parameters
-from srlib import precision as precisions
 from srlib.io import atomic_write
-from srlib.distributed import process_group, start as start_processes, stop as stop_processes
-from srlib.upscale import default_device
+from srlib.torch import default_device, precision as precisions
+from srlib.torch.edsr import EDSR, count_parameters
+from srlib.torch.distributed import process_group, start as start_processes, stop as stop_processes
 
 
 @dataclass
@@ -64,7 +63,7 @@ class SRTrainConfig:
     final_learning_rate: float = 1e-6
     seed: int = 0
     checkpoint_every: int = 500
-    precision: str = "auto"  # auto / fp32 / bf16 (srlib.precision); the record says what was used
+    precision: str = "auto"  # auto / fp32 / bf16 (srlib.torch.precision); the record says what was used
     degradation: str = "bicubic"  # or a random one of srlib.degrade (second-order: camera-like), per crop
     data: list = field(default_factory=lambda: ["srlib samples: train split"])
     init: str | None = None  # weights to start from: a weights.pt, a .safetensors file or a zoo name

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srlib import checkpoints
+from srlib.torch import checkpoints
 
 
 def _block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
@@ -152,7 +152,7 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     ``kind="mse"``: the same decoder with ``z`` fixed at 0 and the summed squared error, a
     deterministic network of the same capacity. Batches: a seeded permutation of ``pairs`` per
     pass, the crops redrawn each pass (``pairs.set_epoch``). The network runs in bfloat16 with
-    channels-last where native (``precision``, see :mod:`srlib.precision`), the loss in float32.
+    channels-last where native (``precision``, see :mod:`srlib.torch.precision`), the loss in float32.
     History: per-step ``loss``, ``reconstruction``, ``kl``; ``seconds``; ``precision``;
     ``resumed_after`` (steps taken from a checkpoint, 0 for a fresh run).
 
@@ -166,8 +166,7 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     """
     from tqdm import tqdm
 
-    from srlib import precision as precisions
-    from srlib.data_torch import to_tensor
+    from srlib.torch import precision as precisions, to_tensor
 
     if kind not in ("vae", "mse"):
         raise ValueError(f"kind must be 'vae' or 'mse', got {kind!r}")
@@ -238,7 +237,7 @@ def predict(model: ConditionalVAE, inputs: dict, kind: str = "vae", num_samples:
     """``{name: array}`` for whole images (HWC in [0, 1], bicubic-upsampled inputs): for
     ``kind="mse"`` the zero-latent prediction (HWC); for ``"vae"`` ``num_samples`` draws from the
     prior, stacked (S, H, W, C), from one seeded generator."""
-    from srlib.data_torch import to_image, to_tensor
+    from srlib.torch import to_image, to_tensor
 
     outputs, generator = {}, torch.Generator().manual_seed(seed)
     for name, image in inputs.items():

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srlib.checkpoints import load_metadata, load_weights, save_weights
 from srlib.degrade import LADDER
 from srlib.registry import ARCHITECTURES as ARCHITECTURE_REGISTRY, DEGRADATIONS
+from srlib.torch.checkpoints import load_metadata, load_weights, save_weights
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 REQUIRED_KEYS = ("name", "architecture", "scale", "input", "degradation", "data", "training", "validation")
@@ -154,7 +154,7 @@ def load_model(name: str, device=None, folder=ZOO_DIR, strength: float | None = 
     if strength is not None or metadata.get("faithful"):
         model, metadata = _with_strength(model, metadata, path, strength)
     model, metadata = with_sampler(model, metadata, steps, seed)
-    from srlib.upscale import default_device
+    from srlib.torch import default_device
 
     return model.float().eval().to(torch.device(device) if device else default_device()), metadata
 
@@ -261,10 +261,10 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
 
     ``bicubic-upsampled`` models (the U-Nets) get the image enlarged by MATLAB bicubic first.
     ``self_ensemble`` averages the 8 flips/rotations (EDSR+, Lim et al.): 8 times slower, a
-    little more accurate. ``precision``: ``auto``/``fp32``/``bf16`` (:mod:`srlib.precision`).
+    little more accurate. ``precision``: ``auto``/``fp32``/``bf16`` (:mod:`srlib.torch.precision`).
     """
     from srlib.degrade import upscale_bicubic
-    from srlib.upscale import upscale_array
+    from srlib.torch.inference import upscale_array
 
     if metadata["input"] == "bicubic-upsampled":
         image = upscale_bicubic(image, metadata["scale"])
@@ -482,7 +482,7 @@ def beside_run(name: str, inputs: dict, trained_here: str, folder=ZOO_DIR) -> tu
     Returns ``({image name: prediction}, "<trained_here>; the zoo model <name> trained M steps
     (full mode, T min on <machine>)")``.
     """
-    from srlib.upscale import upscale_array
+    from srlib.torch.inference import upscale_array
 
     model, metadata = load_model(name, folder=folder)
     scale, multiple = scale_and_multiple(metadata)

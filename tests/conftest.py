@@ -38,7 +38,7 @@ def tiny_model(tmp_path):
     import torch  # here, not at the top: collecting torch-free tests stays light
 
     from srlib import zoo
-    from srlib.edsr import EDSR
+    from srlib.torch.edsr import EDSR
 
     torch.manual_seed(0)
     return zoo.export(EDSR(scale=2, features=4, blocks=1), "tiny", TINY_METADATA, folder=tmp_path / "zoo")
@@ -51,7 +51,7 @@ def camera_pair(tiny_model):
     import torch
 
     from srlib import zoo
-    from srlib.edsr import EDSR
+    from srlib.torch.edsr import EDSR
 
     torch.manual_seed(1)
     metadata = {**TINY_METADATA, "degradation": {"name": "ladder-mix"},

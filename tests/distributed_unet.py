@@ -1,5 +1,5 @@
 """Run by tests/test_distributed.py under torchrun: tutorial 2's U-Net learner trains one epoch
-in each process through srlib.callbacks_fastai.distributed, and each process reports."""
+in each process through srlib.torch.callbacks.distributed, and each process reports."""
 import json
 import sys
 from pathlib import Path
@@ -9,9 +9,9 @@ import torch.distributed as dist
 from torch import nn
 
 from srlib import config
-from srlib.callbacks_fastai import distributed
-from srlib.data_torch import paired_data
-from srlib.models_torch import unet_learner
+from srlib.torch.callbacks import distributed
+from srlib.torch.data import paired_data
+from srlib.torch.models import unet_learner
 from tests.conftest import synthetic_photo
 from tests.fastai_counting import CountBatches
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from srlib.train_sr import SRTrainConfig, build_model, train
-from srlib.distributed import stop as stop_processes
+from srlib.torch.distributed import stop as stop_processes
 from tests.conftest import synthetic_photo
 
 STEPS = 4
@@ -173,10 +173,11 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from srlib import checkpoints, config, plotting
-from srlib.callbacks_fastai import EpochCheckpoints
-from srlib.data_torch import paired_data
-from srlib.models_torch import unet_learner
+from srlib import config, plotting
+from srlib.torch import checkpoints
+from srlib.torch.callbacks import EpochCheckpoints
+from srlib.torch.data import paired_data
+from srlib.torch.models import unet_learner
 from tests.conftest import synthetic_photo
 from tests.fastai_counting import CountBatches
 
@@ -268,7 +269,8 @@ def test_only_rank_0_saves_through_srlib(tmp_path, monkeypatch, rank):
     import matplotlib.pyplot as plt
 
     from course import results, summary
-    from srlib import checkpoints, plotting
+    from srlib import plotting
+    from srlib.torch import checkpoints
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", str(rank))

@@ -12,7 +12,7 @@ from srlib import enlarge, zoo
 from srlib.cli import main
 from srlib.io import Picture, read_picture, write_picture
 from srlib.resize import imresize
-from srlib.upscale import TILE_SIDES, tile_for_memory, upscale_array
+from srlib.torch.inference import TILE_SIDES, tile_for_memory, upscale_array
 from tests.conftest import synthetic_photo
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -233,9 +233,9 @@ def test_tiles_are_sized_from_the_free_memory(tiny, monkeypatch):
     sides = [tile_for_memory(tiny.model, free_bytes=free) for free in (1, 2**24, 2**27, 2**40)]
     assert sides[0] == TILE_SIDES[-1] and sides[-1] == TILE_SIDES[0]
     assert sides == sorted(sides) and len(set(sides)) >= 3 and set(sides) <= set(TILE_SIDES)
-    import srlib.upscale
+    import srlib.torch.inference
 
-    monkeypatch.setattr(srlib.upscale, "free_memory", lambda device: 2**24)
+    monkeypatch.setattr(srlib.torch.inference, "free_memory", lambda device: 2**24)
     assert enlarge.Upscaler((tiny.model, tiny.metadata), backend="torch", tile="auto").tile == sides[1]
     from srlib import config
 
@@ -272,13 +272,13 @@ def test_onnx_runtime_backend_agrees_with_pytorch(tiny, tiny_model):
 
 
 def test_auto_backend_is_onnx_runtime_only_on_a_cpu_without_native_bfloat16(monkeypatch):
-    import srlib.precision
+    import srlib.torch.precision
 
     monkeypatch.delenv("SRLIB_PRECISION", raising=False)
     for native, precision, device, expected in ((False, "auto", "cpu", "onnxruntime"), (False, "fp32", "cpu",
                                                 "onnxruntime"), (False, "bf16", "cpu", "torch"),
                                                 (True, "auto", "cpu", "torch"), (False, "auto", "cuda", "torch")):
-        monkeypatch.setattr(srlib.precision, "bfloat16_support", lambda device="cpu", native=native: (native, "test"))
+        monkeypatch.setattr(srlib.torch.precision, "bfloat16_support", lambda device="cpu", native=native: (native, "test"))
         assert enlarge.choose_backend("auto", device, precision) == expected, (native, precision, device)
     monkeypatch.setattr(enlarge.importlib.util, "find_spec", lambda name: None)  # onnxruntime not installed
     assert enlarge.choose_backend("auto", "cpu", "auto") == "torch"

@@ -28,7 +28,8 @@ def test_torch_and_fastai(pairs):
     import fastai.callback.progress  # noqa: F401  (adds Learner.no_bar)
     from fastai.learner import Learner
 
-    from srlib.data_torch import TorchPairs, dataloaders, to_image, to_tensor
+    from srlib.torch import to_image, to_tensor
+    from srlib.torch.data import TorchPairs, dataloaders
 
     lowres, highres = TorchPairs(pairs)[0]
     assert lowres.shape == (3, 8, 8) and highres.shape == (3, 16, 16)

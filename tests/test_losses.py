@@ -6,9 +6,9 @@ torch = pytest.importorskip("torch")
 keras = pytest.importorskip("keras")
 
 from srlib import losses_keras as lk  # noqa: E402
-from srlib import losses_torch as lt  # noqa: E402
 from srlib.degrade import add_gaussian_noise, gaussian_blur  # noqa: E402
 from srlib.metrics import psnr, ssim  # noqa: E402
+from srlib.torch import losses as lt  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402
 
 # float32 through the same arithmetic in two frameworks: a few ulps per operation.
@@ -169,8 +169,8 @@ def test_weighted_sum_reports_its_terms(batch):
 
 def test_vgg_layer_scales_are_what_we_calibrated():
     from srlib.pretrained import VGG16_LAYER_SCALE
-    from srlib.pretrained_torch import vgg16_layer_scales
     from srlib.samples import load_split
+    from srlib.torch.pretrained import vgg16_layer_scales
 
     measured = vgg16_layer_scales(load_split("train").values())
     for layer, value in VGG16_LAYER_SCALE.items():
@@ -178,7 +178,8 @@ def test_vgg_layer_scales_are_what_we_calibrated():
 
 
 def test_offline_vgg_is_identical_in_both_frameworks():
-    from srlib import pretrained_keras, pretrained_torch
+    from srlib import pretrained_keras
+    from srlib.torch import pretrained as pretrained_torch
 
     image = synthetic_photo(64, 64, seed=9)[None]
     with torch.no_grad():
@@ -194,8 +195,8 @@ def test_offline_vgg_is_identical_in_both_frameworks():
 
 
 def test_offline_mobilenet_v2_knows_a_cat():
-    from srlib.pretrained_torch import mobilenet_v2, mobilenet_v2_encoder
     from srlib.samples import SAMPLES
+    from srlib.torch.pretrained import mobilenet_v2, mobilenet_v2_encoder
 
     image = torch.from_numpy(SAMPLES["chelsea"].load().transpose(2, 0, 1).copy())[None]
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -209,7 +210,7 @@ def test_offline_mobilenet_v2_knows_a_cat():
 def test_mobilenet_v2_encoder_gives_fastai_a_unet_with_skips():
     from fastai.vision.models.unet import DynamicUnet
 
-    from srlib.pretrained_torch import mobilenet_v2_encoder
+    from srlib.torch.pretrained import mobilenet_v2_encoder
 
     encoder = torch.nn.Sequential(*list(mobilenet_v2_encoder(weights=None).children())[:-1])
     unet = DynamicUnet(encoder, n_out=3, img_size=(64, 64))

@@ -39,10 +39,11 @@ def unet_pixel():
 
 
 def test_unet_pixel_data_is_the_library_s(unet_pixel):
-    """Tutorial 2 builds its loaders step by step; tutorials 3 and 4 call srlib.data_torch.paired_data."""
+    """Tutorial 2 builds its loaders step by step; tutorials 3 and 4 call srlib.torch.data.paired_data."""
     import torch
 
-    from srlib import data_torch, patches
+    from srlib import patches
+    from srlib.torch import data as data_torch
 
     notebook, settings = unet_pixel
     train = {f"photo{i}": synthetic_photo(96, 128, seed=i) for i in range(2)}
@@ -61,11 +62,12 @@ def test_unet_pixel_data_is_the_library_s(unet_pixel):
 
 
 def test_unet_pixel_learner_is_the_library_s(unet_pixel):
-    """The zoo's U-Net (srlib.models_torch.unet_learner) is tutorial 2's, weight for weight."""
+    """The zoo's U-Net (srlib.torch.models.unet_learner) is tutorial 2's, weight for weight."""
     import torch
     from torch import nn
 
-    from srlib import config, data_torch, models_torch
+    from srlib import config
+    from srlib.torch import data as data_torch, models as models_torch
 
     notebook, settings = unet_pixel
     train = {"photo": synthetic_photo(96, 128, seed=1)}
@@ -129,10 +131,10 @@ def classic():
 
 
 def test_classic_edsr_is_the_library_s(classic):
-    """Tutorial 6 writes EDSR-baseline; the zoo's models load into srlib.edsr.EDSR."""
+    """Tutorial 6 writes EDSR-baseline; the zoo's models load into srlib.torch.edsr.EDSR."""
     import torch
 
-    from srlib import edsr
+    from srlib.torch import edsr
 
     for scale in (2, 4):
         ours, library = classic.EDSR(scale, features=16, blocks=2), edsr.EDSR(scale, features=16, blocks=2)
@@ -157,7 +159,8 @@ def test_classic_crops_are_the_trainer_s(classic):
 
 
 def test_classic_self_ensemble_is_the_zoo_s(classic):
-    from srlib import edsr, zoo
+    from srlib import zoo
+    from srlib.torch import edsr
 
     model = edsr.EDSR(2, features=8, blocks=1).eval()
     lowres = to_float(synthetic_photo(20, 26, seed=6))

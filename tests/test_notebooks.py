@@ -188,15 +188,63 @@ MOVES = {"srlib.losses_torch": "srlib.torch.losses", "srlib.edsr": "srlib.torch.
      "from srlib.torch import losses\nloss = losses_torch.FeatureLoss()", False),
     # text that names the module prints something else: run it again
     ('from srlib import edsr\nprint("srlib.edsr")', 'from srlib.torch import edsr\nprint("srlib.torch.edsr")', False),
-    # an import to somewhere the moves do not say, or one dropped
+    # an import to somewhere the moves do not say, or a used one dropped; an unused one may go
     ("from srlib import edsr\nm = edsr.EDSR(2)", "from srlib.keras import edsr\nm = edsr.EDSR(2)", False),
-    ("from srlib import config, edsr\nm = edsr.EDSR(2)", "from srlib.torch import edsr\nm = edsr.EDSR(2)", False),
+    ("from srlib import config, edsr\nm = edsr.EDSR(config.SCALE)", "from srlib.torch import edsr\nm = edsr.EDSR(config.SCALE)",
+     False),
+    ("from srlib import config, edsr\nm = edsr.EDSR(2)", "from srlib.torch import edsr\nm = edsr.EDSR(2)", True),
+    # a name that moved out of its module on its own: reached through the module, it is not there
+    ("from srlib import data_torch\nx = data_torch.to_tensor(1)", "from srlib.torch import data as data_torch\n"
+     "x = data_torch.to_tensor(1)", False),
+    ("from srlib import data_torch\nx = data_torch.to_tensor(1)", "from srlib.torch import to_tensor\nx = to_tensor(1)",
+     True),
 ])
 def test_only_imports_moved_tells_a_move_from_a_change(old, new, same):
     from course.notebooks import only_imports_moved
 
     assert only_imports_moved(old, new, MOVES) is same
-    assert only_imports_moved(old, old, MOVES) is True
+
+
+def test_code_left_as_it_was_is_checked_against_the_other_cells_imports():
+    from course.notebooks import only_imports_moved
+
+    # code left as it was is the same only where it uses nothing that moved
+    assert only_imports_moved("from srlib import edsr\nm = edsr.EDSR(2)", "from srlib import edsr\nm = edsr.EDSR(2)",
+                              MOVES) is False
+    context = ({"data_torch": "srlib.data_torch", "np": "numpy"}, {"data_torch": "srlib.torch.data", "np": "numpy"})
+    assert only_imports_moved("y = np.ones(2)", "y = np.ones(2)", MOVES, context) is True
+    assert only_imports_moved("image = data_torch.to_tensor(y)", "image = data_torch.to_tensor(y)", MOVES, context) is False
+
+
+def test_a_string_may_follow_the_move_only_when_asked():
+    """A module's name in a string (saved metadata) may follow the move when the cell's outputs do
+    not show it; any other change of the string is still a change."""
+    from course.notebooks import only_imports_moved
+
+    old = 'from srlib import edsr\nmetadata = {"loss": "srlib.losses_torch.FeatureLoss", "model": edsr.EDSR}'
+    new = 'from srlib.torch import edsr\nmetadata = {"loss": "srlib.torch.losses.FeatureLoss", "model": edsr.EDSR}'
+    assert only_imports_moved(old, new, MOVES) is False
+    assert only_imports_moved(old, new, MOVES, strings=True) is True
+    assert only_imports_moved(old, new.replace("FeatureLoss", "L1Loss"), MOVES, strings=True) is False
+
+
+def test_update_imports_moves_strings_only_in_cells_whose_outputs_do_not_name_a_module(tmp_path):
+    from course.notebooks import update_imports
+
+    source = ('# %%\nfrom srlib import edsr\nnames = ["srlib.edsr.EDSR"]\n\n'
+              '# %%\nprint(names[0])\n')
+    (tmp_path / "notebooks" / "src").mkdir(parents=True)
+    notebook = read_source(source)
+    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    moved = source.replace("from srlib import edsr", "from srlib.torch import edsr").replace(
+        '"srlib.edsr.EDSR"', '"srlib.torch.edsr.EDSR"')
+    (tmp_path / "notebooks" / "src" / "09_x.py").write_text(moved)
+    assert update_imports("09_x", MOVES, root=tmp_path) == [0]
+    # the same string in a cell that printed the old name: its output needs a run
+    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="srlib.edsr.EDSR\n")]
+    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    with pytest.raises(ValueError, match="cell 0 changes more than"):
+        update_imports("09_x", MOVES, root=tmp_path)
 
 
 def test_update_imports_rewrites_moved_imports_and_keeps_outputs(tmp_path):

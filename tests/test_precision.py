@@ -1,4 +1,4 @@
-"""srlib.precision, srlib.callbacks_fastai and the thread set-up: bfloat16 where it is native."""
+"""srlib.torch.precision, srlib.torch.callbacks and the thread set-up: bfloat16 where it is native."""
 import os
 import subprocess
 import sys
@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from srlib import precision
-from srlib.edsr import EDSR
-from srlib.upscale import upscale_array
+from srlib.torch import precision
+from srlib.torch.edsr import EDSR
+from srlib.torch.inference import upscale_array
 from tests.conftest import synthetic_photo
 
 NATIVE, HOW = precision.bfloat16_support("cpu")
@@ -115,7 +115,7 @@ def test_fastai_callback_runs_in_bf16_and_cleans_up():
     from fastai.data.core import DataLoaders
     from fastai.learner import Learner
 
-    from srlib.callbacks_fastai import BFloat16Training
+    from srlib.torch.callbacks import BFloat16Training
 
     generator = torch.Generator().manual_seed(0)
     items = [(torch.rand(3, 16, 16, generator=generator), torch.rand(3, 16, 16, generator=generator)) for _ in range(8)]

@@ -1,5 +1,5 @@
 """Interrupted training resumes to the same weights: the fastai callback of tutorials 2-3
-(srlib.callbacks_fastai.EpochCheckpoints) and the VAE loop of tutorial 5 (srlib.vae.train)."""
+(srlib.torch.callbacks.EpochCheckpoints) and the VAE loop of tutorial 5 (srlib.vae.train)."""
 import numpy as np
 import pytest
 
@@ -12,11 +12,12 @@ from fastai.callback.core import Callback  # noqa: E402
 from fastai.learner import Learner  # noqa: E402
 from torch import nn  # noqa: E402
 
-from srlib import checkpoints, config  # noqa: E402
-from srlib.callbacks_fastai import BFloat16Training, EpochCheckpoints  # noqa: E402
-from srlib.data_torch import paired_data  # noqa: E402
+from srlib import config  # noqa: E402
 from srlib.patches import PairedPatches  # noqa: E402
 from srlib.vae import ConditionalVAE, train  # noqa: E402
+from srlib.torch import checkpoints
+from srlib.torch.callbacks import BFloat16Training, EpochCheckpoints  # noqa: E402
+from srlib.torch.data import paired_data  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402
 
 
@@ -39,7 +40,7 @@ def small_learner(unet=False):
                             highres_size=80, seed=3, device="cpu", fresh_damage=True)
     config.set_seed(5)
     if unet:
-        from srlib.models_torch import unet_learner
+        from srlib.torch.models import unet_learner
 
         learn = unet_learner(dls, nn.MSELoss())
         learn.add_cb(BFloat16Training("auto"))

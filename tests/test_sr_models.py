@@ -1,13 +1,13 @@
-"""EDSR, its resumable trainer, and tiled inference (srlib.edsr, srlib.train_sr, srlib.upscale)."""
+"""EDSR, its resumable trainer, and tiled inference (srlib.torch.edsr, srlib.train_sr, srlib.torch.inference)."""
 import re
 
 import numpy as np
 import pytest
 import torch
 
-from srlib.edsr import EDSR, count_parameters
 from srlib.train_sr import SRTrainConfig, train
-from srlib.upscale import upscale_array
+from srlib.torch.edsr import EDSR, count_parameters
+from srlib.torch.inference import upscale_array
 from tests.conftest import synthetic_photo
 
 

@@ -90,7 +90,7 @@ def test_one_probe_of_each_method_writes_its_row_and_is_skipped_next_time(tmp_pa
 
 
 def test_probes_are_seeded_and_resume_from_their_checkpoints(tmp_path, tiny, monkeypatch):
-    from srlib import checkpoints
+    from srlib.torch import checkpoints
 
     first, second = (run(tmp_path, ["gan"], folder=folder)["probes"]["gan"] for folder in ("first", "second"))
     assert first["psnr"] == second["psnr"] and first["history"] == second["history"]

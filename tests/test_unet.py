@@ -10,14 +10,14 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
-from srlib import losses_torch  # noqa: E402
-from srlib.checkpoints import load_metadata, load_weights, save_weights  # noqa: E402
 from srlib.degrade import add_gaussian_noise, gaussian_blur  # noqa: E402
 from srlib.evaluation import evaluate  # noqa: E402
-from srlib.data_torch import paired_data  # noqa: E402
-from srlib.models_torch import ResidualUnet, build_unet, unet_learner  # noqa: E402
-from srlib.perceptual import mobilenet_distance, vgg_distance  # noqa: E402
-from srlib.train_torch import predict_image  # noqa: E402
+from srlib.torch import losses as losses_torch  # noqa: E402
+from srlib.torch.checkpoints import load_metadata, load_weights, save_weights  # noqa: E402
+from srlib.torch.data import paired_data  # noqa: E402
+from srlib.torch.models import ResidualUnet, build_unet, unet_learner  # noqa: E402
+from srlib.torch.perceptual import mobilenet_distance, vgg_distance  # noqa: E402
+from srlib.torch.training import predict_image  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402
 
 
@@ -107,7 +107,7 @@ def test_mobilenet_distance_is_the_same_recipe_on_another_network():
     assert mobilenet_distance(image, blurred) > mobilenet_distance(image, noisy) > 0
     assert mobilenet_distance(image, blurred) == pytest.approx(mobilenet_distance(blurred, image), rel=1e-5)
     # recomputed independently: torchvision's network, ImageNet normalisation, unit-normalised channels
-    from srlib.pretrained_torch import mobilenet_v2
+    from srlib.torch.pretrained import mobilenet_v2
 
     network = mobilenet_v2("offline").features.eval()
     mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)

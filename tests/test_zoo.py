@@ -321,7 +321,7 @@ def test_shipped_unet_handles_images_smaller_than_its_receptive_field(size):
 
 
 def test_upscale_precision_flag(tmp_path, tiny_model, capsys):
-    from srlib.precision import resolve
+    from srlib.torch.precision import resolve
 
     (tmp_path / "in").mkdir()
     save_image(tmp_path / "in" / "a.png", synthetic_photo(24, 32))

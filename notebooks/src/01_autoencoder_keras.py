@@ -31,8 +31,7 @@ import numpy as np
 
 import srlib
 import course
-from srlib import checkpoints, config, degrade, evaluation, kernels, losses_keras, patches, plotting, samples, \
-    train_keras
+from srlib import config, degrade, evaluation, kernels, losses_keras, patches, plotting, samples, train_keras
 
 import keras
 from keras import layers, ops
@@ -227,7 +226,7 @@ def hfen_loss(y_true, y_pred, kernel=LOG_KERNEL):
 
 # %% [markdown]
 # `srlib.losses_keras` holds these two and the study's other five as Keras `Loss` classes (with
-# PyTorch twins in `srlib.losses_torch`). On a batch of bicubic inputs against their originals,
+# PyTorch twins in `srlib.torch.losses`). On a batch of bicubic inputs against their originals,
 # ours and the library's must agree:
 
 # %%

@@ -37,11 +37,11 @@ from fastai.torch_core import params
 from fastai.vision.learner import unet_learner
 
 import course
-from srlib import checkpoints, config, data_torch, degrade, evaluation, models_torch, patches, plotting, samples, \
-    train_torch
-from srlib.callbacks_fastai import BFloat16Training, EpochCheckpoints
-from srlib.perceptual import mobilenet_distance, vgg_distance
+from srlib import config, degrade, evaluation, patches, plotting, samples
 from srlib.resize import shrink
+from srlib.torch import checkpoints, data as data_torch, models as models_torch, to_image, training as train_torch
+from srlib.torch.callbacks import BFloat16Training, EpochCheckpoints
+from srlib.torch.perceptual import mobilenet_distance, vgg_distance
 
 print(f"srlib {srlib.__version__}, fastai {fastai.__version__}, torch {torch.__version__}, "
       f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}")
@@ -70,7 +70,7 @@ CONFIG = SimpleNamespace(
     fresh_damage=True,                 # crappify every training image again at each epoch (see "Data")
     learning_rate=1e-3,                # lesson 7's; None trains with the finder's suggestion (see "Train")
     self_attention=False,              # lesson 7's option: a self-attention layer in the decoder
-    precision="auto",                  # bfloat16 + channels-last where native (srlib.precision)
+    precision="auto",                  # bfloat16 + channels-last where native (srlib.torch.precision)
     seed=42, **BUDGETS[MODE])
 
 config.set_seed(CONFIG.seed)
@@ -142,7 +142,7 @@ plotting.show_images({f"original ({photo.shape[1]}x{photo.shape[0]})": photo,
 #
 # In the batch below, some numbers are mirrored or turned: each crop is flipped and rotated
 # together with its target. Tutorials 3 and 4 need the same data, so the library has these four
-# steps as one call, `srlib.data_torch.paired_data` (the tests check that it gives the same batches).
+# steps as one call, `srlib.torch.data.paired_data` (the tests check that it gives the same batches).
 
 # %%
 class EpochDataLoader(DataLoader):
@@ -177,8 +177,8 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 dls, valid_inputs, valid_targets = crappified_data(train_highres, valid_images, device)
 lowres_batch, highres_batch = dls.train.one_batch()
 print("a training batch:", tuple(lowres_batch.shape), "->", tuple(highres_batch.shape))
-plotting.show_images({f"input {i}": data_torch.to_image(lowres_batch[i]) for i in range(4)}
-                     | {f"target {i}": data_torch.to_image(highres_batch[i]) for i in range(4)},
+plotting.show_images({f"input {i}": to_image(lowres_batch[i]) for i in range(4)}
+                     | {f"target {i}": to_image(highres_batch[i]) for i in range(4)},
                      columns=4, size=1.6);
 
 # %% [markdown]
@@ -188,7 +188,7 @@ plotting.show_images({f"input {i}": data_torch.to_image(lowres_batch[i]) for i i
 # the encoder, and builds a decoder to match, with lesson 7's options:
 #
 # - `arch`: the encoder. Ours is MobileNetV2 with ImageNet weights read offline from an
-#   installed package (`srlib.models_torch.mobilenet_v2_arch`, behind an ImageNet-normalisation
+#   installed package (`srlib.torch.models.mobilenet_v2_arch`, behind an ImageNet-normalisation
 #   layer, so the model takes RGB in [0, 1]); `cut=-1` keeps all its blocks, `normalize=False`
 #   because the normalisation is inside the model. With torchvision's resnet34 weights on your
 #   disk, `unet_learner(dls, resnet34, n_out=3)` is lesson 7's exact model.
@@ -203,7 +203,7 @@ plotting.show_images({f"input {i}": data_torch.to_image(lowres_batch[i]) for i i
 # "return the input unchanged" and only has to learn corrections, which matters in short runs.
 # The `splitter` tells fastai which parameters are the encoder (frozen at first) and which the
 # decoder, for the two-speed training below. `BFloat16Training` runs the forward pass and the
-# loss in bfloat16 where the processor computes it natively (`srlib.callbacks_fastai`).
+# loss in bfloat16 where the processor computes it natively (`srlib.torch.callbacks`).
 
 # %%
 class ResidualUnet(nn.Module):
@@ -232,7 +232,7 @@ print(f"{sum(p.numel() for p in learn.model.parameters()):,} parameters, "
 
 # %% [markdown]
 # The zoo retrains this U-Net and tutorials 3 and 4 reuse it, so the library has it too:
-# `srlib.models_torch.unet_learner` builds the same weights from the same seed (the tests check
+# `srlib.torch.models.unet_learner` builds the same weights from the same seed (the tests check
 # it). About three quarters of the 7.9 million parameters are the decoder's, which start from
 # random weights; the pretrained encoder holds the other 1.8 million.
 #
@@ -271,7 +271,7 @@ print(f"valley suggestion {suggestion.valley:.2e}; training with learning_rate =
 #    rates*: `slice(lr / 100, lr)` gives the encoder, the splitter's first group, a learning rate
 #    100 times smaller than the decoder's, since its ImageNet features need only nudging.
 #
-# Each stage keeps a checkpoint: `srlib.callbacks_fastai.EpochCheckpoints` saves the whole state
+# Each stage keeps a checkpoint: `srlib.torch.callbacks.EpochCheckpoints` saves the whole state
 # after every epoch (weights, Adam's moments, the random generators, the loader's position, the
 # recorded losses) in `models/checkpoints/`. Run an interrupted notebook again and the epochs
 # already done are skipped (their rows printed again), ending with the weights an uninterrupted
@@ -312,7 +312,7 @@ learn.recorder.plot_loss();
 # structure, 1 for identical images) and HFEN (high-frequency error norm: the error after a
 # Laplacian-of-Gaussian filter, so only edges and fine detail count, relative to the original's),
 # all on the brightness channel Y with a 4-pixel border cropped, and two perceptual distances
-# (how differently a network pretrained on ImageNet sees the two images; lower is better): `srlib.perceptual.vgg_distance` with VGG-16 and `mobilenet_distance` with
+# (how differently a network pretrained on ImageNet sees the two images; lower is better): `srlib.torch.perceptual.vgg_distance` with VGG-16 and `mobilenet_distance` with
 # MobileNetV2, averaged over the five validation photos.
 
 # %%
@@ -328,7 +328,7 @@ print(table.to_markdown(baseline=None))
 
 # %%
 weights = checkpoints.save_weights(learn.model, course.MODELS_DIR / f"unet_pixel_{MODE}.safetensors", {
-    "architecture": "fastai DynamicUnet, MobileNetV2 encoder, residual (srlib.models_torch.unet_learner)",
+    "architecture": "fastai DynamicUnet, MobileNetV2 encoder, residual (srlib.torch.models.unet_learner)",
     "loss": "MSE", "scale": CONFIG.scale, "degradation": CONFIG.degradation,
     "input": "degraded image bicubic-upsampled to the output size, RGB in [0, 1]",
     "data": f"srlib.samples.load_pool({CONFIG.pool}) as a tile pyramid", "config": vars(CONFIG), "mode": MODE,

@@ -30,12 +30,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import course
-from srlib import checkpoints, config, data_torch, degrade, evaluation, losses_torch, models_torch, plotting, samples, \
-    train_torch
-from srlib.callbacks_fastai import BFloat16Training, EpochCheckpoints
-from srlib.perceptual import mobilenet_distance, vgg_distance
+from srlib import config, degrade, evaluation, plotting, samples
+from srlib.torch import checkpoints, data as data_torch, losses as losses_torch, models as models_torch, \
+    training as train_torch
 from srlib.pretrained import VGG16_LAYER_SCALE
-from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
+from srlib.torch.callbacks import BFloat16Training, EpochCheckpoints
+from srlib.torch.perceptual import mobilenet_distance, vgg_distance
+from srlib.torch.pretrained import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
 
 # %% [markdown]
 # ## Parameters
@@ -143,7 +144,7 @@ class FeatureLoss(nn.Module):
         return sum(self.terms.values())
 
 # %% [markdown]
-# `srlib.losses_torch.FeatureLoss` is the same loss. On a validation batch (the crappified crops,
+# `srlib.torch.losses.FeatureLoss` is the same loss. On a validation batch (the crappified crops,
 # taken as if they were a model's output, against their originals), both give the same terms:
 
 # %%
@@ -176,7 +177,7 @@ for gram_weight in (5e3, CONFIG.gram_weight):
 # ## Fine-tune with the feature loss
 #
 # From here on the notebook uses the library's `FeatureLoss`. The learner is tutorial 2's
-# (`srlib.models_torch.unet_learner`), loaded with its weights; `losses_torch.loss_term_metrics`
+# (`srlib.torch.models.unet_learner`), loaded with its weights; `losses_torch.loss_term_metrics`
 # reports each of the seven terms as a fastai metric, so we can watch what the network trades.
 # Everything trains, with discriminative learning rates as in tutorial 2 (`slice(1e-6, 1e-4)`: the
 # pretrained encoder's first layers at the low end, the decoder at the high end), in one cycle of
@@ -218,10 +219,10 @@ print(f"{training['steps']} steps in {training['precision']}")
 # Now the whole validation photos, with tutorial 2's metrics and two perceptual distances (lower is
 # better):
 #
-# - `srlib.perceptual.vgg_distance`, VGG-16's view. **It is partly circular here**: the loss we
+# - `srlib.torch.perceptual.vgg_distance`, VGG-16's view. **It is partly circular here**: the loss we
 #   trained with is made of VGG-16's activations, so this distance partly scores the model on what
 #   it was trained to do.
-# - `srlib.perceptual.mobilenet_distance`, the same recipe (LPIPS without learned weights) on
+# - `srlib.torch.perceptual.mobilenet_distance`, the same recipe (LPIPS without learned weights) on
 #   MobileNetV2, a network that no loss here uses: the more independent judge. (The U-Net's
 #   encoder is a MobileNetV2 too, tutorial 2's, started from the same ImageNet weights and then
 #   trained; the judge's weights never change.)
@@ -235,7 +236,7 @@ table = evaluation.evaluate(valid_targets, {"input (bicubic-upsampled)": valid_i
                             crop_border=4, extra_metrics={"vgg": vgg_distance, "mobilenet": mobilenet_distance})
 print(table.to_markdown(baseline=None))
 weights = checkpoints.save_weights(learn.model, course.MODELS_DIR / f"unet_perceptual_{MODE}.safetensors", {
-    **pixel_metadata, "loss": "srlib.losses_torch.FeatureLoss", "notebook": "03_unet_perceptual_loss",
+    **pixel_metadata, "loss": "srlib.torch.losses.FeatureLoss", "notebook": "03_unet_perceptual_loss",
     "config": {**pixel_metadata["config"], "perceptual": vars(CONFIG)}, "mode": MODE,
     "training_seconds": pixel_metadata["training_seconds"] + training["seconds"],
     "training_steps": pixel_metadata["training_steps"] + training["steps"], "machine": config.machine_description(),
@@ -258,7 +259,7 @@ plotting.compare_crops(rows, boxes, size=2.6, path=course.figure_path("unet_perc
 #
 # The U-Net is fully convolutional, so a whole photograph goes through it in one piece, at a size it
 # never saw in training. Chelsea the cat (a validation photo, 300x451) is enlarged twice with
-# bicubic interpolation to 600x902 and handed to both U-Nets (`srlib.train_torch.predict_image` pads
+# bicubic interpolation to 600x902 and handed to both U-Nets (`srlib.torch.training.predict_image` pads
 # to a multiple of 32). The input is clean, not crappified: does what the U-Nets learned also
 # sharpen a plain enlargement?
 

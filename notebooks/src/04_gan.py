@@ -50,9 +50,10 @@ from fastai.optimizer import Adam
 from fastai.vision.gan import AdaptiveGANSwitcher, AdaptiveLoss, GANLearner, GANTrainer, accuracy_thresh_expand
 
 import course
-from srlib import checkpoints, config, data_torch, evaluation, metrics, models_torch, plotting, samples, train_torch
-from srlib.callbacks_fastai import EpochCheckpoints
-from srlib.perceptual import mobilenet_distance, vgg_distance
+from srlib import config, evaluation, metrics, plotting, samples
+from srlib.torch import checkpoints, data as data_torch, models as models_torch, training as train_torch
+from srlib.torch.callbacks import EpochCheckpoints
+from srlib.torch.perceptual import mobilenet_distance, vgg_distance
 
 # %% [markdown]
 # ## Parameters

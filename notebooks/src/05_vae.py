@@ -31,8 +31,8 @@ import torch.nn.functional as F
 
 import srlib
 import course
-from srlib import checkpoints, config, evaluation, patches, plotting, precision, samples, vae
-from srlib.data_torch import to_tensor
+from srlib import config, evaluation, patches, plotting, samples, vae
+from srlib.torch import checkpoints, precision, to_tensor
 
 print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 
@@ -53,7 +53,7 @@ CONFIG = SimpleNamespace(
     patch_size=64, batch_size=16, learning_rate=1e-3,
     channels=32, latent_channels=4,      # the network's width; z has 4 channels at 1/4 of the resolution
     kl_weight=0.02,                      # the final weight of the KL term: the trade-off explained below
-    precision="auto",                    # bfloat16 + channels-last where native (srlib.precision)
+    precision="auto",                    # bfloat16 + channels-last where native (srlib.torch.precision)
     seed=42, **BUDGETS[MODE])
 
 config.set_seed(CONFIG.seed)
@@ -171,7 +171,7 @@ print(f"{sum(p.numel() for p in start.parameters()):,} parameters; at the start:
 #   the KL term starts to squeeze it (with the full weight from step 0, `z` tends to be ignored for
 #   good, the posterior staying equal to the prior: "posterior collapse");
 # - **precision**: the network runs in bfloat16 with channels-last memory where the CPU computes it
-#   natively (`srlib.precision`), the loss always in float32; elsewhere everything is float32.
+#   natively (`srlib.torch.precision`), the loss always in float32; elsewhere everything is float32.
 #
 # To compare, the same decoder is trained with `z` fixed at zero and a plain squared-error loss
 # (`kind="mse"`): a deterministic network with the same capacity.

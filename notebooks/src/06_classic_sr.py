@@ -42,10 +42,10 @@ from tqdm import tqdm
 
 import srlib
 import course
-from srlib import checkpoints, config, degrade, edsr, evaluation, patches, plotting, samples, train_sr, zoo
+from srlib import config, degrade, evaluation, patches, plotting, samples, train_sr, zoo
 from srlib.arrays import mod_crop
-from srlib.data_torch import to_tensor
-from srlib.upscale import default_device, upscale_array
+from srlib.torch import checkpoints, default_device, edsr, to_tensor
+from srlib.torch.inference import upscale_array
 
 device = default_device()                 # a GPU when there is one
 print(f"srlib {srlib.__version__}, torch {torch.__version__}, training on {device}")
@@ -72,7 +72,7 @@ CONFIG = SimpleNamespace(
     scale=2,                             # the classic x2 task: MATLAB bicubic reduction
     patch_size=48, batch_size=16,        # low-resolution pixels per crop side, crops per step (EDSR's)
     espcn_learning_rate=1e-3,
-    precision="auto",                    # EDSR: bfloat16 + channels-last where native (srlib.precision)
+    precision="auto",                    # EDSR: bfloat16 + channels-last where native (srlib.torch.precision)
     seed=42, **BUDGETS[MODE])
 
 config.set_seed(CONFIG.seed)
@@ -300,7 +300,7 @@ class EDSR(nn.Module):
 
 
 # %% [markdown]
-# `srlib.edsr.EDSR` is the same network (the zoo's models load into it, and the tests check that
+# `srlib.torch.edsr.EDSR` is the same network (the zoo's models load into it, and the tests check that
 # both compute the same). The baseline's size at each scale: x4's upsampler has one more
 # convolution and shuffle.
 

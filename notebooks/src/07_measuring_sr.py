@@ -39,10 +39,11 @@ from skimage.metrics import structural_similarity
 
 import srlib
 import course
-from srlib import config, degrade, evaluation, metrics, perceptual, plotting, samples, zoo
+from srlib import config, degrade, evaluation, metrics, plotting, samples, zoo
 from srlib.arrays import to_float
 from srlib.kernels import gaussian_window
 from srlib.resize import imresize
+from srlib.torch import perceptual
 
 started = time.perf_counter()
 print(f"srlib {srlib.__version__}, OpenCV {cv2.__version__}")
@@ -451,7 +452,7 @@ plotting.save(figure, course.figure_path(f"measuring_{MODE}_consistency.png"));
 # best at both: past a point, one is bought with the other.
 #
 # The two distances here are full-reference, so in those terms they are distortions too: the LPIPS
-# recipe (Zhang et al., 2018) without its learned weights (`srlib.perceptual`, taught in tutorial
+# recipe (Zhang et al., 2018) without its learned weights (`srlib.torch.perceptual`, taught in tutorial
 # 3). Both images go through a network pretrained on ImageNet; its activations at a few layers are
 # normalised and their squared differences averaged: 0 for identical images, lower is better. Zhang
 # et al. found such distances closer than PSNR to people's judgements of similarity. One network is

@@ -38,8 +38,8 @@ from tqdm.auto import tqdm
 
 import srlib
 import course
-from srlib import checkpoints, config, diffusion, evaluation, metrics, patches, perceptual, plotting, samples, zoo
-from srlib.data_torch import to_tensor
+from srlib import config, diffusion, evaluation, metrics, patches, plotting, samples, zoo
+from srlib.torch import checkpoints, perceptual, to_tensor
 
 print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 

@@ -5,7 +5,7 @@ real context on every side (reflection only at the image border), and only its c
 memory is bounded by the tile, not the image. With an overlap at least the model's receptive
 radius (EDSR-baseline: 35 low-resolution pixels) the tiled result equals the untiled one up to
 float rounding; for U-Nets, whose receptive field is larger than any tile, the difference is small
-and measured in ``results/benchmarks/zoo.md``. ``precision`` picks float32 or bfloat16 (:mod:`srlib.precision`).
+and measured in ``results/benchmarks/zoo.md``. ``precision`` picks float32 or bfloat16 (:mod:`srlib.torch.precision`).
 
 :func:`tile_for_memory` sizes the tiles from the device's free memory (:func:`free_memory`) and an
 estimate of the model's activations per pixel (:func:`activation_bytes_per_pixel`).
@@ -20,12 +20,7 @@ import numpy as np
 import torch
 
 from srlib.arrays import check_image, pad_to_multiple
-from srlib.data_torch import to_image, to_tensor
-
-
-def default_device() -> torch.device:
-    """A GPU when PyTorch sees one, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+from srlib.torch import to_image, to_tensor
 
 
 #: The tile sides :func:`tile_for_memory` chooses from, largest first: a few steps rather than any
@@ -105,7 +100,7 @@ def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: i
         overlap: context pixels around each tile; default :func:`default_overlap`.
         multiple: inputs are padded to a multiple of this (32 for the MobileNetV2 U-Net).
         precision: ``"auto"`` (bfloat16 + channels-last where the hardware has native bfloat16,
-            else float32), ``"fp32"`` or ``"bf16"``; see :mod:`srlib.precision`.
+            else float32), ``"fp32"`` or ``"bf16"``; see :mod:`srlib.torch.precision`.
     """
     image = check_image(image, "image")
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -121,7 +116,7 @@ def upscale_array(model: torch.nn.Module, image: np.ndarray, scale: int, tile: i
     boxes = [(top, left) for top in range(0, height, tile) for left in range(0, width, tile)]
     from tqdm.auto import tqdm
 
-    from srlib import precision as precisions
+    from srlib.torch import precision as precisions
 
     with torch.no_grad(), precisions.inference(model, precision, device) as resolved:
         layout = precisions.memory_format(resolved, device)

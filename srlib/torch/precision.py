@@ -7,7 +7,7 @@ than float32, and channels-last (NHWC) tensors let oneDNN use its fastest kernel
 this project's 2-core CPU in ``results/benchmarks/speed.md`` (``make benchmark``).
 
 Three choices, everywhere the library runs a model (``srlib upscale --precision``,
-:func:`srlib.zoo.upscale`, :func:`srlib.upscale.upscale_array`, :mod:`srlib.train_sr`):
+:func:`srlib.zoo.upscale`, :func:`srlib.torch.inference.upscale_array`, :mod:`srlib.train_sr`):
 
 - ``"fp32"``: plain float32, contiguous NCHW: the reference;
 - ``"bf16"``: bfloat16 autocast + channels-last, wherever asked (emulated, and slow, on a CPU
@@ -27,7 +27,7 @@ import contextlib
 import torch
 from torch import nn
 
-# PRECISIONS is re-exported: srlib.precision.PRECISIONS is what the PyTorch side offers.
+# PRECISIONS is re-exported: srlib.torch.precision.PRECISIONS is what the PyTorch side offers.
 from srlib.config import PRECISIONS, check_precision, native_bfloat16_flags, precision_setting  # noqa: F401
 
 #: What ``torch.cpu``'s private feature checks are called, and the instruction set each one reports.

@@ -10,7 +10,7 @@ Training state, for runs that resume: ``save_state(path, state, settings)`` writ
 tensors, numbers and strings atomically (``torch.save``; read back with ``weights_only=True``, so
 nothing executable either), and ``load_state(path, settings)`` returns it only when it was written
 with the same settings. ``random_state()`` / ``set_random_state()`` capture and restore the
-Python, NumPy and PyTorch generators. Used by :class:`srlib.callbacks_fastai.EpochCheckpoints`
+Python, NumPy and PyTorch generators. Used by :class:`srlib.torch.callbacks.EpochCheckpoints`
 (tutorials 2-4) and :func:`srlib.vae.train` (tutorial 5).
 """
 from __future__ import annotations

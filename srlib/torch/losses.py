@@ -19,8 +19,8 @@ from torch import nn
 
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
 from srlib.pretrained import feature_loss_settings
-from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
 from srlib.registry import TORCH_LOSSES
+from srlib.torch.pretrained import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
 
 
 def _check(prediction: torch.Tensor, target: torch.Tensor, name: str) -> None:

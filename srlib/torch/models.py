@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from srlib.pretrained_torch import mobilenet_v2_encoder
+from srlib.torch.pretrained import mobilenet_v2_encoder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from srlib.arrays import check_image, to_float
-from srlib.pretrained_torch import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
+from srlib.torch.pretrained import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
 
 _NETWORK = {}
 
@@ -75,8 +75,8 @@ def mobilenet_distance(highres, prediction, crop_border: int = 0) -> float:
     """Perceptual distance between two HWC RGB images (uint8 or float in [0, 1]) through
     MobileNetV2, a network that no loss here uses; 0 when equal, lower is better. See the module."""
     if "mobilenet" not in _NETWORK:
-        from srlib.models_torch import ImageNetNormalize
-        from srlib.pretrained_torch import mobilenet_v2
+        from srlib.torch.models import ImageNetNormalize
+        from srlib.torch.pretrained import mobilenet_v2
 
         features = mobilenet_v2("offline").features[: max(MOBILENET_LAYERS) + 1].eval()
         _NETWORK["mobilenet"] = (ImageNetNormalize(), features)

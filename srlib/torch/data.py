@@ -5,30 +5,10 @@ Taught in ``notebooks/02_unet_pixel_loss.ipynb``.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from srlib.patches import PairedPatches
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """HWC (or NHWC) float array in [0, 1] -> CHW (or NCHW) float32 tensor."""
-    array = np.ascontiguousarray(image, dtype=np.float32)
-    if array.ndim == 3:
-        return torch.from_numpy(array.transpose(2, 0, 1).copy())
-    if array.ndim == 4:
-        return torch.from_numpy(array.transpose(0, 3, 1, 2).copy())
-    raise ValueError(f"expected an HWC or NHWC array, got shape {array.shape}")
-
-
-def to_image(tensor: torch.Tensor) -> np.ndarray:
-    """CHW (or NCHW) tensor -> HWC (or NHWC) float32 array, clipped to [0, 1]."""
-    array = tensor.detach().float().cpu().clamp(0, 1).numpy()
-    if array.ndim == 3:
-        return array.transpose(1, 2, 0)
-    if array.ndim == 4:
-        return array.transpose(0, 2, 3, 1)
-    raise ValueError(f"expected a CHW or NCHW tensor, got shape {tuple(tensor.shape)}")
+from srlib.torch import to_tensor
 
 
 class TorchPairs(torch.utils.data.Dataset):

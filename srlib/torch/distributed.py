@@ -7,7 +7,7 @@ there are GPUs, gloo on CPUs. A single process (no ``torchrun``) joins nothing, 
 runs either way. Who writes files is decided from the environment alone
 (:func:`srlib.config.main_process`), so NumPy-only modules can ask too.
 
-Used by :mod:`srlib.train_sr` (the zoo's trainer), by :mod:`srlib.callbacks_fastai` (fastai
+Used by :mod:`srlib.train_sr` (the zoo's trainer), by :mod:`srlib.torch.callbacks` (fastai
 learners in DistributedDataParallel) and by the notebook runner (``torchrun -m course.notebooks``).
 """
 from __future__ import annotations
@@ -18,14 +18,14 @@ from datetime import timedelta
 import torch
 
 from srlib.config import processes
-from srlib.upscale import default_device
+from srlib.torch import default_device
 
 
 def start(name: str | None = None, timeout: timedelta | None = None, backend: str | None = None) -> torch.device:
     """Join the process group that ``torchrun`` describes in the environment and return this
     process's device: NCCL and GPU ``LOCAL_RANK`` where there are GPUs, gloo and the CPU
     otherwise. One process (no ``torchrun``, or ``WORLD_SIZE=1``) joins nothing and gets
-    :func:`srlib.upscale.default_device`; a group already joined is kept.
+    :func:`srlib.torch.default_device`; a group already joined is kept.
 
     ``name``: a fresh group under this name in torchrun's key-value store. The notebook runner
     gives each notebook's kernel (a new process in every rank) its own name, so a second group

@@ -28,13 +28,12 @@ import torch
 from fastai.callback.core import Callback, CancelEpochException
 from fastcore.foundation import L
 
-from srlib import checkpoints
-from srlib.distributed import process_group
-from srlib import precision as precisions
+from srlib.torch import checkpoints, precision as precisions
+from srlib.torch.distributed import process_group
 
 
 class BFloat16Training(Callback):
-    """bfloat16 autocast + channels-last for a fastai ``Learner``, where it pays (see :mod:`srlib.precision`).
+    """bfloat16 autocast + channels-last for a fastai ``Learner``, where it pays (see :mod:`srlib.torch.precision`).
 
     ``precision``: ``"auto"`` (bfloat16 where the hardware has it natively), ``"bf16"`` or
     ``"fp32"`` (the callback does nothing). The forward pass and the loss run under autocast;
@@ -94,7 +93,7 @@ class EpochCheckpoints(Callback):
     callback's records, a GAN's turn); they are restored after the skipped epochs, so whatever they
     recorded during those is replaced.
 
-    Saved after each epoch (atomically, :func:`srlib.checkpoints.save_state`): the model, the
+    Saved after each epoch (atomically, :func:`srlib.torch.checkpoints.save_state`): the model, the
     optimiser (Adam's moments included) and which parameters hold a gradient, the global random
     generators, the training loader's own generator and epoch counter (``EpochDataLoader.epoch``),
     the recorder's losses, learning rates and table rows, and the training seconds so far. On resuming, the epochs already done are

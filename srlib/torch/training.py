@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srlib.upscale import upscale_array
+from srlib.torch.inference import upscale_array
 
 
 def predict_image(model: torch.nn.Module, image: np.ndarray, multiple: int = 32, precision: str = "auto") -> np.ndarray:
@@ -15,7 +15,7 @@ def predict_image(model: torch.nn.Module, image: np.ndarray, multiple: int = 32,
 
     The image is padded by reflection to a multiple of ``multiple`` (the encoder's total
     downsampling, 32 for MobileNetV2) and the output cropped back, in eval mode, without gradients,
-    at ``precision`` (:mod:`srlib.precision`).
+    at ``precision`` (:mod:`srlib.torch.precision`).
     """
     return upscale_array(model, image, scale=1, tile=None, multiple=multiple, precision=precision)
 
