@@ -40,7 +40,8 @@ import torch
 
 from srlib import zoo
 from srlib.config import machine_description
-from srlib.degrade import LADDER, upscale_bicubic
+from srlib.degrade import LADDER
+from srlib.resize import upscale_bicubic
 from srlib.evaluation import OPENCV_MONARCH_X4, opencv_protocol
 from srlib.io import save_image
 from srlib.samples import load_split

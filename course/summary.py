@@ -145,7 +145,8 @@ if __name__ == "__main__":
 
 def bicubic_seconds_per_megapixel(targets: dict, scale: int) -> float:
     """Seconds per output megapixel of MATLAB bicubic upscaling by ``scale`` (the baseline's cost)."""
-    from srlib.degrade import bicubic, upscale_bicubic
+    from srlib.degrade import bicubic
+    from srlib.resize import upscale_bicubic
 
     lowres = {name: bicubic(image, scale) for name, image in targets.items()}
     return timed_predictions(lambda image: upscale_bicubic(image, scale), lowres)[1]

@@ -330,7 +330,7 @@ def _command_export(args) -> int:
     scale, _ = zoo.scale_and_multiple(metadata)
     size = f"{scale}H, {scale}W" if scale > 1 else "H, W"
     takes = ("the low-resolution image" if scale > 1 else
-             f"the image already enlarged x{metadata['scale']} with MATLAB's bicubic (srlib.degrade.upscale_bicubic)")
+             f"the image already enlarged x{metadata['scale']} with MATLAB's bicubic (srlib.resize.upscale_bicubic)")
     print(f"written {path} ({path.stat().st_size / 1e6:.1f} MB, opset {args.opset}): input 'image' (N, 3, H, W) "
           f"float32 RGB in [0, 1], any H and W; {takes}; output 'output' (N, 3, {size}), clip to [0, 1]")
     try:

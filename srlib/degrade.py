@@ -80,11 +80,6 @@ def bicubic(highres, scale: int = 2) -> np.ndarray:
     return imresize(array, scale=1.0 / scale)
 
 
-def upscale_bicubic(lowres, scale: int = 2) -> np.ndarray:
-    """The bicubic baseline every model is compared with: MATLAB bicubic up by ``scale``."""
-    return imresize(to_float(lowres, "lowres"), scale=float(scale))
-
-
 def downup(highres, scale: int = 2, method: str = "bilinear") -> np.ndarray:
     """Down by ``scale`` then up again with the same filter: blurred, same size as the input.
 

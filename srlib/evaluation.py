@@ -17,7 +17,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from srlib.arrays import mod_crop, to_float, to_uint8
-from srlib.degrade import bicubic, opencv, upscale_bicubic
+from srlib.degrade import bicubic, opencv
+from srlib.resize import upscale_bicubic
 from srlib.io import load_image
 from srlib.metrics import HIGHER_IS_BETTER, METRICS, psnr, score
 from srlib.samples import load_folder

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from srlib.arrays import check_image
+from srlib.arrays import check_image, to_float
 
 
 def cubic_kernel(x: np.ndarray) -> np.ndarray:
@@ -134,3 +134,9 @@ def shrink(image, shorter_side: int) -> np.ndarray:
     if ratio >= 1:
         return image
     return imresize(image, size=(round(image.shape[0] * ratio), round(image.shape[1] * ratio)))
+
+
+def upscale_bicubic(lowres, scale: int = 2) -> np.ndarray:
+    """The bicubic baseline every model is compared with: ``lowres`` (HWC, [0, 1] or uint8) enlarged
+    ``scale`` times by MATLAB's bicubic :func:`imresize`; float32 in [0, 1]."""
+    return imresize(to_float(lowres, "lowres"), scale=float(scale))

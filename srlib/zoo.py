@@ -263,7 +263,7 @@ def upscale(model: torch.nn.Module, metadata: dict, image: np.ndarray, tile: int
     ``self_ensemble`` averages the 8 flips/rotations (EDSR+, Lim et al.): 8 times slower, a
     little more accurate. ``precision``: ``auto``/``fp32``/``bf16`` (:mod:`srlib.torch.precision`).
     """
-    from srlib.degrade import upscale_bicubic
+    from srlib.resize import upscale_bicubic
     from srlib.torch.inference import upscale_array
 
     if metadata["input"] == "bicubic-upsampled":
@@ -324,7 +324,7 @@ def evaluate_model(name_or_model, images: dict, metadata: dict | None = None, se
     """
     from tqdm.auto import tqdm
 
-    from srlib.degrade import upscale_bicubic
+    from srlib.resize import upscale_bicubic
     from srlib.evaluation import evaluate
 
     if metadata is None:

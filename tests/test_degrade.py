@@ -73,7 +73,8 @@ def test_unknown_degradation():
 
 
 def test_second_order_is_seeded_exact_in_size_and_varied():
-    from srlib.degrade import second_order, upscale_bicubic
+    from srlib.degrade import second_order
+    from srlib.resize import upscale_bicubic
 
     image = synthetic_photo(101, 134)  # not a multiple of the scale: cropped first, as bicubic does
     first = second_order(image, 4, seed=3)
@@ -108,7 +109,7 @@ def test_mixed_order_is_the_second_order_or_the_first_order_alone():
     assert 0 < sum(both) < len(both)
     # the first order alone damages less on average than the second order
     target = image[:100, :132]
-    from srlib.degrade import upscale_bicubic
+    from srlib.resize import upscale_bicubic
     scores = [psnr(target, upscale_bicubic(output, 4)) for output in outputs]
     assert np.mean([s for s, b in zip(scores, both) if not b]) > np.mean([s for s, b in zip(scores, both) if b])
 
@@ -193,7 +194,8 @@ def test_mild_and_moderate_draw_within_their_ranges(level):
 
 
 def test_the_ladder_damages_more_at_each_rung():
-    from srlib.degrade import LADDER, ladder, second_order, upscale_bicubic
+    from srlib.degrade import LADDER, ladder, second_order
+    from srlib.resize import upscale_bicubic
 
     image = synthetic_photo(96, 128)
     mean_psnr = {level: np.mean([psnr(image, upscale_bicubic(degrade(image, level, scale=4, seed=seed), 4))

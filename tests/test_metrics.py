@@ -231,7 +231,8 @@ def test_a_sinusoid_s_energy_sits_at_its_frequency():
 
 
 def test_high_frequency_ratio_sees_blur_and_invented_noise():
-    from srlib.degrade import bicubic, upscale_bicubic
+    from srlib.degrade import bicubic
+    from srlib.resize import upscale_bicubic
 
     rng = np.random.default_rng(2)
     texture = np.clip(0.5 + 0.2 * rng.standard_normal((64, 64, 3)), 0, 1)

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srlib.degrade import bicubic, resize, upscale_bicubic
+from srlib.degrade import bicubic, resize
+
+from srlib.resize import upscale_bicubic
 from srlib.resize import cubic_kernel, imresize, resize_along, resize_band, resize_weights
 from tests.conftest import synthetic_photo
 

@@ -32,6 +32,7 @@ import numpy as np
 import srlib
 import course
 from srlib import config, degrade, evaluation, kernels, losses_keras, patches, plotting, samples, train_keras
+from srlib.resize import upscale_bicubic
 
 import keras
 from keras import layers, ops
@@ -100,7 +101,7 @@ lowres = degrade.bicubic(highres, 2)
 plotting.show_images({
     "original (160 px)": highres,
     "bicubic x1/2 (80 px)": lowres,
-    "...back up with bicubic": degrade.upscale_bicubic(lowres, 2),
+    "...back up with bicubic": upscale_bicubic(lowres, 2),
     "downup: the original's recipe": degrade.downup(highres, 2),
 }, size=2.6);
 

@@ -30,10 +30,11 @@ import torch.nn.functional as F
 from torch import nn
 
 import course
-from srlib import config, degrade, evaluation, plotting, samples
+from srlib import config, evaluation, plotting, samples
 from srlib.torch import checkpoints, data as data_torch, losses as losses_torch, models as models_torch, \
     training as train_torch
 from srlib.pretrained import VGG16_LAYER_SCALE
+from srlib.resize import upscale_bicubic
 from srlib.torch.callbacks import BFloat16Training, EpochCheckpoints
 from srlib.torch.perceptual import mobilenet_distance, vgg_distance
 from srlib.torch.pretrained import VGG16_RELU_INDEX, caffe_preprocess, vgg16_features
@@ -264,7 +265,7 @@ plotting.compare_crops(rows, boxes, size=2.6, path=course.figure_path("unet_perc
 # sharpen a plain enlargement?
 
 # %%
-cat = degrade.upscale_bicubic(valid_images["chelsea"], 2)
+cat = upscale_bicubic(valid_images["chelsea"], 2)
 cat_pixel = train_torch.predict_image(pixel_model, cat)
 cat_perceptual = train_torch.predict_image(learn.model, cat)
 print("input", cat.shape, "-> output", cat_perceptual.shape)

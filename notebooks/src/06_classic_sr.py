@@ -44,6 +44,7 @@ import srlib
 import course
 from srlib import config, degrade, evaluation, patches, plotting, samples, train_sr, zoo
 from srlib.arrays import mod_crop
+from srlib.resize import upscale_bicubic
 from srlib.torch import checkpoints, default_device, edsr, to_tensor
 from srlib.torch.inference import upscale_array
 
@@ -91,7 +92,7 @@ train_images = samples.load_pool(CONFIG.pool)
 train_pairs = train_sr.make_pairs(train_images, CONFIG.scale)
 valid_lowres, valid_targets = patches.degrade_photos(samples.load_split("valid"), "bicubic", CONFIG.scale,
                                                      upsample_input=False)
-valid_bicubic = {name: degrade.upscale_bicubic(image, CONFIG.scale) for name, image in valid_lowres.items()}
+valid_bicubic = {name: upscale_bicubic(image, CONFIG.scale) for name, image in valid_lowres.items()}
 print(f"train: {len(train_pairs)} photos, {sum(h.shape[1] * h.shape[2] for _, h in train_pairs) / 1e6:.1f} MP; "
       f"valid: {', '.join(f'{name} {image.shape[1]}x{image.shape[0]}' for name, image in valid_lowres.items())} "
       "(low resolution)")
@@ -502,7 +503,7 @@ for level in degrade.LADDER:
     print(f"{level:>8}: " + ", ".join(f"{key} {value:.2f}" if isinstance(value, float) else f"{key} {value}"
                                        for key, value in draws.items() if key not in ("level", "noise_seed")))
 plotting.show_images({"original": mod_crop(valid_images[example], 4)[120:280, 120:280]}
-                     | {level: degrade.upscale_bicubic(lowres, 4)[120:280, 120:280]
+                     | {level: upscale_bicubic(lowres, 4)[120:280, 120:280]
                         for level, lowres in rung_inputs.items()}, size=2.4);
 
 # %% [markdown]
@@ -559,7 +560,7 @@ camera_rows = {}
 for level in degrade.LADDER:
     lowres = degrade.ladder(valid_images[crop_photo], level, 4, seed=[0, crop_index])
     camera_rows[f"{crop_photo}, {level}"] = {
-        "original": crop_target, "bicubic": degrade.upscale_bicubic(lowres, 4),
+        "original": crop_target, "bicubic": upscale_bicubic(lowres, 4),
         **{name: zoo.upscale(model, metadata, lowres) for name, (model, metadata) in zoo_models.items()}}
 camera_boxes = {row: (200, 250, 96) for row in camera_rows}
 plotting.compare_crops(camera_rows, camera_boxes, size=2.2, reference="original",

@@ -39,10 +39,10 @@ from skimage.metrics import structural_similarity
 
 import srlib
 import course
-from srlib import config, degrade, evaluation, metrics, plotting, samples, zoo
+from srlib import config, evaluation, metrics, plotting, samples, zoo
 from srlib.arrays import to_float
 from srlib.kernels import gaussian_window
-from srlib.resize import imresize
+from srlib.resize import imresize, upscale_bicubic
 from srlib.torch import perceptual
 
 started = time.perf_counter()
@@ -105,7 +105,7 @@ def make_inputs(degradation: str, scale: int, draw: int = 0) -> tuple[dict, dict
 def enlarge(method: str, lowres: dict, scale: int) -> dict:
     """Every photo of ``lowres`` enlarged ``scale`` times by bicubic or a zoo model."""
     if method == "bicubic":
-        return {name: degrade.upscale_bicubic(image, scale) for name, image in lowres.items()}
+        return {name: upscale_bicubic(image, scale) for name, image in lowres.items()}
     model, metadata = models[method]
     return {name: zoo.upscale(model, metadata, image, tile=None) for name, image in lowres.items()}
 
