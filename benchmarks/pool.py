@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -144,7 +145,8 @@ def plot(result: dict, path: Path) -> None:
 
 def markdown(result: dict) -> str:
     curve_ = result["curve"]
-    lines = [f"Training pool benchmark, {result['machine']}, {result['date']} (`benchmarks/pool.py`).", "",
+    lines = [f"Training pool benchmark, {result['machine']}, {result['date']} "
+             f"(`{result.get('command', 'python benchmarks/pool.py')}`).", "",
              f"**Quality against the number of training photos.** EDSR {curve_['features']} features x "
              f"{curve_['blocks']} blocks, x2, trained from scratch on the first n photos of the pool "
              f"(nested subsets, seeded order), {curve_['steps']:,} steps of {curve_['batch_size']} crops of "
@@ -192,7 +194,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     started = time.perf_counter()
-    result = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
+    command = "python benchmarks/pool.py" + "".join(f" {argument}" for argument in (sys.argv[1:] if argv is None else argv))
+    result = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"), "command": command,
               "curve": curve(load_pool(), load_split("valid"), args.sizes, args.features, args.blocks, args.steps,
                              args.batch_size, args.workdir, args.patch_size),
               "seen": None if args.no_zoo else seen_and_unseen(dict(args.candidate))}

@@ -664,7 +664,8 @@ for label, scores in ladder_scores.items():
 #   which has forty times the parameters and spends them at full resolution. EDSR-baseline, sixteen
 #   residual blocks trained for about an hour, gains about twice as much as ESPCN. The same
 #   network trained on eight times as many crops (the zoo's `edsr-x2`) gains nearly a decibel more:
-#   a longer run helps, and so would more photos (the README's pool benchmark).
+#   a longer run helps, and so should more photos: a network of this size scores higher on the
+#   photos it trained on than on new ones (the pool benchmark in `docs/data.md`).
 # - **Self-ensemble** is a gain at inference, paid for in time (eight passes): about a tenth of a
 #   decibel for this run's EDSR, about a quarter of a decibel for the zoo's `edsr-x4` (the x4
 #   table).
