@@ -170,6 +170,17 @@ def test_update_text_rewrites_prose_and_keeps_outputs(tmp_path):
     assert nbformat.read(tmp_path / "notebooks" / "09_x.ipynb", as_version=4).cells[1].outputs[0]["text"] == "1\n"
 
 
+def published_run(tmp_path, source: str, outputs: dict | None = None):
+    """``tmp_path/notebooks/09_x.ipynb`` built from ``source`` as a published run: cell ``i``
+    printed ``outputs[i]``. Returns the notebook."""
+    (tmp_path / "notebooks" / "src").mkdir(parents=True, exist_ok=True)
+    notebook = read_source(source)
+    for index, text in (outputs or {}).items():
+        notebook.cells[index].outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    return notebook
+
+
 MOVES = {"srlib.losses_torch": "srlib.torch.losses", "srlib.edsr": "srlib.torch.edsr",
          "srlib.data_torch.to_tensor": "srlib.torch.to_tensor"}
 
@@ -233,16 +244,13 @@ def test_update_imports_moves_strings_only_in_cells_whose_outputs_do_not_name_a_
 
     source = ('# %%\nfrom srlib import edsr\nnames = ["srlib.edsr.EDSR"]\n\n'
               '# %%\nprint(names[0])\n')
-    (tmp_path / "notebooks" / "src").mkdir(parents=True)
-    notebook = read_source(source)
-    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    published_run(tmp_path, source)
     moved = source.replace("from srlib import edsr", "from srlib.torch import edsr").replace(
         '"srlib.edsr.EDSR"', '"srlib.torch.edsr.EDSR"')
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(moved)
     assert update_imports("09_x", MOVES, root=tmp_path) == [0]
     # the same string in a cell that printed the old name: its output needs a run
-    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="srlib.edsr.EDSR\n")]
-    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    published_run(tmp_path, source, {0: "srlib.edsr.EDSR\n"})
     with pytest.raises(ValueError, match="cell 0 changes more than"):
         update_imports("09_x", MOVES, root=tmp_path)
 
@@ -252,10 +260,7 @@ def test_update_imports_rewrites_moved_imports_and_keeps_outputs(tmp_path):
 
     source = ('# %% [markdown]\n# # Title\n\n# %%\nfrom srlib import edsr, losses_torch\nprint(edsr.EDSR)\n\n'
               '# %%\nprint(2)\n\n# %%\nprint(losses_torch.LOSSES)\n')
-    (tmp_path / "notebooks" / "src").mkdir(parents=True)
-    notebook = read_source(source)
-    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="EDSR\n")]
-    nbformat.write(notebook, tmp_path / "notebooks" / "09_x.ipynb")
+    published_run(tmp_path, source, {1: "EDSR\n"})
     # a module's local name that changes in the cell that imports it must change in every cell
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(
         source.replace("from srlib import edsr, losses_torch", "from srlib.torch import edsr, losses"))
@@ -289,12 +294,9 @@ def test_build_notebooks_checks_its_arguments_before_writing(tmp_path, capsys):
     """--help, an unknown option or an unknown name must not rebuild (and so empty) every notebook."""
     script = _build_notebooks_script()
     source = '# %% [markdown]\n# # Title\n\n# %%\nprint(1)\n'
-    (tmp_path / "notebooks" / "src").mkdir(parents=True)
+    published_run(tmp_path, source, {1: "full run\n"})
     (tmp_path / "notebooks" / "src" / "09_x.py").write_text(source)
-    published = read_source(source)
-    published.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="full run\n")]
     target = tmp_path / "notebooks" / "09_x.ipynb"
-    nbformat.write(published, target)
     before = target.read_bytes()
     for argv in (["--help"], ["--no-such-option"], ["09_y"], ["--text"], ["--moved", "srlib.edsr"],
                  ["--moved", "srlib.edsr=srlib/torch/edsr"]):
