@@ -19,7 +19,7 @@ import tensorflow as tf  # noqa: F401  (imported before torch: see ../shared/OFF
 import keras
 import torch
 
-from srlib import losses_keras as lk
+from srlib.keras import losses as lk
 from srlib.config import set_seed
 from srlib.torch import losses as lt
 from timing import write_results

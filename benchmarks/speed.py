@@ -54,7 +54,7 @@ import numpy as np, keras
 policy = sys.argv[1]
 keras.mixed_precision.set_global_policy(policy)
 keras.utils.set_random_seed(0)
-from srlib.models_keras import build_autoencoder
+from srlib.keras.models import build_autoencoder
 model = build_autoencoder(residual=True)
 model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
 rng = np.random.default_rng(0)
@@ -70,8 +70,9 @@ print("RESULT", float(np.median(times)))
 KERAS_CONVERGENCE = """
 import sys, json
 import keras
-from srlib import config, evaluation, losses_keras, train_keras
-from srlib.models_keras import build_autoencoder
+from srlib import config, evaluation
+from srlib.keras import losses as losses_keras, training as train_keras
+from srlib.keras.models import build_autoencoder
 from srlib.patches import PairedPatches, degrade_photos
 from srlib.samples import load_split
 precision, steps = sys.argv[1], int(sys.argv[2])

@@ -82,7 +82,8 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
        no model is run again to time it);
     3. writes ``result`` (JSON-ready) as ``results/<mode>/<notebook>.json`` with the run's mode,
        machine, date, software and command (:func:`course.results.save`);
-    4. deletes the training checkpoints in ``checkpoints``: the run is complete, the next starts afresh.
+    4. deletes the training checkpoints in ``checkpoints`` (PyTorch's ``*.pt`` and Keras's ``*.npz``): the
+       run is complete, the next starts afresh.
     """
     from srlib.torch import checkpoints as checkpoint_files
 
@@ -102,4 +103,7 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
     if main_process():
         print(f"results: {shown_path(saved)}")
     if checkpoints is not None:
-        checkpoint_files.clear_states(checkpoints)
+        checkpoint_files.clear_states(checkpoints)  # PyTorch's training states, *.pt
+        if main_process():  # and Keras's backups (srlib.keras.training.save_backup), *.npz
+            for backup in Path(checkpoints).glob("*.npz"):
+                backup.unlink()

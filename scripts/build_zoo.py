@@ -115,7 +115,8 @@ def add_unet(path: Path, name: str, description: str) -> None:
 
 def add_autoencoder(path: Path, name: str = "autoencoder-x2") -> None:
     from course import results
-    from srlib.models_keras import build_autoencoder, to_torch
+    from srlib.export import keras_autoencoder_to_torch
+    from srlib.keras.models import build_autoencoder
 
     loss = path.name.removeprefix("autoencoder_").split("_full.")[0]
     run = results.load("01_autoencoder_keras", "full")
@@ -124,7 +125,7 @@ def add_autoencoder(path: Path, name: str = "autoencoder-x2") -> None:
     config = run["config"]
     keras_model = build_autoencoder(tuple(config["filters"]), residual=config["residual"])
     keras_model.load_weights(path)
-    model = to_torch(keras_model, tuple(config["filters"]), residual=config["residual"])
+    model = keras_autoencoder_to_torch(keras_model, tuple(config["filters"]), residual=config["residual"])
     history = run["histories"][loss]
     add(model, {"name": name, "architecture": {"class": "Autoencoder",
                                                "arguments": {"filters": list(config["filters"]),

@@ -2,7 +2,7 @@
 
 ``import srlib`` is light: it imports neither TensorFlow nor PyTorch. PyTorch code lives in the
 package ``srlib.torch`` (``srlib.torch.losses``, ``srlib.torch.edsr``, ...), Keras code in the
-modules named for it (``srlib.losses_keras``, ...).
+modules named for it (``srlib.keras.losses``, ...).
 """
 from srlib import config  # noqa: F401  (sets quiet TensorFlow logging before any framework import)
 

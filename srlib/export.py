@@ -16,6 +16,7 @@ Diffusion models (``diffusion-x4``: a sampling loop with random noise) are refus
 
 :class:`OnnxRuntimeNetwork` exports a model and runs it in ONNX Runtime behind PyTorch's calling
 convention, so ``srlib upscale --backend onnxruntime`` tiles it like the PyTorch model.
+:func:`keras_autoencoder_to_torch` brings tutorial 1's Keras network to PyTorch, for the zoo.
 """
 from __future__ import annotations
 
@@ -143,3 +144,32 @@ class OnnxRuntimeNetwork(torch.nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         batch = np.ascontiguousarray(image.detach().float().cpu().numpy())
         return torch.from_numpy(self.session.run(None, {"image": batch})[0])
+
+
+def keras_autoencoder_to_torch(model, filters, residual: bool) -> torch.nn.Module:
+    """The :class:`srlib.torch.models.Autoencoder` computing what the Keras ``model`` (built by
+    :func:`srlib.keras.models.build_autoencoder` with the same ``filters`` and ``residual``)
+    computes, in float32: how tutorial 1's network joins the zoo, which serves PyTorch models.
+
+    The ten Conv2D layers are taken in the graph's order (``model.layers`` is topological), their
+    (3, 3, in, out) kernels transposed to PyTorch's (out, in, 3, 3).
+    """
+    import keras
+
+    from srlib.torch.models import Autoencoder
+
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    twin = Autoencoder(filters, residual=residual)
+    if len(convolutions) != len(twin.convs):
+        raise ValueError(f"{model.name}: {len(convolutions)} convolutions, expected {len(twin.convs)} "
+                         f"(not a build_autoencoder model?)")
+    with torch.no_grad():
+        for source, target in zip(convolutions, twin.convs):
+            kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float32) for w in source.weights)
+            if kernel.shape != (3, 3, target.in_channels, target.out_channels):
+                raise ValueError(f"{model.name}: layer {source.name} has kernel {kernel.shape}, expected "
+                                 f"(3, 3, {target.in_channels}, {target.out_channels}): other filters?")
+            target.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()))
+            target.bias.copy_(torch.from_numpy(bias))
+    return twin.eval()
+

@@ -2,7 +2,7 @@
 
 :class:`PairedPatches` degrades each high-resolution photo once, then serves aligned random
 crops with flips and 90-degree rotations. ``srlib.torch.data`` wraps it for PyTorch/fastai and
-``srlib.data_keras`` for Keras, so both frameworks see exactly the same pairs.
+``srlib.keras.data`` for Keras, so both frameworks see exactly the same pairs.
 
 Shapes: ``pairs[i]`` is ``(lowres, highres)``, HWC float32 in [0, 1]; ``highres`` is
 ``patch_size`` square, ``lowres`` is ``patch_size // scale`` square, or ``patch_size`` when the

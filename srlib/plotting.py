@@ -85,7 +85,7 @@ def plot_histories(histories: dict, key: str = "step_loss", relative: bool = Tru
     """Training curves of several runs on one plot.
 
     ``histories``: ``{label: {key: [values], "step_stride": k}}``; a history that kept one value
-    every ``k`` steps (:func:`srlib.train_keras.fit`'s ``step_loss``) is drawn at steps 1, k + 1,
+    every ``k`` steps (:func:`srlib.keras.training.fit`'s ``step_loss``) is drawn at steps 1, k + 1,
     2k + 1, ...; without ``step_stride``, at 1, 2, 3, ... With ``relative``, each curve is divided
     by its first value, so losses of different units (dB, SSIM, squared error) can share the axes:
     the plot compares how fast each falls. Curves that start negative (the PSNR loss) are shifted

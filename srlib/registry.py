@@ -96,17 +96,17 @@ DEGRADATIONS.register("ladder-mix", "srlib.degrade:ladder_mix", scale=True, scal
 #: The single-image losses of tutorial 1's loss study, by name, once for both frameworks: ``name:
 #: (PyTorch builder, Keras builder)``, the two kept numerically equal by tests/test_losses.py.
 #: :data:`TORCH_LOSSES` and :data:`KERAS_LOSSES` resolve them (``srlib.torch.losses.LOSSES`` and
-#: ``srlib.losses_keras.LOSSES`` are their ``{name: builder}`` views).
+#: ``srlib.keras.losses.LOSSES`` are their ``{name: builder}`` views).
 LOSS_BUILDERS = {
-    "mse": ("torch.nn:MSELoss", "srlib.losses_keras:MeanSquaredError"),
-    "l1": ("torch.nn:L1Loss", "srlib.losses_keras:MeanAbsoluteError"),
-    "charbonnier": ("srlib.torch.losses:CharbonnierLoss", "srlib.losses_keras:CharbonnierLoss"),
-    "psnr": ("srlib.torch.losses:PSNRLoss", "srlib.losses_keras:PSNRLoss"),
-    "ssim": ("srlib.torch.losses:SSIMLoss", "srlib.losses_keras:SSIMLoss"),
-    "ms_ssim_l1": ("srlib.torch.losses:MSSSIML1Loss", "srlib.losses_keras:MSSSIML1Loss"),
-    "hfen": ("srlib.torch.losses:HFENLoss", "srlib.losses_keras:HFENLoss"),
-    "mse_hfen": ("srlib.torch.losses:mse_hfen_loss", "srlib.losses_keras:mse_hfen_loss"),
-    "feature": ("srlib.torch.losses:FeatureLoss", "srlib.losses_keras:FeatureLoss"),
+    "mse": ("torch.nn:MSELoss", "srlib.keras.losses:MeanSquaredError"),
+    "l1": ("torch.nn:L1Loss", "srlib.keras.losses:MeanAbsoluteError"),
+    "charbonnier": ("srlib.torch.losses:CharbonnierLoss", "srlib.keras.losses:CharbonnierLoss"),
+    "psnr": ("srlib.torch.losses:PSNRLoss", "srlib.keras.losses:PSNRLoss"),
+    "ssim": ("srlib.torch.losses:SSIMLoss", "srlib.keras.losses:SSIMLoss"),
+    "ms_ssim_l1": ("srlib.torch.losses:MSSSIML1Loss", "srlib.keras.losses:MSSSIML1Loss"),
+    "hfen": ("srlib.torch.losses:HFENLoss", "srlib.keras.losses:HFENLoss"),
+    "mse_hfen": ("srlib.torch.losses:mse_hfen_loss", "srlib.keras.losses:mse_hfen_loss"),
+    "feature": ("srlib.torch.losses:FeatureLoss", "srlib.keras.losses:FeatureLoss"),
 }
 TORCH_LOSSES = Registry("PyTorch loss")
 KERAS_LOSSES = Registry("Keras loss")

@@ -11,15 +11,14 @@ from course import results
 from course.paths import PROJECT_ROOT
 
 #: srlib's modules by layer: a module may import srlib modules of its own layer or below, never above.
-#: The PyTorch layer is the package ``srlib.torch`` (every module in it); the Keras modules, the VAE
-#: and the diffusion model still sit beside the core until they move into framework packages too.
+#: The framework layer is the packages ``srlib.torch`` and ``srlib.keras`` (every module in them);
+#: the VAE and the diffusion model still sit beside the core until they move into ``srlib.torch``.
 LAYERS = {
     # 0. NumPy only: images, degradations, metrics, data, plots
     "core": {"__init__", "config", "io", "arrays", "kernels", "resize", "degrade", "metrics", "patches", "samples",
              "evaluation", "plotting", "pretrained", "registry"},
     # 1. one framework each: models, losses, data loaders, training and inference helpers
-    "frameworks": {"torch", "pretrained_keras", "losses_keras", "models_keras", "data_keras", "train_keras", "vae",
-                   "diffusion"},
+    "frameworks": {"torch", "keras", "vae", "diffusion"},
     # 2. what users run: the zoo, the trainers and command lines
     "applications": {"zoo", "enlarge", "export", "train_sr", "cli", "__main__"},
 }
@@ -29,7 +28,7 @@ SOURCES = sorted((PROJECT_ROOT / "srlib").rglob("*.py"))
 
 
 def layer_name(path: Path) -> str:
-    """The name a module goes by in :data:`LAYERS`: its file's stem, or its package's for ``srlib.torch``."""
+    """The name a module goes by in :data:`LAYERS`: its file's stem, or its package's (``torch``, ``keras``)."""
     return path.relative_to(PROJECT_ROOT / "srlib").with_suffix("").parts[0]
 
 
@@ -66,6 +65,12 @@ def test_imports_point_down(path):
     assert not above, f"{path.relative_to(PROJECT_ROOT)} ({list(LAYERS)[RANK[name]]}) imports {above} from a layer above"
     if RANK[name] == 0:
         assert not top_level & FRAMEWORKS, f"srlib/{path.name} must not import {top_level & FRAMEWORKS} at module level"
+
+
+def test_neither_framework_package_imports_the_other():
+    for package, other in (("torch", "keras"), ("keras", "torch")):
+        for path in sorted((PROJECT_ROOT / "srlib" / package).glob("*.py")):
+            assert other not in imports(path)[0], f"{path.relative_to(PROJECT_ROOT)} imports srlib.{other}"
 
 
 def test_no_module_imports_or_names_a_tutorial():

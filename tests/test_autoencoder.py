@@ -6,9 +6,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from srlib.models_keras import build_autoencoder  # noqa: E402
+from srlib.keras.models import build_autoencoder  # noqa: E402
 from srlib.patches import PairedPatches  # noqa: E402
-from srlib.train_keras import fit, predict_image  # noqa: E402
+from srlib.keras.training import fit, predict_image  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def test_the_pytorch_twin_computes_what_the_keras_model_computes(residual):
     """The zoo serves tutorial 1's model through PyTorch: same outputs from the same weights."""
     import torch
 
-    from srlib.models_keras import to_torch
+    from srlib.export import keras_autoencoder_to_torch
 
     keras.utils.set_random_seed(1)
     model = build_autoencoder((4, 8, 16), residual=residual)
@@ -53,12 +53,12 @@ def test_the_pytorch_twin_computes_what_the_keras_model_computes(residual):
         weight.assign(np.random.default_rng(len(weight.path)).normal(0, 0.3, weight.shape).astype("float32"))
     images = np.random.default_rng(2).random((2, 12, 20, 3), dtype=np.float32)
     expected = np.asarray(model(images, training=False))
-    twin = to_torch(model, (4, 8, 16), residual=residual)
+    twin = keras_autoencoder_to_torch(model, (4, 8, 16), residual=residual)
     with torch.no_grad():
         actual = twin(torch.from_numpy(images).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
     assert np.abs(actual - expected).max() < 1e-4 * max(1.0, np.abs(expected).max())
     with pytest.raises(ValueError, match="kernel .* other filters"):
-        to_torch(model, (4, 8, 8), residual=residual)
+        keras_autoencoder_to_torch(model, (4, 8, 8), residual=residual)
 
 
 def interrupted_fit(path, stop_after_epoch=None, settings=None):
@@ -79,18 +79,18 @@ def interrupted_fit(path, stop_after_epoch=None, settings=None):
 
 
 def test_an_interrupted_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
-    whole, whole_history = interrupted_fit(tmp_path / "whole.pt")
+    whole, whole_history = interrupted_fit(tmp_path / "whole.npz")
     with pytest.raises(KeyboardInterrupt):
-        interrupted_fit(tmp_path / "cut.pt", stop_after_epoch=0)
-    resumed, history = interrupted_fit(tmp_path / "cut.pt")
+        interrupted_fit(tmp_path / "cut.npz", stop_after_epoch=0)
+    resumed, history = interrupted_fit(tmp_path / "cut.npz")
     assert history["resumed_after"] == 1 and whole_history["resumed_after"] == 0
     assert all(np.array_equal(a, b) for a, b in zip(whole.get_weights(), resumed.get_weights()))
     assert history["loss"] == whole_history["loss"] and history["step_loss"] == whole_history["step_loss"]
     # A finished fit found again trains nothing and gives back its model and history (tutorial 1's
     # losses done before an interruption are not trained again).
-    again, again_history = interrupted_fit(tmp_path / "cut.pt")
+    again, again_history = interrupted_fit(tmp_path / "cut.npz")
     assert again_history["resumed_after"] == 2 and again_history["loss"] == whole_history["loss"]
     assert all(np.array_equal(a, b) for a, b in zip(whole.get_weights(), again.get_weights()))
     # Another run's settings: the checkpoint is not used.
-    _, fresh = interrupted_fit(tmp_path / "cut.pt", settings={"run": 2})
+    _, fresh = interrupted_fit(tmp_path / "cut.npz", settings={"run": 2})
     assert fresh["resumed_after"] == 0

@@ -48,7 +48,7 @@ def test_torch_and_fastai(pairs):
 
 def test_keras_pydataset(pairs):
     keras = pytest.importorskip("keras")
-    from srlib.data_keras import KerasPairs
+    from srlib.keras.data import KerasPairs
 
     dataset = KerasPairs(pairs, batch_size=4, seed=0)
     assert len(dataset) == 2

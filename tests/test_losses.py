@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 keras = pytest.importorskip("keras")
 
-from srlib import losses_keras as lk  # noqa: E402
+from srlib.keras import losses as lk  # noqa: E402
 from srlib.degrade import add_gaussian_noise, gaussian_blur  # noqa: E402
 from srlib.metrics import psnr, ssim  # noqa: E402
 from srlib.torch import losses as lt  # noqa: E402
@@ -178,7 +178,7 @@ def test_vgg_layer_scales_are_what_we_calibrated():
 
 
 def test_offline_vgg_is_identical_in_both_frameworks():
-    from srlib import pretrained_keras
+    from srlib.keras import pretrained as pretrained_keras
     from srlib.torch import pretrained as pretrained_torch
 
     image = synthetic_photo(64, 64, seed=9)[None]

@@ -8,8 +8,8 @@ keras = pytest.importorskip("keras")
 import fastai.callback.progress  # noqa: E402,F401  (Learner.no_bar)
 from fastai.learner import Learner  # noqa: E402
 
-from srlib import losses_keras as lk  # noqa: E402
-from srlib.data_keras import KerasPairs  # noqa: E402
+from srlib.keras import losses as lk  # noqa: E402
+from srlib.keras.data import KerasPairs  # noqa: E402
 from srlib.patches import PairedPatches  # noqa: E402
 from srlib.torch import losses as lt  # noqa: E402
 from srlib.torch.data import dataloaders  # noqa: E402

@@ -85,8 +85,8 @@ def test_unet_pixel_learner_is_the_library_s(unet_pixel):
 
 def test_autoencoder_is_the_library_s():
     """Tutorial 1 writes the original's auto-encoder in Keras; the zoo and the benchmarks build it
-    with srlib.models_keras.build_autoencoder: given the same weights, the same outputs."""
-    from srlib import models_keras
+    with srlib.keras.models.build_autoencoder: given the same weights, the same outputs."""
+    from srlib.keras import models as models_keras
 
     notebook = definitions("01_autoencoder_keras")
     batch = np.stack([synthetic_photo(32, 32, seed=seed) for seed in range(2)])

@@ -169,7 +169,7 @@ def test_import_srlib_sizes_thread_pools_to_the_cores():
 
 
 def test_environment_overrides_auto(monkeypatch):
-    from srlib.train_keras import dtype_policy
+    from srlib.keras.training import dtype_policy
 
     monkeypatch.setenv("SRLIB_PRECISION", "fp32")
     assert precision.resolve("auto", "cpu") == "fp32" and dtype_policy("auto") == "float32"

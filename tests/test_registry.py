@@ -62,7 +62,7 @@ def test_the_losses_are_named_once_for_both_frameworks():
     """tutorial 1's loss study: one list of names, a PyTorch and a Keras builder for each."""
     import torch
 
-    from srlib import losses_keras
+    from srlib.keras import losses as losses_keras
     from srlib.torch import losses as losses_torch
 
     assert TORCH_LOSSES.names() == KERAS_LOSSES.names() == tuple(losses_torch.LOSSES) == tuple(losses_keras.LOSSES)

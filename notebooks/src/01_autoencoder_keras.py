@@ -31,7 +31,8 @@ import numpy as np
 
 import srlib
 import course
-from srlib import config, degrade, evaluation, kernels, losses_keras, patches, plotting, samples, train_keras
+from srlib import config, degrade, evaluation, kernels, patches, plotting, samples
+from srlib.keras import losses as losses_keras, training as train_keras
 from srlib.resize import upscale_bicubic
 
 import keras
@@ -57,7 +58,7 @@ CONFIG = SimpleNamespace(
     scale=2, residual=True, batch_size=16, learning_rate=1e-3,
     precision="auto",                    # Keras's mixed_bfloat16 where the CPU has native bfloat16
     seed=42, **BUDGETS[MODE])
-# The losses compared, in the order the tables show them (names of srlib.losses_keras.LOSSES)
+# The losses compared, in the order the tables show them (names of srlib.keras.losses.LOSSES)
 LOSS_LABELS = {"mse": "MSE", "l1": "L1", "ssim": "SSIM loss", "psnr": "PSNR loss", "hfen": "HFEN",
                "mse_hfen": "MSE + 10 HFEN", "ms_ssim_l1": "MS-SSIM + L1"}
 LOSSES = list(LOSS_LABELS)
@@ -166,7 +167,7 @@ print(f"{original.count_params():,} parameters")
 # only has to learn the detail bicubic misses. A plain auto-encoder must first learn to copy its
 # input before it can improve on it, and in a short run that is most of what it learns.
 #
-# The speed benchmark and the zoo build the same network with `srlib.models_keras.build_autoencoder`
+# The speed benchmark and the zoo build the same network with `srlib.keras.models.build_autoencoder`
 # (the tests check that, given the same weights, both compute the same thing). This run's widths:
 
 # %%
@@ -226,7 +227,7 @@ def hfen_loss(y_true, y_pred, kernel=LOG_KERNEL):
     return ops.mean(filtered**2, axis=(1, 2, 3)) / kernels.operator_norm(kernel) ** 2
 
 # %% [markdown]
-# `srlib.losses_keras` holds these two and the study's other five as Keras `Loss` classes (with
+# `srlib.keras.losses` holds these two and the study's other five as Keras `Loss` classes (with
 # PyTorch twins in `srlib.torch.losses`). On a batch of bicubic inputs against their originals,
 # ours and the library's must agree:
 
@@ -235,17 +236,17 @@ targets, inputs = (ops.convert_to_tensor(array) for array in (highres_batch, low
 for name, ours_loss, library_loss in (("SSIM loss", ssim_loss, losses_keras.SSIMLoss()),
                                       ("HFEN", hfen_loss, losses_keras.HFENLoss())):
     value, library_value = float(ops.mean(ours_loss(targets, inputs))), float(library_loss(targets, inputs))
-    print(f"{name:>9}: {value:.6f} (ours), {library_value:.6f} (srlib.losses_keras)")
+    print(f"{name:>9}: {value:.6f} (ours), {library_value:.6f} (srlib.keras.losses)")
     assert np.isclose(value, library_value, rtol=1e-5)
 
 # %% [markdown]
 # ## Train: one model per loss
 #
-# From here on the notebook uses the library's losses (`srlib.losses_keras.LOSSES`) with its own
+# From here on the notebook uses the library's losses (`srlib.keras.losses.LOSSES`) with its own
 # `build_autoencoder`. For each loss: seed everything with `CONFIG.seed`, build the model (so all
 # seven start from the same weights), rewind the crops to the first epoch (so all see the same
 # batches), and train with Adam, the learning rate decaying along a cosine from 1e-3 to 1% of that
-# (`srlib.train_keras.fit`: Keras's `compile` and `fit`, in epochs of 50 steps). Then predict every
+# (`srlib.keras.training.fit`: Keras's `compile` and `fit`, in epochs of 50 steps). Then predict every
 # validation photo and save the weights. `train_keras.dtype_policy` picks Keras's `mixed_bfloat16`
 # where the processor computes bfloat16 natively, float32 elsewhere.
 #
@@ -265,7 +266,7 @@ for name in LOSSES:
     histories[name] = train_keras.fit(model, losses_keras.LOSSES[name](), train_pairs, num_steps=CONFIG.num_steps,
                                       batch_size=CONFIG.batch_size, learning_rate=CONFIG.learning_rate,
                                       seed=CONFIG.seed, description=f"{LOSS_LABELS[name]:>14}",
-                                      checkpoint=checkpoint_dir / f"{name}.pt",
+                                      checkpoint=checkpoint_dir / f"{name}.npz",
                                       settings={**vars(CONFIG), "loss": name, "dtype_policy": policy,
                                                 "backend": keras.backend.backend()})
     predictions[name] = {photo: train_keras.predict_image(model, image) for photo, image in valid_inputs.items()}
@@ -312,8 +313,9 @@ table = evaluation.evaluate(valid_targets, {"input": valid_inputs} | {LOSS_LABEL
 print(table.to_markdown())
 
 # %% [markdown]
-# **Every loss beats bicubic on average, but HFEN alone only just (+0.19 dB)**, though its HFEN
-# (0.1165) is the best of all and its SSIM is well above bicubic's. A Laplacian of Gaussian sums to
+# **Every loss beats bicubic on average, but HFEN alone only just (+0.05 dB)**, though its HFEN
+# (0.1166) is nearly the best of all (MSE + 10 HFEN's is 0.1160) and its SSIM is well above
+# bicubic's. A Laplacian of Gaussian sums to
 # zero, so a flat area gives no response: a constant colour offset, or a cast that varies slowly
 # across the image, costs the HFEN loss nothing, and nothing holds the network's colours in place.
 # SSIM, which compares local structure, hardly minds; PSNR pays for every level of offset. The next
@@ -370,19 +372,19 @@ print("average colour shift (8-bit levels): " + ", ".join(
 
 # %% [markdown]
 # - **Every loss but HFEN beats bicubic clearly**, on average and on each of the five photos, and
-#   cuts bicubic's HFEN by 40 to 50 per cent. HFEN alone falls below bicubic on two of the photos.
+#   cuts bicubic's HFEN by a third to a half. HFEN alone falls below bicubic on two of the photos.
 # - **The loss that wins on PSNR is not MSE**: L1 beats it, on every photo, although PSNR is a
 #   function of MSE. MSE's gradient grows with each pixel's error, so the few large errors (at
 #   edges) dominate every update; L1's gradient has the same size for every pixel. Zhao et al.
 #   (2017) found the same: L1 beat L2 even on L2's own metric. The PSNR loss, which is MSE rescaled
-#   per image (well-restored images weigh more), lands between the two: ahead of MSE on three photos,
-#   behind it on two. Adam divides every update by the gradient's recent size, which undoes much of
+#   per image (well-restored images weigh more), lands between the two on average: ahead of MSE on
+#   two photos, behind it on three. Adam divides every update by the gradient's recent size, which undoes much of
 #   a rescaling, so the two stay close.
 # - **The SSIM loss wins on SSIM, narrowly**, with the smallest PSNR gain after HFEN's.
 # - **HFEN alone is a poor loss**: blind to flat areas, it lets colours drift (the colour-shift
 #   line: more than any other loss, and over ten times the pixel losses' drift). Mixed with MSE,
-#   the original tutorial's choice, the colours hold, and the mix keeps nearly the best HFEN with
-#   MSE's PSNR, less than L1's.
+#   the original tutorial's choice, the colours hold, and the mix has the best HFEN of all and a
+#   PSNR a little above MSE's, still below L1's.
 # - **MS-SSIM + L1**, Zhao et al.'s recommendation, comes fifth of seven on PSNR, with our 3-scale
 #   MS-SSIM (five scales would need crops of 176 pixels, not 48).
 #

@@ -2,7 +2,7 @@
 
 Every loss is an ``nn.Module`` called as ``loss(prediction, target)`` on NCHW float tensors in
 [0, 1] and returns a scalar (the batch mean), so fastai's ``Learner(loss_func=...)`` takes it.
-``srlib.losses_keras`` defines the same losses with ``keras.ops``; the tests check that both
+``srlib.keras.losses`` defines the same losses with ``keras.ops``; the tests check that both
 give the same value on the same batch. Kernels come from ``srlib.kernels``, shared with
 ``srlib.metrics``, so ``1 - SSIMLoss`` equals ``srlib.metrics.ssim`` on the same image.
 

@@ -111,8 +111,8 @@ def build_unet(self_attention: bool = False, blur: bool = True, weight_norm: boo
 
 
 class Autoencoder(nn.Module):
-    """PyTorch twin of :func:`srlib.models_keras.build_autoencoder` (tutorial 1's network), so the
-    zoo and ``srlib upscale`` can serve it; :func:`srlib.models_keras.to_torch` copies the weights.
+    """PyTorch twin of :func:`srlib.keras.models.build_autoencoder` (tutorial 1's network), so the
+    zoo and ``srlib upscale`` can serve it; :func:`srlib.export.keras_autoencoder_to_torch` copies the weights.
 
     Input and output: NCHW RGB in [0, 1], height and width divisible by 4. Same layers, in the same
     order: two 3x3 ReLU convolutions of ``filters[0]``, max-pool, two of ``filters[1]``, max-pool,

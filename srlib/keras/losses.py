@@ -15,7 +15,7 @@ from keras import ops
 
 from srlib.kernels import gaussian_window, laplacian_of_gaussian, ms_ssim_weights, operator_norm
 from srlib.pretrained import feature_loss_settings
-from srlib.pretrained_keras import caffe_preprocess, vgg16_features
+from srlib.keras.pretrained import caffe_preprocess, vgg16_features
 from srlib.registry import KERAS_LOSSES
 
 #: srlib/PyTorch layer names -> the Keras VGG16 layer whose output is that ReLU activation.

@@ -4,14 +4,18 @@ Taught in ``notebooks/01_autoencoder_keras.ipynb``.
 """
 from __future__ import annotations
 
+import json
+import random
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 from tqdm import tqdm
 
 from srlib.arrays import pad_to_multiple
-from srlib.data_keras import KerasPairs
+from srlib.io import atomic_write
+from srlib.keras.data import KerasPairs
 from srlib.patches import PairedPatches
 
 
@@ -20,7 +24,7 @@ def dtype_policy(precision: str = "auto") -> str:
 
     ``"auto"`` means bfloat16 where it is native: on the TensorFlow backend (this project's
     tensorflow-cpu) when the CPU has AVX-512-BF16 or AMX-BF16 (:func:`srlib.config.native_bfloat16_flags`); on
-    the torch backend as :func:`srlib.torch.precision.resolve` decides for its default device. Keras's
+    the torch backend the same, or with a GPU ``torch.cuda.is_bf16_supported()``. Keras's
     ``mixed_bfloat16`` computes in bfloat16 and keeps float32 weights, like PyTorch's autocast.
     Measured in ``results/benchmarks/speed.md``.
     """
@@ -29,13 +33,13 @@ def dtype_policy(precision: str = "auto") -> str:
     if check_precision(precision) == "auto":
         precision = precision_setting()
     if precision == "auto":
+        native = bool(native_bfloat16_flags())
         if keras.backend.backend() == "torch":
-            from srlib.torch import default_device
-            from srlib.torch.precision import resolve
+            import torch  # Keras's backend here: its device is PyTorch's
 
-            precision = resolve("auto", default_device())
-        else:
-            precision = "bf16" if native_bfloat16_flags() else "fp32"
+            if torch.cuda.is_available():
+                native = torch.cuda.is_bf16_supported()
+        precision = "bf16" if native else "fp32"
     return "mixed_bfloat16" if precision == "bf16" else "float32"
 
 
@@ -67,13 +71,49 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.close()
 
 
+def save_backup(path, arrays: dict, state: dict, settings: dict) -> Path:
+    """Write a Keras run's backup atomically to ``path``: ``arrays`` (name -> NumPy array) and
+    ``state`` and ``settings`` (JSON-able) in one NumPy ``.npz`` file (nothing executable: it is
+    read back with ``allow_pickle=False``). Framework-free, so a Keras run needs no PyTorch."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    texts = {"state": np.array(json.dumps(state)), "settings": np.array(json.dumps(settings, sort_keys=True, default=str))}
+
+    def write(temporary):
+        with open(temporary, "wb") as file:
+            np.savez(file, **arrays, **texts)
+
+    atomic_write(path, write)
+    return path
+
+
+def load_backup(path, settings: dict) -> tuple[dict, dict] | None:
+    """``(arrays, state)`` that :func:`save_backup` wrote to ``path`` with the same ``settings``;
+    ``None`` when there is no file, or one of other settings (then the run starts afresh, and says
+    so). A file that cannot be read is a ``ValueError`` naming it."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        saved_settings, state = str(arrays.pop("settings")), json.loads(str(arrays.pop("state")))
+    except Exception as error:  # zipfile, NumPy and JSON raise several kinds for a damaged file
+        raise ValueError(f"{path}: not a readable Keras backup ({type(error).__name__}: {error}); "
+                         "delete it to start afresh") from None
+    if saved_settings != json.dumps(settings, sort_keys=True, default=str):
+        print(f"{path}: written with other settings; starting afresh (it will be replaced)")
+        return None
+    return arrays, state
+
+
 class EpochBackup(keras.callbacks.Callback):
     """Save a Keras fit's whole state after every epoch, so that an interrupted fit resumes.
 
     The state is the model's variables (the dropout layers' seed states included), the
     optimiser's (Adam's moments and its step count, which places the cosine schedule), the
-    history so far, the progress bar's per-step losses, the training seconds and the global random
-    generators; :func:`srlib.torch.checkpoints.save_state` writes it atomically to ``path`` with
+    history so far, the progress bar's per-step losses, the training seconds and Python's and
+    NumPy's global random generators; :func:`save_backup` writes it atomically to ``path`` with
     ``settings``. :func:`fit` with ``checkpoint=path`` creates one; :meth:`restore` returns how many
     epochs the file holds (0 when there is none, or one of other settings).
     Keras's own ``BackupAndRestore`` keeps the weights and the epoch but not the history or the
@@ -82,22 +122,26 @@ class EpochBackup(keras.callbacks.Callback):
 
     def __init__(self, path, settings: dict, dataset: KerasPairs, bar: ProgressBar):
         super().__init__()
-        from srlib.torch import checkpoints  # imports torch: only runs that resume need it
-
-        self.checkpoints, self.path, self.settings = checkpoints, path, settings
+        self.path, self.settings = path, settings
         self.dataset, self.bar = dataset, bar
         self.history, self.seconds_before, self.started = {}, 0.0, None
 
     def restore(self, model: keras.Model) -> int:
-        state = self.checkpoints.load_state(self.path, self.settings)
-        if state is None:
+        backup = load_backup(self.path, self.settings)
+        if backup is None:
             return 0
+        arrays, state = backup
         model.optimizer.build(model.trainable_variables)
-        for variable, value in zip(model.variables, state["model"], strict=True):
-            variable.assign(value.numpy())
-        for variable, value in zip(model.optimizer.variables, state["optimizer"], strict=True):
-            variable.assign(value.numpy())
-        self.checkpoints.set_random_state(state["random"])
+        for group, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
+            if state["counts"][group] != len(variables):
+                raise ValueError(f"{self.path}: {state['counts'][group]} {group} variables, this model has "
+                                 f"{len(variables)}; delete it to start afresh")
+            for index, variable in enumerate(variables):
+                variable.assign(arrays[f"{group}_{index}"])
+        version, internal, gauss = state["random"]["python"]
+        random.setstate((version, tuple(internal), gauss))
+        name, position, has_gauss, cached = state["random"]["numpy"]
+        np.random.set_state((name, arrays["numpy_keys"], position, has_gauss, cached))
         self.history, self.bar.step_losses = state["history"], list(state["step_losses"])
         self.seconds_before = float(state["seconds"])
         epochs = int(state["epochs"])
@@ -116,15 +160,15 @@ class EpochBackup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        import torch
-
-        def tensors(variables):
-            return [torch.from_numpy(np.array(keras.ops.convert_to_numpy(v))) for v in variables]
-
-        self.checkpoints.save_state(self.path, {
-            "model": tensors(self.model.variables), "optimizer": tensors(self.model.optimizer.variables),
-            "epochs": epoch + 1, "history": self.history, "step_losses": self.bar.step_losses,
-            "seconds": self.seconds, "random": self.checkpoints.random_state()}, self.settings)
+        arrays = {f"{group}_{index}": np.array(keras.ops.convert_to_numpy(variable))
+                  for group, variables in (("model", self.model.variables), ("optimizer", self.model.optimizer.variables))
+                  for index, variable in enumerate(variables)}
+        name, keys, position, has_gauss, cached = np.random.get_state()
+        arrays["numpy_keys"] = keys
+        save_backup(self.path, arrays, {
+            "epochs": epoch + 1, "history": self.history, "step_losses": self.bar.step_losses, "seconds": self.seconds,
+            "counts": {"model": len(self.model.variables), "optimizer": len(self.model.optimizer.variables)},
+            "random": {"python": random.getstate(), "numpy": [name, position, has_gauss, cached]}}, self.settings)
 
 
 def fit(model: keras.Model, loss, pairs: PairedPatches, num_steps: int, batch_size: int = 16,

@@ -5,7 +5,6 @@ Taught in ``notebooks/01_autoencoder_keras.ipynb``.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
 
 
@@ -27,7 +26,7 @@ def build_autoencoder(filters=(64, 128, 256), dropout: float = 0.3, output_activ
     activation linear.
 
     ``dtype_policy`` (``None``: Keras's global policy, normally ``"float32"``; or
-    ``"mixed_bfloat16"``, see :func:`srlib.train_keras.dtype_policy`) applies to every layer but
+    ``"mixed_bfloat16"``, see :func:`srlib.keras.training.dtype_policy`) applies to every layer but
     the last convolution and the final addition, which stay float32: the output image is then not
     rounded to bfloat16's 8-bit mantissa, and losses see float32 predictions.
     """
@@ -54,30 +53,3 @@ def build_autoencoder(filters=(64, 128, 256), dropout: float = 0.3, output_activ
     else:
         x = conv(3, activation=output_activation, name="highres", dtype="float32")(x)
     return keras.Model(inputs, x, name=name)
-
-
-def to_torch(model: keras.Model, filters, residual: bool):
-    """The :class:`srlib.torch.models.Autoencoder` computing what ``model`` (built by
-    :func:`build_autoencoder` with the same ``filters`` and ``residual``) computes, in float32.
-
-    The ten Conv2D layers are taken in the graph's order (``model.layers`` is topological), their
-    (3, 3, in, out) kernels transposed to PyTorch's (out, in, 3, 3).
-    """
-    import torch
-
-    from srlib.torch.models import Autoencoder
-
-    convolutions = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
-    twin = Autoencoder(filters, residual=residual)
-    if len(convolutions) != len(twin.convs):
-        raise ValueError(f"{model.name}: {len(convolutions)} convolutions, expected {len(twin.convs)} "
-                         f"(not a build_autoencoder model?)")
-    with torch.no_grad():
-        for source, target in zip(convolutions, twin.convs):
-            kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float32) for w in source.weights)
-            if kernel.shape != (3, 3, target.in_channels, target.out_channels):
-                raise ValueError(f"{model.name}: layer {source.name} has kernel {kernel.shape}, expected "
-                                 f"(3, 3, {target.in_channels}, {target.out_channels}): other filters?")
-            target.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()))
-            target.bias.copy_(torch.from_numpy(bias))
-    return twin.eval()
