@@ -82,13 +82,13 @@ def _checked_metadata(path: Path) -> dict:
     if not isinstance(metadata["scale"], int) or metadata["scale"] < 1:
         raise ValueError(f"{path.with_suffix('.json')}: scale must be a positive integer")
     if is_diffusion(metadata):
-        from srlib.diffusion import SamplerSettings
+        from srlib.torch.diffusion import SamplerSettings
 
         try:
             SamplerSettings(**metadata["sampler"])
         except KeyError:
             raise ValueError(f"{path.with_suffix('.json')}: a diffusion model's metadata needs its 'sampler' "
-                             "settings (srlib.diffusion.SamplerSettings)") from None
+                             "settings (srlib.torch.diffusion.SamplerSettings)") from None
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path.with_suffix('.json')}: invalid sampler settings: {error}") from None
     faithful = metadata.get("faithful")
@@ -114,13 +114,13 @@ def is_diffusion(metadata: dict) -> bool:
 def build_model(metadata: dict) -> torch.nn.Module:
     """An untrained model of the architecture the metadata describes, built by name through
     :data:`srlib.registry.ARCHITECTURES` (an unknown class is a ``ValueError``). A diffusion model
-    (a ``sampled`` architecture, ``Denoiser``) comes as a :class:`srlib.diffusion.DiffusionUpscaler`:
+    (a ``sampled`` architecture, ``Denoiser``) comes as a :class:`srlib.torch.diffusion.DiffusionUpscaler`:
     the denoiser with the metadata's ``sampler`` settings, one module from low to high resolution
     like the others."""
     architecture = metadata["architecture"]
     network = ARCHITECTURE_REGISTRY.build(architecture["class"], **architecture["arguments"])
     if is_diffusion(metadata):
-        from srlib.diffusion import DiffusionUpscaler, SamplerSettings
+        from srlib.torch.diffusion import DiffusionUpscaler, SamplerSettings
 
         return DiffusionUpscaler(network, SamplerSettings(**metadata["sampler"]))
     return network

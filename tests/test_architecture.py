@@ -12,13 +12,13 @@ from course.paths import PROJECT_ROOT
 
 #: srlib's modules by layer: a module may import srlib modules of its own layer or below, never above.
 #: The framework layer is the packages ``srlib.torch`` and ``srlib.keras`` (every module in them);
-#: the VAE and the diffusion model still sit beside the core until they move into ``srlib.torch``.
+#: the VAE still sits beside the core until it moves into ``srlib.torch``.
 LAYERS = {
     # 0. NumPy only: images, degradations, metrics, data, plots
     "core": {"__init__", "config", "io", "arrays", "kernels", "resize", "degrade", "metrics", "patches", "samples",
              "evaluation", "plotting", "pretrained", "registry"},
     # 1. one framework each: models, losses, data loaders, training and inference helpers
-    "frameworks": {"torch", "keras", "vae", "diffusion"},
+    "frameworks": {"torch", "keras", "vae"},
     # 2. what users run: the zoo, the trainers and command lines
     "applications": {"zoo", "enlarge", "export", "train_sr", "cli", "__main__"},
 }

@@ -1,4 +1,4 @@
-"""srlib.diffusion: the residual-shifting schedule, its closed-form marginals, the samplers and the one-step student."""
+"""srlib.torch.diffusion: the residual-shifting schedule, its closed-form marginals, the samplers and the one-step student."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from srlib import diffusion
+from srlib.torch import diffusion
 
 
 class Oracle(torch.nn.Module):

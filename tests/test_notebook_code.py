@@ -217,7 +217,7 @@ def diffusion_lesson():
 def test_diffusion_schedule_denoiser_and_sampler_are_the_library_s(diffusion_lesson):
     import torch
 
-    from srlib import diffusion
+    from srlib.torch import diffusion
 
     etas = diffusion_lesson.shifting_schedule(15, 1.0)
     assert torch.allclose(etas, diffusion.residual_shift_schedule(15, 1.0))
@@ -246,7 +246,7 @@ def test_diffusion_lesson_s_straight_path_and_its_euler_sampler(diffusion_lesson
     x0 (the velocity is constant along it), ending at x0 for any number of steps."""
     import torch
 
-    from srlib import diffusion
+    from srlib.torch import diffusion
 
     highres = torch.full((20000, 1, 1, 1), 0.2)
     upsampled = torch.full_like(highres, 0.6)
