@@ -13,6 +13,7 @@ from pathlib import Path
 
 from course import results, summary as summary_table
 from srlib.config import main_process, run_mode, shown_path
+from srlib.io import clear_states
 
 
 @dataclass
@@ -85,8 +86,6 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
     4. deletes the training checkpoints in ``checkpoints`` (PyTorch's ``*.pt`` and Keras's ``*.npz``): the
        run is complete, the next starts afresh.
     """
-    from srlib.torch import checkpoints as checkpoint_files
-
     if zoo is not None and run_mode() != "full":
         from srlib import evaluation, zoo as model_zoo
 
@@ -103,7 +102,4 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
     if main_process():
         print(f"results: {shown_path(saved)}")
     if checkpoints is not None:
-        checkpoint_files.clear_states(checkpoints)  # PyTorch's training states, *.pt
-        if main_process():  # and Keras's backups (srlib.keras.training.save_backup), *.npz
-            for backup in Path(checkpoints).glob("*.npz"):
-                backup.unlink()
+        clear_states(checkpoints)

@@ -11,12 +11,16 @@ hold (:data:`FORMATS`). Pillow holds 8 bits per channel, so 16-bit PNG goes thro
 16-bit and floating-point TIFF through tifffile (both pinned in requirements.txt).
 
 Writes are atomic (a temporary file renamed into place) and never replace a file unless asked.
+For runs that resume, in either framework: :func:`settings_text` / :func:`settings_match` decide
+whether a checkpoint was written with this run's settings, and :func:`clear_states` deletes a
+finished run's checkpoints.
 Every failure raises ``FileNotFoundError`` or ``ValueError`` naming the file and the reason.
 Taught in ``notebooks/01_autoencoder_keras.ipynb`` (Data section); ``srlib upscale`` keeps files'
 kinds through :mod:`srlib.enlarge`.
 """
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tempfile
@@ -28,6 +32,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from srlib.arrays import check_image, to_float
+from srlib.config import main_process
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 #: Refuse images whose header declares more pixels than this: a "decompression bomb" is a small
@@ -360,6 +365,34 @@ def publish_temporary(temporary, path) -> None:
     """Give a ``mkstemp`` file the usual permissions (it is created 0600) and move it to ``path``."""
     os.chmod(temporary, 0o666 & ~_umask())
     os.replace(temporary, path)
+
+
+def settings_text(settings: dict) -> str:
+    """A run's settings (JSON-able; anything else by its ``str``) as the one text a checkpoint
+    stores beside its state: sorted keys, so equal settings give equal text."""
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def settings_match(path, saved: str | None, settings: dict, verbose: bool = True) -> bool:
+    """Whether the checkpoint at ``path``, which stored ``saved`` (:func:`settings_text`), was
+    written with ``settings``; when not, with ``verbose``, it says that the run starts afresh."""
+    if saved == settings_text(settings):
+        return True
+    if verbose:
+        print(f"{path}: written with other settings; starting afresh (it will be replaced)")
+    return False
+
+
+def clear_states(folder) -> None:
+    """Delete a finished run's checkpoints in ``folder``, PyTorch's training states (``*.pt``,
+    :func:`srlib.torch.checkpoints.save_state`) and Keras's backups (``*.npz``,
+    :func:`srlib.keras.training.save_backup`), so that the next run starts afresh (under
+    ``torchrun``, rank 0 alone)."""
+    if not main_process():
+        return
+    for pattern in ("*.pt", "*.npz"):
+        for path in Path(folder).glob(pattern):
+            path.unlink()
 
 
 def atomic_write(path, write, overwrite: bool = True) -> None:

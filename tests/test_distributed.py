@@ -270,6 +270,7 @@ def test_only_rank_0_saves_through_srlib(tmp_path, monkeypatch, rank):
 
     from course import results, summary
     from srlib import plotting
+    from srlib.io import clear_states
     from srlib.torch import checkpoints
 
     monkeypatch.setenv("WORLD_SIZE", "2")
@@ -285,7 +286,7 @@ def test_only_rank_0_saves_through_srlib(tmp_path, monkeypatch, rank):
                 checkpoints.save_state(tmp_path / "state.pt", {"model": model.state_dict()}, {})]
     photo = synthetic_photo(32, 32, seed=1)
     summary.record("tiny", "task", {"a": photo}, {"m": {"a": photo}}, {}, crop_border=0)
-    checkpoints.clear_states(tmp_path / "old")
+    clear_states(tmp_path / "old")
     plt.close("all")
     written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
     if rank == 0:

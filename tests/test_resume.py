@@ -15,6 +15,7 @@ from torch import nn  # noqa: E402
 from srlib import config  # noqa: E402
 from srlib.patches import PairedPatches  # noqa: E402
 from srlib.vae import ConditionalVAE, train  # noqa: E402
+from srlib.io import clear_states  # noqa: E402
 from srlib.torch import checkpoints
 from srlib.torch.callbacks import BFloat16Training, EpochCheckpoints  # noqa: E402
 from srlib.torch.data import paired_data  # noqa: E402
@@ -77,7 +78,7 @@ def test_fastai_fit_resumes_to_the_same_weights(tmp_path, interrupt_at, unet):
     assert [float(v) for v in resumed.recorder.losses] == [float(v) for v in uninterrupted.recorder.losses]
     assert resumed.recorder.values == uninterrupted.recorder.values
     assert stages[1].seconds > 0
-    checkpoints.clear_states(tmp_path / "resumed")
+    clear_states(tmp_path / "resumed")
     assert not list((tmp_path / "resumed").glob("*.pt"))
 
 

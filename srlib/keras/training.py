@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from srlib.arrays import pad_to_multiple
-from srlib.io import atomic_write
+from srlib.io import atomic_write, settings_match, settings_text
 from srlib.keras.data import KerasPairs
 from srlib.patches import PairedPatches
 
@@ -77,7 +77,7 @@ def save_backup(path, arrays: dict, state: dict, settings: dict) -> Path:
     read back with ``allow_pickle=False``). Framework-free, so a Keras run needs no PyTorch."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    texts = {"state": np.array(json.dumps(state)), "settings": np.array(json.dumps(settings, sort_keys=True, default=str))}
+    texts = {"state": np.array(json.dumps(state)), "settings": np.array(settings_text(settings))}
 
     def write(temporary):
         with open(temporary, "wb") as file:
@@ -101,10 +101,7 @@ def load_backup(path, settings: dict) -> tuple[dict, dict] | None:
     except Exception as error:  # zipfile, NumPy and JSON raise several kinds for a damaged file
         raise ValueError(f"{path}: not a readable Keras backup ({type(error).__name__}: {error}); "
                          "delete it to start afresh") from None
-    if saved_settings != json.dumps(settings, sort_keys=True, default=str):
-        print(f"{path}: written with other settings; starting afresh (it will be replaced)")
-        return None
-    return arrays, state
+    return (arrays, state) if settings_match(path, saved_settings, settings) else None
 
 
 class EpochBackup(keras.callbacks.Callback):

@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from srlib.config import main_process
-from srlib.io import atomic_write
+from srlib.io import atomic_write, settings_match, settings_text
 
 
 def save_weights(model: torch.nn.Module | dict, path, metadata: dict, overwrite: bool = True) -> Path:
@@ -85,10 +85,6 @@ def load_weights(model: torch.nn.Module, path, map_location: str = "cpu") -> dic
     return load_metadata(path)
 
 
-def _settings_text(settings: dict) -> str:
-    return json.dumps(settings, sort_keys=True, default=str)
-
-
 def save_state(path, state: dict, settings: dict) -> Path:
     """Write a training state (tensors, numbers, strings, lists, dicts) to ``path`` atomically,
     with ``settings`` (the run's configuration, JSON-able) beside it for :func:`load_state`. Under
@@ -97,7 +93,7 @@ def save_state(path, state: dict, settings: dict) -> Path:
     if not main_process():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {**_plain_tensors(state), "settings": _settings_text(settings)}
+    payload = {**_plain_tensors(state), "settings": settings_text(settings)}
     atomic_write(path, lambda temporary: torch.save(payload, temporary))
     return path
 
@@ -126,20 +122,7 @@ def load_state(path, settings: dict, verbose: bool = True) -> dict | None:
     except Exception as error:  # torch raises several kinds for a damaged file
         raise ValueError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error}); "
                          "delete it to start afresh") from None
-    if state.get("settings") != _settings_text(settings):
-        if verbose:
-            print(f"{path}: written with other settings; starting afresh (it will be replaced)")
-        return None
-    return state
-
-
-def clear_states(folder) -> None:
-    """Delete a finished run's checkpoints (``*.pt`` in ``folder``), so that the next run starts
-    afresh (under ``torchrun``, rank 0 alone)."""
-    if not main_process():
-        return
-    for path in Path(folder).glob("*.pt"):
-        path.unlink()
+    return state if settings_match(path, state.get("settings"), settings, verbose) else None
 
 
 def digest(path) -> str:
