@@ -10,6 +10,7 @@ from torch import nn
 
 from srlib import config
 from srlib.torch.callbacks import distributed
+from srlib.torch.distributed import stop
 from srlib.torch.data import paired_data
 from srlib.torch.models import unet_learner
 from tests.conftest import synthetic_photo
@@ -33,4 +34,4 @@ Path(sys.argv[1], f"rank{dist.get_rank()}.json").write_text(json.dumps({
     "batches": counter.batches, "wrapped": counter.wrapped, "after": type(learn.model).__name__, "moved": moved,
     "checksum": float(sum(parameter.double().sum() for parameter in learn.model.parameters())),
     "progress": hasattr(learn, "progress")}))
-dist.destroy_process_group()
+stop()

@@ -76,9 +76,18 @@ def barrier() -> None:
 
 
 def stop() -> None:
-    """Leave the process group, after every process has arrived (nothing without one)."""
+    """Leave the process group, after every process has arrived (nothing without one).
+
+    A ``DistributedDataParallel`` wrapper lives in a reference cycle, so it outlives the function
+    that made it until Python's cycle collector runs; and it holds the group. Left for the
+    interpreter's shutdown, its gloo threads may then need a Python that is being torn down, and
+    the process aborts ("terminate called without an active exception") after its work is done.
+    So the cycles are collected first, while the interpreter is whole."""
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
