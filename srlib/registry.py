@@ -79,18 +79,26 @@ ARCHITECTURES.register("ResidualUnet", "srlib.torch.models:build_unet", framewor
 #: --degradation`` lists them. Facts: ``scale`` (it takes the scale), ``scaled`` (its output is its
 #: input reduced by exactly the scale: a task an x2/x4 model is trained and scored on), ``random``
 #: (it takes a seed), ``rung`` (a rung of the damage ladder, mildest first), ``camera`` (a camera
-#: model's training damage) and ``arguments`` (keyword arguments fixed by the name).
+#: model's training damage), ``arguments`` (keyword arguments fixed by the name) and ``suits`` (for a
+#: zoo model trained on it, the photos it suits: ``srlib models``' last column).
 DEGRADATIONS = Registry("degradation")
-DEGRADATIONS.register("bicubic", "srlib.degrade:bicubic", scale=True, scaled=True)
+_CAMERA_PHOTOS = "camera and phone photos, scans: blur, sensor noise, JPEG"
+DEGRADATIONS.register("bicubic", "srlib.degrade:bicubic", scale=True, scaled=True,
+                      suits="clean images reduced by MATLAB's or Pillow's antialiased bicubic (the published "
+                            "benchmarks' reduction); not by OpenCV's cv2.resize, nor camera photos")
 DEGRADATIONS.register("downup", "srlib.degrade:downup", scale=True)
-DEGRADATIONS.register("crappify", "srlib.degrade:crappify", random=True)
+DEGRADATIONS.register("crappify", "srlib.degrade:crappify", random=True, suits="small web images with JPEG blocks (x2)")
 DEGRADATIONS.register("realistic", "srlib.degrade:realistic", scale=True, scaled=True, random=True)
-DEGRADATIONS.register("second-order", "srlib.degrade:second_order", scale=True, scaled=True, random=True, camera=True)
-DEGRADATIONS.register("mixed-order", "srlib.degrade:mixed_order", scale=True, scaled=True, random=True, camera=True)
+DEGRADATIONS.register("second-order", "srlib.degrade:second_order", scale=True, scaled=True, random=True, camera=True,
+                      suits=_CAMERA_PHOTOS)
+DEGRADATIONS.register("mixed-order", "srlib.degrade:mixed_order", scale=True, scaled=True, random=True, camera=True,
+                      suits=_CAMERA_PHOTOS)
 for _level in ("clean", "mild", "moderate", "heavy"):
     DEGRADATIONS.register(_level, "srlib.degrade:ladder", scale=True, scaled=True, random=True, rung=True,
                           arguments={"level": _level})
-DEGRADATIONS.register("ladder-mix", "srlib.degrade:ladder_mix", scale=True, scaled=True, random=True, camera=True)
+DEGRADATIONS.register("ladder-mix", "srlib.degrade:ladder_mix", scale=True, scaled=True, random=True, camera=True,
+                      suits="camera and phone photos, scans, and images reduced by any program (MATLAB or Pillow "
+                            "bicubic, OpenCV linear, cubic, area, nearest): blur, sensor noise, JPEG")
 
 
 #: The single-image losses of tutorial 1's loss study, by name, once for both frameworks: ``name:

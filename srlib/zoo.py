@@ -41,15 +41,10 @@ ARCHITECTURES = ARCHITECTURE_REGISTRY.names()
 #: The training degradations of the models for photos from a camera (Real-ESRGAN's kinds, and the
 #: damage ladder's training mix): the ``camera`` ones of :data:`srlib.registry.DEGRADATIONS`.
 CAMERA_DEGRADATIONS = DEGRADATIONS.names(camera=True)
-#: The photos a model suits, by the degradation it was trained on (``srlib models``' last column).
-SUITED_PHOTOS = {
-    "bicubic": "clean images reduced by MATLAB's or Pillow's antialiased bicubic (the published benchmarks' "
-               "reduction); not by OpenCV's cv2.resize, nor camera photos",
-    "crappify": "small web images with JPEG blocks (x2)",
-    **dict.fromkeys(CAMERA_DEGRADATIONS, "camera and phone photos, scans: blur, sensor noise, JPEG"),
-    "ladder-mix": "camera and phone photos, scans, and images reduced by any program (MATLAB or Pillow bicubic, "
-                  "OpenCV linear, cubic, area, nearest): blur, sensor noise, JPEG",
-}
+#: The photos a model suits, by the degradation it was trained on (``srlib models``' last column):
+#: the ``suits`` facts of :data:`srlib.registry.DEGRADATIONS`.
+SUITED_PHOTOS = {name: DEGRADATIONS.info(name)["suits"] for name in DEGRADATIONS.names()
+                 if "suits" in DEGRADATIONS.info(name)}
 
 
 def list_models(folder=ZOO_DIR) -> dict[str, dict]:

@@ -35,6 +35,8 @@ def test_the_degradations_are_named_once_and_built_by_name():
     assert set(degrade.RUNGS) | {"heavy"} == set(degrade.LADDER)
     assert zoo.SCALED_DEGRADATIONS == DEGRADATIONS.names(scaled=True)
     assert zoo.CAMERA_DEGRADATIONS == DEGRADATIONS.names(camera=True) and set(zoo.CAMERA_DEGRADATIONS) <= set(zoo.SUITED_PHOTOS)
+    shipped = {metadata["degradation"]["name"] for metadata in zoo.list_models().values()}
+    assert shipped <= set(zoo.SUITED_PHOTOS), f"no 'suits' registered for {shipped - set(zoo.SUITED_PHOTOS)}"
     assert DEGRADATIONS.get("mild") is degrade.ladder and DEGRADATIONS.info("mild")["arguments"] == {"level": "mild"}
     with pytest.raises(ValueError, match="unknown degradation 'blurry'.*bicubic, downup, crappify"):
         degrade.degrade(np.zeros((8, 8, 3), np.float32), "blurry")
