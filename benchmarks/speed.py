@@ -177,7 +177,7 @@ def bench_training_steps(repeats: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from srlib.vae import ConditionalVAE, vae_loss
+    from srlib.torch.vae import ConditionalVAE, vae_loss
     from srlib.torch import precision as precisions
     from srlib.torch.edsr import EDSR
     from srlib.torch.models import build_unet

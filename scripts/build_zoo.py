@@ -139,7 +139,7 @@ def add_autoencoder(path: Path, name: str = "autoencoder-x2") -> None:
 
 
 def add_vae(path: Path, name: str = "vae-x4") -> None:
-    from srlib.vae import ConditionalVAE
+    from srlib.torch.vae import ConditionalVAE
 
     saved = load_metadata(path)
     model = ConditionalVAE(**saved["architecture"]["arguments"])

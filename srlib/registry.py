@@ -69,7 +69,7 @@ class Registry:
 #: The networks the zoo can rebuild from a metadata's ``architecture`` (``class``, ``arguments``).
 ARCHITECTURES = Registry("architecture")
 ARCHITECTURES.register("Autoencoder", "srlib.torch.models:Autoencoder", framework="torch")
-ARCHITECTURES.register("ConditionalVAE", "srlib.vae:ConditionalVAE", framework="torch")
+ARCHITECTURES.register("ConditionalVAE", "srlib.torch.vae:ConditionalVAE", framework="torch")
 ARCHITECTURES.register("Denoiser", "srlib.torch.diffusion:Denoiser", framework="torch", sampled=True)
 ARCHITECTURES.register("EDSR", "srlib.torch.edsr:EDSR", framework="torch")
 ARCHITECTURES.register("ResidualUnet", "srlib.torch.models:build_unet", framework="torch")

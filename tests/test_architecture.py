@@ -10,31 +10,31 @@ import pytest
 from course import results
 from course.paths import PROJECT_ROOT
 
-#: srlib's modules by layer: a module may import srlib modules of its own layer or below, never above.
-#: The framework layer is the packages ``srlib.torch`` and ``srlib.keras`` (every module in them);
-#: the VAE still sits beside the core until it moves into ``srlib.torch``.
-LAYERS = {
-    # 0. NumPy only: images, degradations, metrics, data, plots
-    "core": {"__init__", "config", "io", "arrays", "kernels", "resize", "degrade", "metrics", "patches", "samples",
-             "evaluation", "plotting", "pretrained", "registry"},
-    # 1. one framework each: models, losses, data loaders, training and inference helpers
-    "frameworks": {"torch", "keras", "vae"},
-    # 2. what users run: the zoo, the trainers and command lines
-    "applications": {"zoo", "enlarge", "export", "train_sr", "cli", "__main__"},
-}
-RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
+#: The rule: the core (``srlib/*.py``, NumPy only) never imports ``srlib.torch`` or ``srlib.keras``,
+#: neither framework package imports the other, and only the applications on top import both.
+#: A layer may import itself and what its line names.
+ALLOWED = {"core": {"core"}, "torch": {"core", "torch"}, "keras": {"core", "keras"},
+           "applications": {"core", "torch", "keras", "applications"}}
+#: What users run, beside the core in ``srlib/`` but on top of both frameworks: the zoo, the
+#: trainers, export and the command line.
+APPLICATIONS = {"zoo", "enlarge", "export", "train_sr", "cli", "__main__"}
 FRAMEWORKS = {"torch", "torchvision", "keras", "tensorflow", "fastai"}
 SOURCES = sorted((PROJECT_ROOT / "srlib").rglob("*.py"))
 
 
-def layer_name(path: Path) -> str:
-    """The name a module goes by in :data:`LAYERS`: its file's stem, or its package's (``torch``, ``keras``)."""
-    return path.relative_to(PROJECT_ROOT / "srlib").with_suffix("").parts[0]
+def layer(path_or_module) -> str:
+    """The layer of a source file, or of an srlib module named by its first component after
+    ``srlib.`` (``torch``, ``keras``, an application's stem, or a core module's)."""
+    name = (path_or_module.relative_to(PROJECT_ROOT / "srlib").with_suffix("").parts[0]
+            if isinstance(path_or_module, Path) else path_or_module)
+    if name in ("torch", "keras"):
+        return name
+    return "applications" if name in APPLICATIONS else "core"
 
 
 def imports(path: Path) -> tuple[set, set]:
-    """(srlib modules imported anywhere in the file, by their :func:`layer_name`; top-level packages
-    imported at module level)."""
+    """(srlib modules imported anywhere in the file, by their first component after ``srlib.``;
+    top-level packages imported at module level)."""
     tree = ast.parse(path.read_text())
     internal, top_level = set(), set()
     for node in ast.walk(tree):
@@ -53,24 +53,35 @@ def imports(path: Path) -> tuple[set, set]:
     return internal, top_level
 
 
-def test_every_module_has_a_layer():
-    assert {layer_name(path) for path in SOURCES} == set(RANK)
+def test_the_layers_are_the_folders():
+    """Every application named exists; the frameworks are folders; nothing else is a subpackage."""
+    top = PROJECT_ROOT / "srlib"
+    assert APPLICATIONS <= {path.stem for path in top.glob("*.py")}
+    assert {path.parent.name for path in SOURCES if path.parent != top} == {"torch", "keras"}
+
+
+def forbidden(internal: set, own: str) -> list:
+    """The srlib modules in ``internal`` that a module of layer ``own`` may not import."""
+    return sorted(module for module in internal if layer(module) not in ALLOWED[own])
+
+
+def test_the_rule_catches_an_import_against_it(tmp_path):
+    source = tmp_path / "example.py"
+    source.write_text("import numpy\n\ndef f():\n    from srlib.torch import to_tensor\n    from srlib import zoo, io\n")
+    internal, _ = imports(source)
+    assert internal == {"torch", "zoo", "io"}
+    assert forbidden(internal, "core") == ["torch", "zoo"] and forbidden(internal, "keras") == ["torch", "zoo"]
+    assert forbidden(internal, "torch") == ["zoo"] and forbidden(internal, "applications") == []
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(PROJECT_ROOT / "srlib")))
-def test_imports_point_down(path):
+def test_imports_follow_the_rule(path):
     internal, top_level = imports(path)
-    name = layer_name(path)
-    above = sorted(module for module in internal if RANK.get(module, 99) > RANK[name])
-    assert not above, f"{path.relative_to(PROJECT_ROOT)} ({list(LAYERS)[RANK[name]]}) imports {above} from a layer above"
-    if RANK[name] == 0:
+    own = layer(path)
+    forbidden_here = forbidden(internal, own)
+    assert not forbidden_here, f"{path.relative_to(PROJECT_ROOT)} ({own}) imports srlib.{forbidden_here}"
+    if own == "core":
         assert not top_level & FRAMEWORKS, f"srlib/{path.name} must not import {top_level & FRAMEWORKS} at module level"
-
-
-def test_neither_framework_package_imports_the_other():
-    for package, other in (("torch", "keras"), ("keras", "torch")):
-        for path in sorted((PROJECT_ROOT / "srlib" / package).glob("*.py")):
-            assert other not in imports(path)[0], f"{path.relative_to(PROJECT_ROOT)} imports srlib.{other}"
 
 
 def test_no_module_imports_or_names_a_tutorial():

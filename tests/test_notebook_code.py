@@ -100,10 +100,11 @@ def test_autoencoder_is_the_library_s():
 
 
 def test_vae_model_and_loss_are_the_library_s():
-    """Tutorial 5 writes the conditional VAE and its loss; the zoo and the benchmarks use srlib.vae's."""
+    """Tutorial 5 writes the conditional VAE and its loss; the zoo and the benchmarks use srlib.torch.vae's."""
     import torch
 
-    from srlib import config, vae
+    from srlib import config
+    from srlib.torch import vae
 
     notebook = definitions("05_vae")
     lowres, highres = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)  # the input is bicubic-upsampled

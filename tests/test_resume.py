@@ -1,5 +1,5 @@
 """Interrupted training resumes to the same weights: the fastai callback of tutorials 2-3
-(srlib.torch.callbacks.EpochCheckpoints) and the VAE loop of tutorial 5 (srlib.vae.train)."""
+(srlib.torch.callbacks.EpochCheckpoints) and the VAE loop of tutorial 5 (srlib.torch.vae.train)."""
 import numpy as np
 import pytest
 
@@ -14,7 +14,7 @@ from torch import nn  # noqa: E402
 
 from srlib import config  # noqa: E402
 from srlib.patches import PairedPatches  # noqa: E402
-from srlib.vae import ConditionalVAE, train  # noqa: E402
+from srlib.torch.vae import ConditionalVAE, train  # noqa: E402
 from srlib.io import clear_states  # noqa: E402
 from srlib.torch import checkpoints
 from srlib.torch.callbacks import BFloat16Training, EpochCheckpoints  # noqa: E402

@@ -1,10 +1,10 @@
-"""srlib.vae: the conditional VAE's shapes, sampling, loss and one learning step."""
+"""srlib.torch.vae: the conditional VAE's shapes, sampling, loss and one learning step."""
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from srlib.vae import ConditionalVAE, KLAnnealing, kl_divergence, vae_loss  # noqa: E402
+from srlib.torch.vae import ConditionalVAE, KLAnnealing, kl_divergence, vae_loss  # noqa: E402
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_sizes_must_fit_the_latent_grid(batch):
 
 def test_training_loop_on_tiny_data():
     from srlib.patches import PairedPatches, degrade_photos
-    from srlib.vae import predict, train
+    from srlib.torch.vae import predict, train
     from tests.conftest import synthetic_photo
 
     images = {f"p{s}": synthetic_photo(64, 80, seed=s) for s in range(2)}

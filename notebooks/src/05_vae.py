@@ -31,8 +31,8 @@ import torch.nn.functional as F
 
 import srlib
 import course
-from srlib import config, evaluation, patches, plotting, samples, vae
-from srlib.torch import checkpoints, precision, to_tensor
+from srlib import config, evaluation, patches, plotting, samples
+from srlib.torch import checkpoints, precision, to_tensor, vae
 
 print(f"srlib {srlib.__version__}, torch {torch.__version__}")
 
@@ -147,7 +147,7 @@ def vae_loss(prediction, highres, mu, logvar, kl_weight):
     return reconstruction + kl_weight * kl, reconstruction, kl
 
 # %% [markdown]
-# `srlib.vae` holds the same model and loss, because the zoo and the speed benchmark use them too
+# `srlib.torch.vae` holds the same model and loss, because the zoo and the speed benchmark use them too
 # (the tests check that, with the same seed, weights and noise, both give the same numbers). The
 # model's size, and the loss of its random start on one batch:
 
@@ -210,7 +210,7 @@ def train(model, pairs, num_steps, kind="vae"):
     return history
 
 # %% [markdown]
-# `srlib.vae.train` is the same loop with a progress bar, timings and checkpoints. Five steps of
+# `srlib.torch.vae.train` is the same loop with a progress bar, timings and checkpoints. Five steps of
 # each, from the same weights, give the same losses (on other batches than the one above, hence
 # other values than its 39.32):
 
@@ -223,17 +223,17 @@ steps["ours"] = train(model, train_pairs, 5)["loss"]
 model = vae.ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
 model.load_state_dict(start.state_dict())
 torch.manual_seed(1)
-steps["srlib.vae.train"] = vae.train(model, train_pairs, 5, CONFIG.batch_size, CONFIG.learning_rate, CONFIG.kl_weight,
+steps["srlib.torch.vae.train"] = vae.train(model, train_pairs, 5, CONFIG.batch_size, CONFIG.learning_rate, CONFIG.kl_weight,
                                      CONFIG.kl_warmup_steps, precision=CONFIG.precision, seed=CONFIG.seed,
                                      progress=False)["loss"]
 for name, values in steps.items():
-    print(f"{name:>16}:", " ".join(f"{value:9.3f}" for value in values))
-assert np.allclose(steps["ours"], steps["srlib.vae.train"], rtol=1e-5)
+    print(f"{name:>22}:", " ".join(f"{value:9.3f}" for value in values))
+assert np.allclose(steps["ours"], steps["srlib.torch.vae.train"], rtol=1e-5)
 
 # %% [markdown]
 # ## Train both models
 #
-# From here on the notebook uses `srlib.vae.ConditionalVAE` and `srlib.vae.train`, which saves the
+# From here on the notebook uses `srlib.torch.vae.ConditionalVAE` and `srlib.torch.vae.train`, which saves the
 # whole training state every 500 steps, so an interrupted run resumes there. Both models start from
 # the same seed and see the same batches.
 
@@ -388,12 +388,12 @@ print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pear
       "the error of the decile with the least")
 
 # %% [markdown]
-# **The spread says where, not how much.** The curve rises through every decile (Spearman 0.52; the
-# tenth of the pixels with the most spread has 15.2 times the error of the tenth with the least),
+# **The spread says where, not how much.** The curve rises through every decile (Spearman 0.53; the
+# tenth of the pixels with the most spread has 16.7 times the error of the tenth with the least),
 # and on the monarch both maps light up along the veins and spots. But the curve lies above the
 # dashed line everywhere, and the error map is the brighter one: the samples are *overconfident*,
-# disagreeing less than their mean is wrong. In the top decile the error is about 0.058 at a spread
-# of 0.044, 1.7 times the Gaussian line; in the bottom one nearly four times. Errors that every
+# disagreeing less than their mean is wrong. In the top decile the error is about 0.059 at a spread
+# of 0.042, 1.7 times the Gaussian line; in the bottom one nearly four times. Errors that every
 # sample shares, detail none of them can draw, add to the error and not to the spread.
 #
 # ## Scores

@@ -11,7 +11,7 @@ tensors, numbers and strings atomically (``torch.save``; read back with ``weight
 nothing executable either), and ``load_state(path, settings)`` returns it only when it was written
 with the same settings. ``random_state()`` / ``set_random_state()`` capture and restore the
 Python, NumPy and PyTorch generators. Used by :class:`srlib.torch.callbacks.EpochCheckpoints`
-(tutorials 2-4) and :func:`srlib.vae.train` (tutorial 5).
+(tutorials 2-4) and :func:`srlib.torch.vae.train` (tutorial 5).
 """
 from __future__ import annotations
 
