@@ -10,8 +10,9 @@
 # **This notebook is the whole program.** The model, its loss and its training loop are written in
 # the cells below. Fast mode (the default on a CPU) takes a few minutes, with 500 steps per model
 # on the 9 sample photos. The full run (`SRLIB_MODE=full python -m course.notebooks 05_vae`) trains
-# 8,000 steps per model on the whole training pool, about an hour on a laptop CPU (the training
-# loop runs on the CPU, GPU or not); the zoo ships its VAE as `vae-x4`.
+# 8,000 steps per model on the whole training pool: a quarter of an hour to an hour on a laptop
+# CPU, depending on whether it computes bfloat16 natively (the training loop runs on the CPU, GPU or
+# not). Its VAE is the one the library ships, ready to use, as `vae-x4`.
 
 # %% [markdown] tags=["provenance"]
 # *Outputs shown: written from the results file when a run is published.*
@@ -86,7 +87,9 @@ print("a batch:", tuple(lowres_batch.shape), "->", tuple(highres_batch.shape))
 #   the low-resolution input does not tell into a small latent map `z` (4 channels at a quarter of
 #   the resolution). It returns a mean `mu` and a log-variance `logvar` for every latent element;
 # - a **decoder** `p(highres | z, lowres)`: it adds detail to the bicubic-upsampled input, the
-#   detail chosen by `z`;
+#   detail chosen by `z`. The input goes through two convolutions of its own (`condition`), `z` is
+#   enlarged to full size by repeating each latent value over a 4 x 4 block (nearest neighbour),
+#   and the two are stacked as the decoder's input;
 # - the **reparameterisation trick**: `z = mu + exp(0.5 * logvar) * eps` with `eps` drawn from
 #   N(0, I). Sampling itself has no gradient; written this way, the randomness is an input and
 #   the gradient flows through `mu` and `logvar` to the encoder.
@@ -139,6 +142,10 @@ class ConditionalVAE(nn.Module):
 # was kept close to the prior. **The KL weight is the trade-off**: small, and `z` carries a lot
 # (sharp reconstructions in training, but prior samples unlike anything the decoder saw); large,
 # and `z` carries little (samples all alike and blurry: the model falls back to the average).
+# Read as a likelihood, a weight `w` on the KL is the exact negative ELBO of a Gaussian decoder
+# with noise variance `w / 2` (divide the loss by `w`): `kl_weight = 0.02` says the pixels are
+# uncertain by a standard deviation of 0.1, so detail fainter than that costs more to write into
+# `z` than it saves.
 
 # %%
 def vae_loss(prediction, highres, mu, logvar, kl_weight):
@@ -173,8 +180,9 @@ print(f"{sum(p.numel() for p in start.parameters()):,} parameters; at the start:
 # - **precision**: the network runs in bfloat16 with channels-last memory where the CPU computes it
 #   natively (`srlib.torch.precision`), the loss always in float32; elsewhere everything is float32.
 #
-# To compare, the same decoder is trained with `z` fixed at zero and a plain squared-error loss
-# (`kind="mse"`): a deterministic network with the same capacity.
+# To compare, the same network is trained with `z` fixed at zero and a plain squared-error loss
+# (`kind="mse"`): a deterministic decoder with the same capacity (its encoder is never used). The
+# library's `vae.KLAnnealing` is the warm-up that the loop below writes inline.
 
 # %%
 def train(model, pairs, num_steps, kind="vae"):
@@ -283,7 +291,8 @@ plt.show()
 
 # %% [markdown]
 # **Why the KL jumps, then settles.** At first the encoder's output is close to the prior (a KL of
-# a few dozen nats: the running mean's first window averages 44) and `z` is noise, so the decoder learns what the input alone tells, the MSE model's job. `z`
+# a few dozen nats: the running mean's first window averages about 45) and `z` is noise, so the
+# decoder learns what the input alone tells, the MSE model's job. `z`
 # can help only with the fine detail that is left, and the encoder gains by writing into `z` only
 # once the decoder reads it, which the decoder learns only once `z` carries something. Here that
 # chicken-and-egg breaks within 200 steps, while the KL weight is still tiny: `z` is nearly free,
@@ -292,7 +301,8 @@ plt.show()
 # 500, against the MSE model's 27.
 #
 # As the warm-up raises the weight to 0.02 (step 2,000), every nat costs: the KL falls to about 200
-# and stays near 190, while the reconstruction hardly moves. Most of what `z` carried at the peak
+# and stays near 190, while the reconstruction rises a little (to about 16 at step 2,000) and then
+# falls again to about 14. Most of what `z` carried at the peak
 # was worth little; what remains is detail that pays its way. The numbers of this run:
 
 # %%
@@ -393,12 +403,14 @@ print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pear
 # and on the monarch both maps light up along the veins and spots. But the curve lies above the
 # dashed line everywhere, and the error map is the brighter one: the samples are *overconfident*,
 # disagreeing less than their mean is wrong. In the top decile the error is about 0.059 at a spread
-# of 0.042, 1.7 times the Gaussian line; in the bottom one nearly four times. Errors that every
+# of 0.042, 1.8 times the Gaussian line; in the lowest deciles about four times. Errors that every
 # sample shares, detail none of them can draw, add to the error and not to the spread.
 #
 # ## Scores
 #
-# PSNR, SSIM and HFEN (Y channel, `scale` pixels of border cropped) on the five validation photos.
+# PSNR, SSIM and HFEN (the high-frequency error norm: the error after a Laplacian-of-Gaussian
+# filter, lower is better) on the luma (Y) channel, `scale` pixels of border cropped, on the five
+# validation photos.
 # "VAE, one sample (average)" averages the scores of single samples; "VAE, z = 0" is the decoder at
 # the prior's mean latent, one deterministic answer (what the zoo's `vae-x4` gives).
 
@@ -459,8 +471,9 @@ print(f"- spread against error of the mean, per pixel: Spearman {calibration['sp
 #   the table above): averaging plausible answers gives back the blurry average that the MSE loss
 #   aims for. It stays a few tenths of a decibel short of the MSE model, which is trained for that
 #   average directly (the second line above). The decoder at the zero latent (`VAE, z = 0`, the
-#   zoo's `vae-x4`) is about as far short, so more samples would not close the gap: the VAE's
-#   decoder, which must also serve every other `z`, is a little worse at the average itself.
+#   zoo's `vae-x4`) is about as far short, so the gap lies in the decoder rather than in the
+#   sampling: the VAE's decoder, which must also serve every other `z`, is a little worse at the
+#   average itself.
 # - **The MSE model wins every pixel metric** (the third line above: over a decibel ahead of
 #   bicubic, and a clearly lower HFEN): PSNR, SSIM and HFEN reward the average, not any single
 #   plausible image, which is why tutorials 3 and 4 need losses and judges other than the pixels.
