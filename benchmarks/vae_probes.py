@@ -17,7 +17,7 @@ validation photos (cropped to a multiple of 16, PSNR on Y with a 4-pixel border)
   that standard deviation is cheaper to leave out than to write into ``z``;
 - ``downsamples``: the latent at a quarter of the resolution (2, tutorial 5's) or at half (1);
 - the **prior**: ``normal``, N(0, I) as in tutorial 5 today; ``learned``, a conditional prior
-  ``p(z | lowres)`` (Sohn et al. 2015's CVAE), a small network of the input whose last layer
+  ``p(z | lowres)`` (Sohn et al. 2015's CVAE; ``srlib.torch.vae.ConditionalVAE(prior="learned")``), a small network of the input whose last layer
   starts at zero (so it starts as N(0, I)), the KL taken between two Gaussians. A sample is then
   drawn from the prior of *this* input, and the prior can leave room where the input is ambiguous
   and none where it is not.
@@ -68,56 +68,13 @@ DEFAULTS = dict(kind="vae", prior="normal", kl_weight=0.02, downsamples=2)
 
 
 def build(settings: dict):
-    """The probe's network: tutorial 5's ConditionalVAE, with a conditional prior when ``learned``."""
-    import torch
-    from torch import nn
-
+    """The probe's network: tutorial 5's ConditionalVAE, with the probe's prior and latent resolution."""
     from srlib import config
-    from srlib.torch.vae import ConditionalVAE, _block
-
-    class LearnedPriorVAE(ConditionalVAE):
-        """ConditionalVAE with ``p(z | lowres)``: (mu, logvar) from the input alone."""
-
-        def __init__(self, channels, latent_channels, num_downsamples=2):
-            super().__init__(channels, latent_channels, num_downsamples)
-            layers, width = [_block(3, channels)], channels
-            for _ in range(num_downsamples):
-                layers.append(_block(width, width * 2, stride=2))
-                width *= 2
-            last = nn.Conv2d(width, 2 * latent_channels, 3, padding=1)
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
-            self.prior = nn.Sequential(*layers, last)
-
-        def prior_statistics(self, lowres):
-            self._check(lowres)
-            mu, logvar = self.prior(lowres).chunk(2, dim=1)
-            return mu, logvar.clamp(-10.0, 10.0)
-
-        @torch.no_grad()
-        def sample(self, lowres, num_samples=8, temperature=1.0, generator=None):
-            mu, logvar = self.prior_statistics(lowres)
-            std = torch.exp(0.5 * logvar)
-            return torch.stack([self.decode(lowres, mu + temperature * std * torch.randn(
-                mu.shape, generator=generator).to(mu.device)) for _ in range(num_samples)])
-
-        @torch.no_grad()
-        def prior_mean(self, lowres):
-            return self.decode(lowres, self.prior_statistics(lowres)[0])
+    from srlib.torch.vae import ConditionalVAE
 
     config.set_seed(DATA["seed"])
-    network = LearnedPriorVAE if settings.get("prior") == "learned" else ConditionalVAE
-    return network(DATA["channels"], DATA["latent_channels"], settings["downsamples"])
-
-
-def gaussian_kl(mu, logvar, prior_mu=None, prior_logvar=None):
-    """KL(N(mu, e^logvar) || prior) summed per image, averaged over the batch; prior N(0, I) when None."""
-    import torch
-
-    if prior_mu is None:
-        prior_mu, prior_logvar = torch.zeros_like(mu), torch.zeros_like(logvar)
-    terms = 0.5 * (prior_logvar - logvar + (logvar.exp() + (mu - prior_mu) ** 2) / prior_logvar.exp() - 1.0)
-    return terms.flatten(1).sum(dim=1).mean()
+    return ConditionalVAE(DATA["channels"], DATA["latent_channels"], settings["downsamples"],
+                          prior=settings.get("prior", "normal"))
 
 
 def train_probe(settings: dict, pairs, progress: bool):
@@ -126,7 +83,7 @@ def train_probe(settings: dict, pairs, progress: bool):
     from tqdm import tqdm
 
     from srlib.torch import precision as precisions, to_tensor
-    from srlib.torch.vae import KLAnnealing, reconstruction_error
+    from srlib.torch.vae import KLAnnealing, kl_divergence, reconstruction_error
 
     model = build(settings)
     resolved = precisions.prepare_training(model, settings["precision"], "cpu")
@@ -154,7 +111,7 @@ def train_probe(settings: dict, pairs, progress: bool):
         if settings["kind"] == "mse":
             kl = torch.tensor(0.0)
         else:
-            kl = gaussian_kl(mu.float(), logvar.float(), *(None if p is None else p.float() for p in prior))
+            kl = kl_divergence(mu.float(), logvar.float(), *(None if p is None else p.float() for p in prior))
         loss = reconstruction + schedule(step) * kl
         optimiser.zero_grad()
         loss.backward()
@@ -191,7 +148,7 @@ def score(model, settings: dict, inputs: dict, targets: dict, num_samples: int) 
                 stack = zero[None]
             else:
                 stack = to_image(model.sample(lowres, num_samples=num_samples, generator=generator)[:, 0])
-                zero = to_image((model.prior_mean(lowres) if settings["prior"] == "learned" else model.decode(lowres))[0])
+                zero = to_image(model.decode(lowres)[0])  # at the prior's mean
         outputs[photo] = (stack, zero)
         b = CROP_BORDER
         spread = stack.std(axis=0).mean(axis=2)[b:-b, b:-b] * 255

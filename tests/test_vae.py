@@ -112,3 +112,52 @@ def test_decode_without_a_latent_uses_the_zero_latent(batch):
     assert model.latent_shape(lowres) == (2, 2, 4, 6)
     with torch.no_grad():  # serving (the zoo's vae-x4): the input alone gives the zero-latent answer
         assert torch.equal(model(lowres), model.decode(lowres))
+
+
+def test_the_kl_against_a_gaussian_prior_is_the_closed_form_and_reduces_to_the_normal_one():
+    torch.manual_seed(1)
+    mu, logvar, prior_mu, prior_logvar = (torch.randn(3, 2, 4, 4) for _ in range(4))
+    standard = kl_divergence(mu, logvar)
+    assert torch.allclose(kl_divergence(mu, logvar, torch.zeros_like(mu), torch.zeros_like(mu)), standard)
+    assert torch.allclose(kl_divergence(mu, logvar, mu, logvar), torch.tensor(0.0), atol=1e-6)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(prior_mu, torch.exp(0.5 * prior_logvar))
+    independent = torch.distributions.kl_divergence(q, p).flatten(1).sum(dim=1).mean()
+    assert torch.allclose(kl_divergence(mu, logvar, prior_mu, prior_logvar), independent, rtol=1e-5)
+
+
+def test_a_learned_prior_starts_as_the_normal_one_and_is_what_samples_come_from(batch):
+    lowres, highres = batch
+    torch.manual_seed(4)
+    normal = ConditionalVAE(channels=8, latent_channels=2)
+    torch.manual_seed(4)
+    learned = ConditionalVAE(channels=8, latent_channels=2, prior="learned")
+    assert set(learned.state_dict()) - set(normal.state_dict()) == {k for k in learned.state_dict() if k.startswith("prior.")}
+    assert all(torch.equal(value, learned.state_dict()[key]) for key, value in normal.state_dict().items())
+    prior_mu, prior_logvar = learned.prior_statistics(lowres)
+    assert prior_mu.shape == (2, 2, 4, 6) and not prior_mu.any() and not prior_logvar.any()  # N(0, I) at first
+    generator = lambda: torch.Generator().manual_seed(2)  # noqa: E731
+    assert torch.equal(learned.sample(lowres, 2, generator=generator()), normal.sample(lowres, 2, generator=generator()))
+    with torch.no_grad():  # move the prior's mean: the samples and the prior-mean prediction follow it
+        learned.prior[-1].bias[:2] = 3.0
+    shifted_mu, _ = learned.prior_statistics(lowres)
+    assert torch.allclose(shifted_mu, torch.full_like(shifted_mu, 3.0))
+    assert torch.allclose(learned.decode(lowres), learned.decode(lowres, shifted_mu))
+    at_temperature_zero = learned.sample(lowres, 1, temperature=0.0)[0]
+    assert torch.allclose(at_temperature_zero, learned.decode(lowres), atol=1e-6)
+    assert not torch.allclose(learned.decode(lowres), normal.decode(lowres))
+    with pytest.raises(ValueError, match="prior must be 'normal' or 'learned'"):
+        ConditionalVAE(prior="uniform")
+
+
+def test_the_training_loop_teaches_a_learned_prior(batch):
+    from srlib.patches import PairedPatches
+    from srlib.torch.vae import train
+
+    images = {f"p{seed}": np.random.default_rng(seed).random((48, 48, 3), dtype=np.float32) for seed in range(2)}
+    pairs = PairedPatches(images, "bicubic", scale=4, patch_size=16, length=8, upsample_input=True, seed=0)
+    model = ConditionalVAE(channels=8, latent_channels=2, prior="learned")
+    before = [value.clone() for value in model.prior.parameters()]
+    history = train(model, pairs, 6, batch_size=4, kl_warmup_steps=2, precision="fp32", progress=False)
+    assert len(history["kl"]) == 6 and all(np.isfinite(history["loss"]))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.prior.parameters()))  # the prior learned

@@ -39,11 +39,24 @@ def _block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequentia
 
 
 class ConditionalVAE(nn.Module):
-    """Conditional VAE with a spatial latent of ``latent_channels`` at 1/``2**num_downsamples``."""
+    """Conditional VAE with a spatial latent of ``latent_channels`` at 1/``2**num_downsamples``.
 
-    def __init__(self, channels: int = 32, latent_channels: int = 4, num_downsamples: int = 2):
+    ``prior="normal"``: ``p(z) = N(0, I)`` for every input (tutorial 5). ``prior="learned"``: a
+    conditional prior ``p(z | lowres) = N(mu_p, exp(logvar_p))`` computed from the input alone by a
+    small network of its own (the "prior network" of Sohn et al. 2015's CVAE), whose last layer
+    starts at zero so that it starts as N(0, I). Its KL term is then taken against that prior
+    (:func:`kl_divergence` with ``prior_mu``, ``prior_logvar``), samples are drawn from it, and the
+    prior can leave room where the input is ambiguous and none where it is not. Measured by
+    ``benchmarks/vae_probes.py`` (results/probes/vae_probes.md): at every KL weight tried, the
+    learned prior's mean of samples is closer to the MSE model and its samples differ more in
+    textured regions.
+    """
+
+    def __init__(self, channels: int = 32, latent_channels: int = 4, num_downsamples: int = 2, prior: str = "normal"):
         super().__init__()
-        self.latent_channels, self.factor = latent_channels, 2 ** num_downsamples
+        if prior not in ("normal", "learned"):
+            raise ValueError(f"prior must be 'normal' or 'learned', got {prior!r}")
+        self.latent_channels, self.factor, self.prior_kind = latent_channels, 2 ** num_downsamples, prior
         layers, width = [_block(6, channels)], channels
         for _ in range(num_downsamples):
             layers.append(_block(width, width * 2, stride=2))
@@ -52,6 +65,15 @@ class ConditionalVAE(nn.Module):
         self.condition = nn.Sequential(_block(3, channels), _block(channels, channels))
         self.decoder = nn.Sequential(_block(channels + latent_channels, channels), _block(channels, channels),
                                      _block(channels, channels), nn.Conv2d(channels, 3, 3, padding=1))
+        if prior == "learned":  # built last, so that the other layers start as in a "normal" model of the same seed
+            layers, width = [_block(3, channels)], channels
+            for _ in range(num_downsamples):
+                layers.append(_block(width, width * 2, stride=2))
+                width *= 2
+            last = nn.Conv2d(width, 2 * latent_channels, 3, padding=1)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.prior = nn.Sequential(*layers, last)
 
     def _check(self, lowres: torch.Tensor) -> None:
         height, width = lowres.shape[-2:]
@@ -71,11 +93,22 @@ class ConditionalVAE(nn.Module):
         batch, _, height, width = lowres.shape
         return batch, self.latent_channels, height // self.factor, width // self.factor
 
+    def prior_statistics(self, lowres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mu, logvar)`` of the prior for these inputs, each (N, latent_channels, H/f, W/f):
+        zeros for ``prior="normal"``, the prior network's output for ``"learned"``."""
+        if self.prior_kind == "normal":
+            zeros = torch.zeros(self.latent_shape(lowres), device=lowres.device, dtype=lowres.dtype)
+            return zeros, zeros
+        self._check(lowres)
+        mu, logvar = self.prior(lowres).chunk(2, dim=1)
+        return mu, logvar.clamp(-10.0, 10.0)
+
     def decode(self, lowres: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        """A high-resolution image for latent ``z`` (None: the zero latent, the prior's mean):
-        the input plus the decoded detail."""
+        """A high-resolution image for latent ``z`` (None: the prior's mean, zero for the normal
+        prior): the input plus the decoded detail."""
         if z is None:
-            z = torch.zeros(self.latent_shape(lowres), device=lowres.device)
+            z = (torch.zeros(self.latent_shape(lowres), device=lowres.device) if self.prior_kind == "normal"
+                 else self.prior_statistics(lowres)[0])
         self._check(lowres)
         upsampled = F.interpolate(z, size=lowres.shape[-2:], mode="nearest")
         return lowres + self.decoder(torch.cat([self.condition(lowres), upsampled], dim=1))
@@ -98,15 +131,27 @@ class ConditionalVAE(nn.Module):
         """``num_samples`` plausible outputs per input from the prior: (num_samples, N, 3, H, W)."""
         shape = self.latent_shape(lowres)
         samples = []
+        if self.prior_kind == "learned":
+            prior_mu, prior_logvar = self.prior_statistics(lowres)
+            prior_std = torch.exp(0.5 * prior_logvar)
         for _ in range(num_samples):
-            z = temperature * torch.randn(shape, generator=generator).to(lowres.device)  # CPU generator
+            eps = temperature * torch.randn(shape, generator=generator).to(lowres.device)  # CPU generator
+            z = eps if self.prior_kind == "normal" else prior_mu + prior_std * eps
             samples.append(self.decode(lowres, z))
         return torch.stack(samples)
 
 
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``KL(N(mu, exp(logvar)) || N(0, I))`` summed over latent elements, averaged over the batch."""
-    return (0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)).flatten(1).sum(dim=1).mean()
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, prior_mu: torch.Tensor | None = None,
+                  prior_logvar: torch.Tensor | None = None) -> torch.Tensor:
+    """``KL(N(mu, exp(logvar)) || prior)`` summed over latent elements, averaged over the batch.
+
+    The prior is N(0, I) when ``prior_mu`` is None, else ``N(prior_mu, exp(prior_logvar))``
+    (a learned prior): per element ``0.5 (logvar_p - logvar + (exp(logvar) + (mu - mu_p)²) /
+    exp(logvar_p) - 1)``, which is the first formula when ``mu_p = logvar_p = 0``."""
+    if prior_mu is None:
+        return (0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)).flatten(1).sum(dim=1).mean()
+    terms = 0.5 * (prior_logvar - logvar + (logvar.exp() + (mu - prior_mu) ** 2) / prior_logvar.exp() - 1.0)
+    return terms.flatten(1).sum(dim=1).mean()
 
 
 def reconstruction_error(prediction: torch.Tensor, highres: torch.Tensor) -> torch.Tensor:
@@ -116,14 +161,16 @@ def reconstruction_error(prediction: torch.Tensor, highres: torch.Tensor) -> tor
 
 
 def vae_loss(prediction: torch.Tensor, highres: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
-             kl_weight: float) -> tuple[torch.Tensor, dict]:
+             kl_weight: float, prior_mu: torch.Tensor | None = None,
+             prior_logvar: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """``MSE(prediction, highres) * pixels + kl_weight * KL``, per image, averaged over the batch.
 
     The reconstruction is summed over pixels (the Gaussian log-likelihood up to constants) so
-    that ``kl_weight`` = 1 is the true evidence lower bound. Returns ``(loss, terms)``.
+    that ``kl_weight`` = 1 is the true evidence lower bound. The KL is against N(0, I), or against
+    a learned prior given as ``prior_mu``, ``prior_logvar``. Returns ``(loss, terms)``.
     """
     reconstruction = reconstruction_error(prediction, highres)
-    kl = kl_divergence(mu, logvar)
+    kl = kl_divergence(mu, logvar, prior_mu, prior_logvar)
     return reconstruction + kl_weight * kl, {"reconstruction": reconstruction.item(), "kl": kl.item()}
 
 
@@ -211,10 +258,12 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
         with precisions.autocast(resolved):
             if kind == "vae":
                 prediction, mu, logvar = model(lowres, highres)
+                prior = model.prior_statistics(lowres) if model.prior_kind == "learned" else (None, None)
             else:
                 prediction = model.decode(lowres)
         if kind == "vae":
-            loss, terms = vae_loss(prediction.float(), highres, mu.float(), logvar.float(), schedule(step))
+            loss, terms = vae_loss(prediction.float(), highres, mu.float(), logvar.float(), schedule(step),
+                                   *(None if value is None else value.float() for value in prior))
         else:
             loss = reconstruction_error(prediction.float(), highres)
             terms = {"reconstruction": loss.item(), "kl": 0.0}
@@ -235,8 +284,8 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
 
 def predict(model: ConditionalVAE, inputs: dict, kind: str = "vae", num_samples: int = 8, seed: int = 0) -> dict:
     """``{name: array}`` for whole images (HWC in [0, 1], bicubic-upsampled inputs): for
-    ``kind="mse"`` the zero-latent prediction (HWC); for ``"vae"`` ``num_samples`` draws from the
-    prior, stacked (S, H, W, C), from one seeded generator."""
+    ``kind="mse"`` the prediction at the prior's mean (the zero latent for the normal prior; HWC);
+    for ``"vae"`` ``num_samples`` draws from the prior, stacked (S, H, W, C), from one seeded generator."""
     from srlib.torch import to_image, to_tensor
 
     outputs, generator = {}, torch.Generator().manual_seed(seed)
