@@ -149,7 +149,8 @@ def add_vae(path: Path, name: str = "vae-x4") -> None:
                 "input": "bicubic-upsampled", "degradation": {"name": config["degradation"]},
                 "data": saved["data"], "loss": saved["loss"],
                 "description": f"tutorial 5's conditional VAE, full run: x{config['scale']} enlargement of clean photos "
-                               "at the zero latent (the prior's mean); the notebook draws samples",
+                               + ("at its learned prior's mean" if saved["architecture"]["arguments"].get("prior") == "learned"
+                                  else "at the zero latent (the prior's mean)") + "; the notebook draws samples",
                 "training": {"seconds": saved["training_seconds"], "steps": saved["training_steps"],
                              "machine": saved["machine"], "mode": saved["mode"], "config": config,
                              "command": "SRLIB_MODE=full python -m course.notebooks 05_vae"}})

@@ -111,19 +111,29 @@ def test_vae_model_and_loss_are_the_library_s():
     config.set_seed(3)
     ours = notebook.ConditionalVAE(8, 2)
     config.set_seed(3)
-    library = vae.ConditionalVAE(8, 2)
+    library = vae.ConditionalVAE(8, 2, prior="learned")
+    assert list(ours.state_dict()) == list(library.state_dict())
     assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), library.state_dict().values()))
+    with torch.no_grad():  # a prior that is no longer N(0, I), as after training
+        for model in (ours, library):
+            model.prior[-1].bias.copy_(torch.linspace(-0.5, 0.5, 4))
+    prior, library_prior = ours.prior_statistics(lowres), library.prior_statistics(lowres)
+    assert all(torch.allclose(a, b) for a, b in zip(prior, library_prior)) and prior[0].abs().max() > 0
+    assert torch.allclose(ours.decode(lowres), library.decode(lowres))  # at the prior's mean
     torch.manual_seed(0)
     prediction, mu, logvar = ours(lowres, highres)
     torch.manual_seed(0)
     library_prediction, library_mu, library_logvar = library(lowres, highres)
     assert torch.allclose(prediction, library_prediction)
     for weight in (0.0, 0.02):
-        loss, reconstruction, kl = notebook.vae_loss(prediction, highres, mu, logvar, weight)
-        library_loss, terms = vae.vae_loss(library_prediction, highres, library_mu, library_logvar, weight)
+        loss, reconstruction, kl = notebook.vae_loss(prediction, highres, mu, logvar, *prior, weight)
+        library_loss, terms = vae.vae_loss(library_prediction, highres, library_mu, library_logvar, weight,
+                                           *library_prior)
         assert torch.allclose(loss, library_loss)
         assert reconstruction.item() == pytest.approx(terms["reconstruction"], rel=1e-6)
         assert kl.item() == pytest.approx(terms["kl"], rel=1e-6)
+    normal = notebook.ConditionalVAE(8, 2, prior="normal")  # the MSE model's: z = 0
+    assert not torch.any(normal.prior_statistics(lowres)[0]) and not hasattr(normal, "prior")
 
 
 @pytest.fixture(scope="module")
