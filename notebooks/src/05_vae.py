@@ -21,6 +21,7 @@
 # ## Setup
 
 # %%
+import json
 import time
 from types import SimpleNamespace
 
@@ -102,10 +103,34 @@ print("a batch:", tuple(lowres_batch.shape), "->", tuple(highres_batch.shape))
 #   N(0, I). Sampling itself has no gradient; written this way, the randomness is an input and
 #   the gradient flows through `mu` and `logvar` to the encoder.
 #
-# Why a learned prior rather than N(0, I)? Short probes of both (`benchmarks/vae_probes.py`, the
-# table is `results/probes/vae_probes.md`) found it better at every KL weight tried: the mean of its
-# samples closer to the MSE model, and its samples more different from each other in textured
-# regions.
+# Why a learned prior rather than N(0, I)? Short probes of both decided it, 4,000 steps each on
+# this tutorial's data (`benchmarks/vae_probes.py` ran them and wrote their results file; the cell
+# below reads it). For each prior and KL weight: the PSNR of the mean of 16 samples and of one
+# sample, and the **spread in the textured quarter**, the standard deviation across samples in
+# grey levels (of 255) over the quarter of each photo's pixels with the most local detail, which
+# is how much the samples differ where there is texture to differ in.
+
+# %%
+probes = json.loads((course.PROJECT_ROOT / "results" / "probes" / "vae_probes.json").read_text())["probes"]
+print(f"{'probe':22} {'prior':>7} {'KL weight':>9} {'latent':>6} {'mean (dB)':>9} {'one (dB)':>8} "
+      f"{'spread, textured':>16}")
+for probe, row in probes.items():
+    kind = row["settings"]
+    prior = "-" if kind["kind"] == "mse" else kind["prior"]
+    weight = "-" if kind["kind"] == "mse" else f"{kind['kl_weight']:g}"
+    latent = f"1/{2 ** kind['downsamples']}"
+    print(f"{probe:22} {prior:>7} {weight:>9} {latent:>6} {row['psnr_mean']:9.2f} {row['psnr_sample']:8.2f} "
+          f"{row['spread_textured']:16.2f}")
+
+# %% [markdown]
+# Read the table by KL weight. With N(0, I), lowering the weight buys spread but the mean of the
+# samples falls away from the MSE model (`mse`, first row): at 0.005 it is most of a decibel short.
+# The learned prior spreads about as much in the textured quarter at 0.02 and 0.005, and more at
+# 0.002, with its mean much closer to the MSE model's at every weight. Of its weights, 0.02 keeps
+# the mean closest but spreads the least; 0.002 spreads the most but its mean is furthest. We take
+# 0.005: as much spread as N(0, I) gives at that weight, with a mean two tenths of a decibel from
+# the MSE model. A latent at half the resolution (`-half`, one halving instead of two) did worse
+# on both counts.
 
 # %%
 def conv_block(in_channels, out_channels, stride=1):
@@ -351,7 +376,8 @@ print(f"MSE model's loss minus the VAE's reconstruction: {gap[max(0, climb - win
 #
 # Four samples from the prior for the same low-resolution monarch, the mean of all
 # `CONFIG.num_samples`, the MSE model's single answer and the original, on a 120-pixel square of
-# the photo (`box` = top, left, size). `vae.predict(model, inputs, "vae", n)` decodes `n` latents
+# the photo (`box` = top, left, size), and below it, enlarged further, the 32-pixel square of that
+# photo where the samples disagree most (the highest mean spread across samples). `vae.predict(model, inputs, "vae", n)` decodes `n` latents
 # drawn from the prior for each photo; with `"mse"` it makes one prediction, with `z` at the
 # prior's mean for a VAE. Below them, what each sample adds to the mean (sample minus mean, magnified four times
 # around grey): where the samples make different choices.
@@ -369,14 +395,24 @@ mean = stack.mean(axis=0)
 images = {f"sample {i + 1}": stack[i] for i in range(4)}
 images |= {"mean of samples": mean, "MSE model": mse_predictions[name], "original": valid_targets[name]}
 differences = {f"sample {i + 1} - mean": np.clip(0.5 + 4 * (stack[i] - mean), 0, 1) for i in range(4)}
-plotting.compare_crops({name: images}, {name: box}, size=2.2, path=course.figure_path("vae_samples.png"));
+size, stride = 32, 4  # the square with the most spread, searched on a 4-pixel grid
+windows = np.lib.stride_tricks.sliding_window_view(stack.std(axis=0).mean(axis=2), (size, size))[::stride, ::stride]
+top, left = np.unravel_index(windows.mean(axis=(2, 3)).argmax(), windows.shape[:2])
+zoom = (int(top) * stride, int(left) * stride, size)
+print(f"the square where the samples disagree most (top, left, size): {zoom}")
+plotting.compare_crops({name: images, f"{name}, most spread": images}, {name: box, f"{name}, most spread": zoom},
+                       size=2.2, path=course.figure_path("vae_samples.png"));
 plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=course.figure_path("vae_differences.png"));
 
 # %% [markdown]
-# The samples differ in the wing's spots, their shapes and edges changing from sample to sample,
-# but at this size the differences are small; all of them, like their mean and the MSE model, are
-# far softer than the original. The difference row shows where they disagree: in the flowers'
-# texture and around the wing's spots, hardly at all on the smooth background at the top.
+# In the full square the samples look alike at first: sharper than their mean, with more
+# contrast in the flowers and the wing, but the same picture. In the square where they disagree
+# most (the second row, on the wing's spots) they plainly differ: each draws its own streaks and
+# speckles inside and between the spots, and the spots' edges bulge or dent in a different place
+# in each. The mean and the MSE model are the same soft blobs without any of it. No sample draws
+# the original's clean round spots on black, either: the detail they invent is plausible grain,
+# not the photo's. The difference row (the full square) shows where they disagree: in the
+# flowers' texture and around the wing's spots, hardly at all on the smooth background at the top.
 #
 # ## Does the spread say where the answer is uncertain?
 #
