@@ -16,7 +16,9 @@ import texture_probes  # noqa: E402  (benchmarks/texture_probes.py; the benchmar
 
 GRID = {"pixel": dict(method="pixel"),
         "perceptual": dict(method="perceptual", gram_weight=50.0),
-        "gan": dict(method="gan", task="bicubic-x4", critic_features=4, critic_pretraining=0.5)}
+        "gan": dict(method="gan", task="bicubic-x4", critic_features=4, critic_pretraining=0.5),
+        "gan-feature": dict(method="gan", task="bicubic-x4", critic_features=4, critic_pretraining=0.5,
+                            content="feature", pixel_weight=2.0, gram_weight=50.0)}
 DATA = dict(pool=("samples",), highres_size=32, patch_size=32, batch_size=2, steps_per_epoch=2, fresh_damage=True,
             seed=0)
 
@@ -78,6 +80,10 @@ def test_one_probe_of_each_method_writes_its_row_and_is_skipped_next_time(tmp_pa
         assert (tmp_path / "run" / "probes" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert not (tmp_path / "run" / "checkpoints" / f"{name}.pt").exists()  # deleted once done
     gan = written["probes"]["gan"]
+    feature = written["probes"]["gan-feature"]  # the same game with another content term: other numbers
+    assert feature["history"][1]["critic"] == gan["history"][1]["critic"]  # the same critic pretraining
+    assert feature["history"][-1]["loss"] != gan["history"][-1]["loss"]
+    assert "feature 2, Gram 50" in texture_probes.describe(feature["settings"])
     assert gan["settings"]["critic_steps"] == 1 and [set(row) for row in gan["history"]] == [
         {"step", "critic"}, {"step", "critic", "loss"}, {"step", "critic", "loss"}]
     assert written["probes"]["perceptual"]["crops_reference"] == "pixel"  # the pixel probe's crops beside it
