@@ -122,6 +122,16 @@ GRID = {
     "gan-x4-feature2": dict(method="gan", task="bicubic-x4", content="feature", pixel_weight=2.0),
     "gan-x4-feature2-gram5e3": dict(method="gan", task="bicubic-x4", content="feature", pixel_weight=2.0,
                                     gram_weight=5e3),
+    # lesson 7's layers hardly move the fine band whatever their Gram weight (1.4-1.6 times the
+    # pixel probe's), relu2_2 at a weight of 5 moves it eightfold at a large cost on MobileNetV2:
+    # relu2_2 added to lesson 7's layers at a small weight, whose Gram term (weighted by its
+    # square) is then 1/25 or 1/100 of relu3_3's
+    "perceptual-x4-relu2_2-w1": dict(method="perceptual", task="bicubic-x4",
+                                     layers=("relu2_2", "relu3_3", "relu4_3", "relu5_3"),
+                                     layer_weights=(1.0, 5.0, 15.0, 2.0)),
+    "perceptual-x4-relu2_2-w0.5": dict(method="perceptual", task="bicubic-x4",
+                                       layers=("relu2_2", "relu3_3", "relu4_3", "relu5_3"),
+                                       layer_weights=(0.5, 5.0, 15.0, 2.0)),
 }
 #: Steps per probe by run mode (srlib.config.run_mode). fast: 3-5 minutes a probe, set-up and
 #: scoring included, on the project's 2-core CPU, by its published full runs there (tutorial 2:
@@ -531,6 +541,8 @@ def describe(settings: dict) -> str:
         words += [f"Gram {settings['gram_weight']:g}", f"features x{settings['feature_scale']:g}"]
         if tuple(settings["layers"]) != METHOD_DEFAULTS["perceptual"]["layers"]:
             words.append("layers " + "/".join(settings["layers"]))
+        if tuple(settings["layer_weights"]) != METHOD_DEFAULTS["perceptual"]["layer_weights"]:
+            words.append("weights " + "/".join(f"{weight:g}" for weight in settings["layer_weights"]))
     if method == "gan":
         content = settings.get("content", "pixel")
         words += [f"{content} {settings['pixel_weight']:g}" + (f", Gram {settings['gram_weight']:g}"
@@ -540,10 +552,17 @@ def describe(settings: dict) -> str:
     return ", ".join(words)
 
 
+def _highres_sizes(result: dict) -> str:
+    """The photos' shorter side(s) in a results file's tasks, for its caption."""
+    sizes = sorted({task["data"]["highres_size"] for task in result["tasks"].values()})
+    return "/".join(str(size) for size in sizes) or str(DATA["highres_size"])
+
+
 def markdown(result: dict) -> str:
     lines = [f"Texture probes (issue 33), {result['machine']}, {result['date']}, {result['mode']} mode "
              f"(`{result['command']}`).", "",
-             f"Validation photos (5, shrunk to a 192-pixel shorter side, degraded as tutorials 2-4 do): PSNR on Y "
+             f"Validation photos (5, shrunk to a {_highres_sizes(result)}-pixel shorter side, degraded as tutorials "
+             "2-4 do): PSNR on Y "
              f"and the MobileNetV2 distance (lower is better) with a {result['crop_border']}-pixel border; the "
              f"high-frequency ratio is the output's energy at {result['band'][0]}-{result['band'][1]} cycles per "
              "pixel over the original's (1: as much fine detail as the photo).", ""]
@@ -578,6 +597,10 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoints", type=Path, default=default_checkpoints())
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--precision", default="auto", choices=config.PRECISIONS)
+    parser.add_argument("--highres-size", type=int, default=DATA["highres_size"],
+                        help="the shorter side the photos are shrunk to, training tiles and validation photos "
+                             f"alike (default {DATA['highres_size']}, tutorials 2-4's); larger keeps more texture "
+                             "in the x4 inputs")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.list:
@@ -597,7 +620,10 @@ def main(argv=None) -> int:
 
     config.configure_threads()
     command = "python benchmarks/texture_probes.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    result = run_probes(names, steps, args.output, checkpoints=args.checkpoints,
+    if args.highres_size < DATA["patch_size"]:  # the training crops are cut from the tiles
+        parser.error(f"--highres-size must be at least the crops' {DATA['patch_size']} pixels, got {args.highres_size}")
+    result = run_probes(names, steps, args.output, data={**DATA, "highres_size": args.highres_size},
+                        checkpoints=args.checkpoints,
                         checkpoint_every=args.checkpoint_every, precision=args.precision,
                         progress=not args.no_progress, command=command.strip())
     print(Path(args.output).with_suffix(".md").read_text())

@@ -88,6 +88,7 @@ def test_one_probe_of_each_method_writes_its_row_and_is_skipped_next_time(tmp_pa
         {"step", "critic"}, {"step", "critic", "loss"}, {"step", "critic", "loss"}]
     assert written["probes"]["perceptual"]["crops_reference"] == "pixel"  # the pixel probe's crops beside it
     assert "| pixel | pixel |" in (tmp_path / "run" / "probes.md").read_text()
+    assert "shrunk to a 32-pixel shorter side" in (tmp_path / "run" / "probes.md").read_text()
 
     built = len(tiny)
     again = run(tmp_path, list(GRID))
@@ -130,3 +131,9 @@ def test_list_prints_every_probe(capsys):
     assert texture_probes.main(["--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list(texture_probes.GRID)
+
+
+def test_the_command_line_refuses_photos_smaller_than_the_crops(capsys):
+    with pytest.raises(SystemExit):
+        texture_probes.main(["--probes", "pixel-x4", "--highres-size", "64"])
+    assert "at least the crops' 96 pixels, got 64" in capsys.readouterr().err
