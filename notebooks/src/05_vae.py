@@ -11,8 +11,10 @@
 # the cells below. Fast mode (the default on a CPU) takes a few minutes, with 500 steps per model
 # on the 9 sample photos. The full run (`SRLIB_MODE=full python -m course.notebooks 05_vae`) trains
 # 8,000 steps per model on the whole training pool: a quarter of an hour to an hour on a laptop
-# CPU, depending on whether it computes bfloat16 natively (the training loop runs on the CPU, GPU or
-# not). Its VAE is the one the library ships, ready to use, as `vae-x4`.
+# CPU, depending on whether it computes bfloat16 (a 16-bit floating-point format, half the memory
+# of float32) natively (the training loop runs on the CPU, GPU or not). The library's *zoo* (its
+# trained models, ready to use with `srlib.zoo.load_model` or `srlib upscale`) ships a full run of
+# this notebook's VAE as `vae-x4`.
 
 # %% [markdown] tags=["provenance"]
 # *Outputs shown: written from the results file when a run is published.*
@@ -66,8 +68,11 @@ print(MODE, CONFIG)
 #
 # Random 64-pixel crops of the training pool's photos and their x4 bicubic reductions, brought back to
 # full size with bicubic (`srlib.patches.PairedPatches`), so that the low-resolution input and its
-# original have the same shape, as printed below; for scoring, the five validation photos, cropped
-# to a multiple of 16 so that the encoder's two halvings and the x4 divide them.
+# original have the same shape, as printed below. The pool is the 9 sample photos in fast mode; the
+# full run adds the photos of `srlib data` (desktop wallpapers and photographs from Debian
+# packages, see `srlib.samples.load_pool`). For scoring, the five validation photos, cropped to a
+# multiple of 16 pixels: the x4 reduction and the encoder's two halvings each need a multiple of 4,
+# and 16 leaves a margin.
 
 # %%
 train_images = samples.load_pool(CONFIG.pool)
@@ -86,7 +91,9 @@ print("a batch:", tuple(lowres_batch.shape), "->", tuple(highres_batch.shape))
 #
 # - an **encoder** `q(z | highres, lowres)`: during training it sees the answer and writes what
 #   the low-resolution input does not tell into a small latent map `z` (4 channels at a quarter of
-#   the resolution). It returns a mean `mu` and a log-variance `logvar` for every latent element;
+#   the resolution). It returns a mean `mu` and a log-variance `logvar` for every latent element
+#   (the logarithm of the variance, which the network may output as any real number, while a
+#   variance must be positive);
 # - a **decoder** `p(highres | z, lowres)`: it adds detail to the bicubic-upsampled input, the
 #   detail chosen by `z`. The input goes through two convolutions of its own (`condition`), `z` is
 #   enlarged to full size by repeating each latent value over a 4 x 4 block (nearest neighbour),
@@ -97,16 +104,17 @@ print("a batch:", tuple(lowres_batch.shape), "->", tuple(highres_batch.shape))
 #   encode, `z` is drawn from it. Its last layer starts at zero, so it starts as the standard
 #   normal N(0, I) that a plain VAE uses for every input; it can then learn to leave room for
 #   different answers where the input is ambiguous (texture, edges) and none where it is not
-#   (a smooth sky). With `prior="normal"` the class is that plain VAE: `z` = 0 is then the prior's
-#   mean, which is how the MSE model below uses it;
+#   (a smooth sky). With `prior="normal"` the class is that plain VAE, and `z` = 0 is the prior's
+#   mean (the comparison model trained below uses it that way);
 # - the **reparameterisation trick**: `z = mu + exp(0.5 * logvar) * eps` with `eps` drawn from
 #   N(0, I). Sampling itself has no gradient; written this way, the randomness is an input and
 #   the gradient flows through `mu` and `logvar` to the encoder.
 #
 # Why a learned prior rather than N(0, I)? Short probes of both decided it, 4,000 steps each on
-# this tutorial's data (`benchmarks/vae_probes.py` ran them and wrote their results file; the cell
-# below reads it). For each prior and KL weight: the PSNR of the mean of 16 samples and of one
-# sample, and the **spread in the textured quarter**, the standard deviation across samples in
+# this tutorial's data (`benchmarks/vae_probes.py`; the cell below reads its results file). For
+# each prior and KL weight: the PSNR (peak signal-to-noise ratio against the original, in
+# decibels; higher is closer; tutorial 7 explains it) of the mean of 16 samples and of one sample,
+# and the **spread in the textured quarter**, the standard deviation across samples in
 # grey levels (of 255) over the quarter of each photo's pixels with the most local detail, which
 # is how much the samples differ where there is texture to differ in.
 
@@ -118,19 +126,21 @@ for probe, row in probes.items():
     kind = row["settings"]
     prior = "-" if kind["kind"] == "mse" else kind["prior"]
     weight = "-" if kind["kind"] == "mse" else f"{kind['kl_weight']:g}"
-    latent = f"1/{2 ** kind['downsamples']}"
+    latent = "-" if kind["kind"] == "mse" else f"1/{2 ** kind['downsamples']}"
     print(f"{probe:22} {prior:>7} {weight:>9} {latent:>6} {row['psnr_mean']:9.2f} {row['psnr_sample']:8.2f} "
           f"{row['spread_textured']:16.2f}")
 
 # %% [markdown]
-# Read the table by KL weight. With N(0, I), lowering the weight buys spread but the mean of the
-# samples falls away from the MSE model (`mse`, first row): at 0.005 it is most of a decibel short.
+# Read the table by KL weight. With N(0, I), lowering the weight from 0.02 to 0.005 buys spread
+# (0.002 adds none) but the mean of the samples falls away from the MSE model (`mse`, first row,
+# the same network trained without a latent): at 0.005 it is most of a decibel short.
 # The learned prior spreads about as much in the textured quarter at 0.02 and 0.005, and more at
 # 0.002, with its mean much closer to the MSE model's at every weight. Of its weights, 0.02 keeps
 # the mean closest but spreads the least; 0.002 spreads the most but its mean is furthest. We take
 # 0.005: as much spread as N(0, I) gives at that weight, with a mean two tenths of a decibel from
-# the MSE model. A latent at half the resolution (`-half`, one halving instead of two) did worse
-# on both counts.
+# the MSE model. A latent at half the resolution (`-half`, one halving instead of two) did worse:
+# less spread with N(0, I), the same with the learned prior, and a mean further from the MSE model
+# with both.
 
 # %%
 def conv_block(in_channels, out_channels, stride=1):
@@ -185,7 +195,8 @@ class ConditionalVAE(nn.Module):
 # A VAE maximises the *evidence lower bound* (ELBO), a lower bound on the log-likelihood of the
 # training images; its loss is the negative ELBO, two terms: a **reconstruction** term, the squared
 # error summed over the pixels of each image (a Gaussian likelihood up to constants), plus
-# `kl_weight` times the **KL divergence** between the encoder's distribution `q(z | ...)` =
+# `kl_weight` times the **KL divergence** (Kullback-Leibler: how far one probability distribution
+# is from another, zero when they are the same) between the encoder's distribution `q(z | ...)` =
 # N(mu, exp(logvar)) (the *posterior*: what the encoder believes about `z` once it has seen the
 # answer) and the prior `p(z | lowres)` = N(mu_p, exp(logvar_p)). For two Gaussians the KL has a
 # closed form, per latent value `0.5 (logvar_p - logvar + (exp(logvar) + (mu - mu_p)²) /
@@ -198,8 +209,10 @@ class ConditionalVAE(nn.Module):
 # (sharp reconstructions in training, but prior samples unlike anything the decoder saw); large,
 # and `z` carries little (samples all alike and blurry: the model falls back to the average).
 # Read as a likelihood, a weight `w` on the KL is the exact negative ELBO of a Gaussian decoder
-# with noise variance `w / 2` (divide the loss by `w`): `kl_weight = 0.005` says the pixels are
-# uncertain by a standard deviation of 0.05, so detail fainter than that costs more to write into
+# with noise variance `w / 2`: a Gaussian's negative log-likelihood is the squared error divided
+# by twice its variance, so dividing the whole loss by `w` gives squared error / w + KL. So
+# `kl_weight = 0.005` says the pixels (in [0, 1]) are uncertain by a standard deviation of 0.05,
+# about 13 grey levels, so detail fainter than that costs more to write into
 # `z` than it saves. The probes tried 0.02, 0.005 and 0.002; 0.005 keeps the mean of the samples
 # within a few tenths of a decibel of the MSE model while its samples differ visibly.
 
@@ -211,9 +224,12 @@ def vae_loss(prediction, highres, mu, logvar, prior_mu, prior_logvar, kl_weight)
     return reconstruction + kl_weight * kl, reconstruction, kl
 
 # %% [markdown]
-# `srlib.torch.vae` holds the same model and loss, because the zoo and the speed benchmark use them too
-# (the tests check that, with the same seed, weights and noise, both give the same numbers). The
-# model's size, and the loss of its random start on one batch:
+# `srlib.torch.vae` holds the same model and loss (same layers, same parameter names), for the zoo
+# and for your own experiments. The model's size, and the loss of its random start on one batch,
+# with the weight the KL has at step 0 of training (see the warm-up below: zero, so the loss is the
+# reconstruction alone). The reconstruction sums the squared error over a crop's 64 x 64 x 3
+# values: 39 is a mean squared error of about 0.003 per value, an error of about 14 grey levels
+# (10 would be about 7):
 
 # %%
 config.set_seed(CONFIG.seed)
@@ -221,7 +237,7 @@ start = ConditionalVAE(CONFIG.channels, CONFIG.latent_channels)
 torch.manual_seed(0)
 prediction, mu, logvar = start(lowres_batch, highres_batch)
 loss, reconstruction, kl = vae_loss(prediction, highres_batch, mu, logvar, *start.prior_statistics(lowres_batch),
-                                    CONFIG.kl_weight)
+                                    kl_weight=0.0)
 print(f"{sum(p.numel() for p in start.parameters()):,} parameters; at the start: loss {loss.item():.2f} "
       f"(reconstruction {reconstruction.item():.2f}, KL {kl.item():.2f})")
 
@@ -232,7 +248,7 @@ print(f"{sum(p.numel() for p in start.parameters()):,} parameters; at the start:
 # move the weights. Two details:
 #
 # - **KL annealing**: the KL weight rises linearly from 0 to `kl_weight` over the first
-#   `kl_warmup_steps` (`vae.KLAnnealing`), so the encoder learns to put information into `z` before
+#   `kl_warmup_steps` (the library's `vae.KLAnnealing`; the loop below writes it inline), so the encoder learns to put information into `z` before
 #   the KL term starts to squeeze it (with the full weight from step 0, `z` tends to be ignored for
 #   good, the posterior staying equal to the prior: "posterior collapse");
 # - **precision**: the network runs in bfloat16 with channels-last memory where the CPU computes it
@@ -240,8 +256,7 @@ print(f"{sum(p.numel() for p in start.parameters()):,} parameters; at the start:
 #
 # To compare, the same network with the plain N(0, I) prior is trained with `z` fixed at zero, its
 # mean, and a plain squared-error loss (`kind="mse"`): a deterministic decoder with the same
-# capacity (its encoder is never used, and it has no prior network). The
-# library's `vae.KLAnnealing` is the warm-up that the loop below writes inline.
+# capacity (its encoder is never used, and it has no prior network).
 
 # %%
 def train(model, pairs, num_steps, kind="vae"):
@@ -281,7 +296,7 @@ def train(model, pairs, num_steps, kind="vae"):
 # %% [markdown]
 # `srlib.torch.vae.train` is the same loop with a progress bar, timings and checkpoints. Five steps of
 # each, from the same weights, give the same losses (on other batches than the one above, hence
-# other values than its 39.32):
+# other values than its 39.31):
 
 # %%
 steps = {}
@@ -365,17 +380,17 @@ plt.show()
 kl, vae_reconstruction = np.array(histories["vae"]["kl"]), np.array(histories["vae"]["reconstruction"])
 mse_loss = np.array(histories["mse"]["loss"])
 kl_smooth, gap = smooth(kl), smooth(mse_loss) - smooth(vae_reconstruction)
-climb = int(np.argmax(kl_smooth > 0.25 * kl_smooth[-1]))
-print(f"KL (running mean of {window} steps): {kl_smooth[0]:.1f} at the start, passes a quarter of its final "
-      f"{kl_smooth[-1]:.1f} at step {climb + window}")
-print(f"MSE model's loss minus the VAE's reconstruction: {gap[max(0, climb - window)]:+.1f} before the climb, "
-      f"{gap[-1]:+.1f} at the end: z carries the detail the input lacks")
+peak = int(np.argmax(kl_smooth))  # window i holds steps i + 1 ... i + window
+print(f"KL (running mean of {window} steps): {kl_smooth[0]:.1f} over the first window, its peak "
+      f"{kl_smooth[peak]:.1f} over steps {peak + 1}-{peak + window}, {kl_smooth[-1]:.1f} at the end")
+print(f"MSE model's loss minus the VAE's reconstruction: {gap[0]:+.1f} over the first window, "
+      f"{gap[peak]:+.1f} at the KL's peak, {gap[-1]:+.1f} at the end: z carries the detail the input lacks")
 
 # %% [markdown]
 # ## Several answers for one input
 #
-# Four samples from the prior for the same low-resolution monarch, the mean of all
-# `CONFIG.num_samples`, the MSE model's single answer and the original, on a 120-pixel square of
+# Four samples from the prior for the same low-resolution monarch, the mean of all of them
+# (`CONFIG.num_samples`: 32 in the full run), the MSE model's single answer and the original, on a 120-pixel square of
 # the photo (`box` = top, left, size), and below it, enlarged further, the 32-pixel square of that
 # photo where the samples disagree most (the highest mean spread across samples). `vae.predict(model, inputs, "vae", n)` decodes `n` latents
 # drawn from the prior for each photo; with `"mse"` it makes one prediction, with `z` at the
@@ -399,20 +414,23 @@ size, stride = 32, 4  # the square with the most spread, searched on a 4-pixel g
 windows = np.lib.stride_tricks.sliding_window_view(stack.std(axis=0).mean(axis=2), (size, size))[::stride, ::stride]
 top, left = np.unravel_index(windows.mean(axis=(2, 3)).argmax(), windows.shape[:2])
 zoom = (int(top) * stride, int(left) * stride, size)
-print(f"the square where the samples disagree most (top, left, size): {zoom}")
+print(f"the square where the samples disagree most (top, left, size): {zoom}; "
+      f"{zoom[0] - box[0]} pixels down and {zoom[1] - box[1]} across from the first row's corner")
 plotting.compare_crops({name: images, f"{name}, most spread": images}, {name: box, f"{name}, most spread": zoom},
                        size=2.2, path=course.figure_path("vae_samples.png"));
 plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=course.figure_path("vae_differences.png"));
 
 # %% [markdown]
-# In the full square the samples look alike at first: sharper than their mean, with more
-# contrast in the flowers and the wing, but the same picture. In the square where they disagree
-# most (the second row, on the wing's spots) they plainly differ: each draws its own streaks and
-# speckles inside and between the spots, and the spots' edges bulge or dent in a different place
-# in each. The mean and the MSE model are the same soft blobs without any of it. No sample draws
-# the original's clean round spots on black, either: the detail they invent is plausible grain,
-# not the photo's. The difference row (the full square) shows where they disagree: in the
-# flowers' texture and around the wing's spots, hardly at all on the smooth background at the top.
+# In the full square the samples look alike: sharper than their mean, with more contrast in the
+# flowers and the wing, but the same picture. In the square where they disagree most (the second
+# row, on the wing's spots) they differ: follow one spot across the four samples and its edge and
+# the dark streaks and bright speckles in and around it change from sample to sample, while the
+# layout of the spots stays the same (the input fixes that much). The differences are changes of
+# brightness in small patches, not new shapes. The mean and the MSE model are the same soft blobs
+# without any of it, and no sample draws the original's clean round spots on black: the detail
+# they invent is plausible grain, not the photo's. The difference row (the full square) shows
+# where they disagree: in the flowers' texture and around the wing's spots, hardly at all on the
+# smooth background at the top.
 #
 # ## Does the spread say where the answer is uncertain?
 #
@@ -424,7 +442,10 @@ plotting.compare_crops({name: differences}, {name: box}, size=2.2, path=course.f
 # the error were Gaussian with that spread as its standard deviation, its mean absolute value would
 # be `sqrt(2 / pi) = 0.80` times the spread (the dashed line); a flat curve would mean the spread
 # says nothing about the error. Pearson's correlation measures how well a straight line fits
-# spread against error, Spearman's how well their rankings agree.
+# spread against error, Spearman's how well their rankings agree. `scale` pixels of border are left
+# out, as in the scores below (there the bicubic input has no neighbours to draw on), and both maps
+# share one colour scale that ends at the 99th percentile, so that a few extreme pixels do not
+# wash it out.
 
 # %%
 border = CONFIG.scale
@@ -480,8 +501,8 @@ print(f"spread vs error over {len(spreads):,} pixels: Pearson {calibration['pear
 # filter, lower is better) on the luma (Y) channel, `scale` pixels of border cropped, on the five
 # validation photos.
 # "VAE, one sample (average)" averages the scores of single samples; "VAE, prior mean" is the
-# decoder at the prior's mean latent, one deterministic answer (the zoo's `vae-x4`, an earlier run
-# with the N(0, I) prior, serves its VAE that way).
+# decoder at the prior's mean latent, one deterministic answer (the zoo's `vae-x4` serves its VAE
+# that way).
 
 # %%
 prior_mean = vae.predict(models["vae"], valid_inputs, "mse")  # the decoder at the prior's mean latent
@@ -534,13 +555,14 @@ print(f"- spread against error of the mean, per pixel: Spearman {calibration['sp
 # - **A single sample scores worse than bicubic** on PSNR and SSIM (the first line printed above).
 #   It commits to one set of details, and wherever they differ from the real ones it is punished
 #   twice, for the missing detail and for the invented one. Were the samples as uncertain as the
-#   truth, a sample and the original would be two independent draws around the mean, so one sample
-#   would have twice the mean's squared error and score 10 log10(2), about three decibels, below
+#   truth, a sample and the original would be two independent draws around the mean; the
+#   difference of two independent draws has twice the variance of one, so one sample would have
+#   twice the mean's squared error and score 10 log10(2), about three decibels, below
 #   it; here it is about one and a half decibels below (the first two lines above), the
 #   overconfidence seen above.
 # - **The mean of the samples comes back to the MSE model's answer** (over a decibel above bicubic,
 #   the table above): averaging plausible answers gives back the blurry average that the MSE loss
-#   aims for. It ends within a tenth of a decibel of the MSE model, which is trained for that
+#   aims for. It ends about a tenth of a decibel from the MSE model, which is trained for that
 #   average directly (the second line above), and so does the decoder at the prior's mean (`VAE,
 #   prior mean`). The learned prior is what lets the samples differ and their mean stay this close:
 #   in the probes at this weight and half the steps, the mean fell short by eight tenths of a
