@@ -132,6 +132,13 @@ GRID = {
     "perceptual-x4-relu2_2-w0.5": dict(method="perceptual", task="bicubic-x4",
                                        layers=("relu2_2", "relu3_3", "relu4_3", "relu5_3"),
                                        layer_weights=(0.5, 5.0, 15.0, 2.0)),
+    # photos at a 384-pixel shorter side (--highres-size 384: x4 inputs of 96 pixels, which keep
+    # some of the texture): relu2_2 at 1 and the game at pixel 150 both beat the pixel probe on
+    # MobileNetV2 there; a heavier relu2_2 and a lighter pixel weight
+    "perceptual-x4-relu2_2-w2": dict(method="perceptual", task="bicubic-x4",
+                                     layers=("relu2_2", "relu3_3", "relu4_3", "relu5_3"),
+                                     layer_weights=(2.0, 5.0, 15.0, 2.0)),
+    "gan-x4-pixel100": dict(method="gan", task="bicubic-x4", pixel_weight=100.0),
 }
 #: Steps per probe by run mode (srlib.config.run_mode). fast: 3-5 minutes a probe, set-up and
 #: scoring included, on the project's 2-core CPU, by its published full runs there (tutorial 2:
@@ -276,9 +283,11 @@ def score(targets: dict, predictions: dict) -> dict:
     return {**means, "per_photo": per_photo}
 
 
-def crop_boxes(targets: dict) -> dict:
-    """:data:`BOXES` for the photos that have one (all of them when none does: a centred square)."""
-    boxes = {name: box for name, box in BOXES.items() if name in targets}
+def crop_boxes(targets: dict, highres_size: int = 192) -> dict:
+    """:data:`BOXES` for the photos that have one (all of them when none does: a centred square),
+    scaled from the 192-pixel photos they were chosen on to photos of ``highres_size``."""
+    factor = highres_size / 192
+    boxes = {name: tuple(round(value * factor) for value in box) for name, box in BOXES.items() if name in targets}
     if boxes:
         return boxes
     return {name: ((image.shape[0] - min(image.shape[:2]) // 2) // 2, (image.shape[1] - min(image.shape[:2]) // 2) // 2,
@@ -450,7 +459,7 @@ def draw_crops(path: Path, data: TaskData, predictions: dict, reference: dict | 
 
     from srlib.plotting import compare_crops
 
-    boxes = crop_boxes(data.valid_targets)
+    boxes = crop_boxes(data.valid_targets, data.data["highres_size"])
     rows = {}
     for photo in boxes:
         columns = {"input": data.valid_inputs[photo]}
@@ -482,7 +491,10 @@ def run_probes(names, steps: int, output, grid: dict | None = None, data: dict |
     from srlib.torch.training import predict_images
 
     grid, data = grid or GRID, data or DATA
-    output, checkpoints = Path(output), Path(checkpoints or default_checkpoints())
+    # a folder per results file: probes of one name with other data (--highres-size) keep their own
+    # checkpoints and predictions (the crops' reference is read from there)
+    output = Path(output)
+    checkpoints = Path(checkpoints or default_checkpoints()) / output.name
     checkpoints.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     path = output.with_suffix(".json")

@@ -78,7 +78,8 @@ def test_one_probe_of_each_method_writes_its_row_and_is_skipped_next_time(tmp_pa
             assert np.isfinite(row[key]) and set(row["per_photo"]) == {"crop"}
         assert row["high_frequency_ratio"] > 0 and row["seconds_per_step"] > 0 and row["cpu_seconds"] > 0
         assert (tmp_path / "run" / "probes" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
-        assert not (tmp_path / "run" / "checkpoints" / f"{name}.pt").exists()  # deleted once done
+        folder = tmp_path / "run" / "checkpoints" / "probes"  # a folder per results file
+        assert not (folder / f"{name}.pt").exists() and (folder / f"{name}.predictions.npz").exists()
     gan = written["probes"]["gan"]
     feature = written["probes"]["gan-feature"]  # the same game with another content term: other numbers
     assert feature["history"][1]["critic"] == gan["history"][1]["critic"]  # the same critic pretraining
@@ -137,3 +138,10 @@ def test_the_command_line_refuses_photos_smaller_than_the_crops(capsys):
     with pytest.raises(SystemExit):
         texture_probes.main(["--probes", "pixel-x4", "--highres-size", "64"])
     assert "at least the crops' 96 pixels, got 64" in capsys.readouterr().err
+
+
+def test_crop_boxes_follow_the_photos_size():
+    targets = {"kodim23": np.zeros((384, 576, 3)), "other": np.zeros((384, 576, 3))}
+    assert texture_probes.crop_boxes(targets) == {"kodim23": (66, 60, 64)}  # chosen on 192-pixel photos
+    assert texture_probes.crop_boxes(targets, 384) == {"kodim23": (132, 120, 128)}
+    assert texture_probes.crop_boxes({"other": targets["other"]}, 384) == {"other": (96, 192, 192)}  # centred
