@@ -18,7 +18,10 @@ GRID = {"pixel": dict(method="pixel"),
         "perceptual": dict(method="perceptual", gram_weight=50.0),
         "gan": dict(method="gan", task="bicubic-x4", critic_features=4, critic_pretraining=0.5),
         "gan-feature": dict(method="gan", task="bicubic-x4", critic_features=4, critic_pretraining=0.5,
-                            content="feature", pixel_weight=2.0, gram_weight=50.0)}
+                            content="feature", pixel_weight=2.0, gram_weight=50.0),
+        "gan-layers": dict(method="gan", task="bicubic-x4", critic_features=4, critic_pretraining=0.5,
+                           content="feature", pixel_weight=2.0, gram_weight=50.0, layers=["relu2_2", "relu3_3"],
+                           layer_weights=[2.0, 5.0])}
 DATA = dict(pool=("samples",), highres_size=32, patch_size=32, batch_size=2, steps_per_epoch=2, fresh_damage=True,
             seed=0)
 
@@ -85,6 +88,9 @@ def test_one_probe_of_each_method_writes_its_row_and_is_skipped_next_time(tmp_pa
     assert feature["history"][1]["critic"] == gan["history"][1]["critic"]  # the same critic pretraining
     assert feature["history"][-1]["loss"] != gan["history"][-1]["loss"]
     assert "feature 2, Gram 50" in texture_probes.describe(feature["settings"])
+    layers = written["probes"]["gan-layers"]  # the content term on the layers the probe names
+    assert layers["history"][-1]["loss"] != feature["history"][-1]["loss"]
+    assert "feature (relu2_2 2, relu3_3 5) 2, Gram 50" in texture_probes.describe(layers["settings"])
     assert gan["settings"]["critic_steps"] == 1 and [set(row) for row in gan["history"]] == [
         {"step", "critic"}, {"step", "critic", "loss"}, {"step", "critic", "loss"}]
     assert written["probes"]["perceptual"]["crops_reference"] == "pixel"  # the pixel probe's crops beside it
