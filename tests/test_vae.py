@@ -100,6 +100,12 @@ def test_training_loop_on_tiny_data():
     drawn = predict(models["vae"], inputs, "vae", num_samples=2)
     assert mse["p1"].shape == (64, 80, 3) and drawn["p1"].shape == (2, 64, 80, 3)
     assert not np.array_equal(drawn["p1"][0], drawn["p1"][1])  # two different samples
+    # a temperature scales the latents' spread: the same noise, further from (or at) the prior's mean
+    hotter = predict(models["vae"], inputs, "vae", num_samples=2, temperature=3.0)
+    at_mean = predict(models["vae"], inputs, "vae", num_samples=2, temperature=0.0)
+    assert np.allclose(at_mean["p1"][0], at_mean["p1"][1]) and np.allclose(at_mean["p1"][0], predict(
+        models["vae"], inputs, "mse")["p1"], atol=1e-6)
+    assert hotter["p1"].std(axis=0).mean() > drawn["p1"].std(axis=0).mean()
     with pytest.raises(ValueError, match="kind"):
         train(models["mse"], pairs, 1, 2, kind="gan", progress=False)
 

@@ -282,10 +282,12 @@ def train(model: ConditionalVAE, pairs, num_steps: int, batch_size: int = 16, le
     return history
 
 
-def predict(model: ConditionalVAE, inputs: dict, kind: str = "vae", num_samples: int = 8, seed: int = 0) -> dict:
+def predict(model: ConditionalVAE, inputs: dict, kind: str = "vae", num_samples: int = 8, seed: int = 0,
+            temperature: float = 1.0) -> dict:
     """``{name: array}`` for whole images (HWC in [0, 1], bicubic-upsampled inputs): for
     ``kind="mse"`` the prediction at the prior's mean (the zero latent for the normal prior; HWC);
-    for ``"vae"`` ``num_samples`` draws from the prior, stacked (S, H, W, C), from one seeded generator."""
+    for ``"vae"`` ``num_samples`` draws from the prior, stacked (S, H, W, C), from one seeded generator,
+    with the prior's standard deviation times ``temperature`` (1: the model's own prior; 0: its mean)."""
     from srlib.torch import to_image, to_tensor
 
     outputs, generator = {}, torch.Generator().manual_seed(seed)
@@ -295,5 +297,6 @@ def predict(model: ConditionalVAE, inputs: dict, kind: str = "vae", num_samples:
             with torch.no_grad():
                 outputs[name] = to_image(model.decode(lowres)[0])
         else:
-            outputs[name] = to_image(model.sample(lowres, num_samples=num_samples, generator=generator)[:, 0])
+            outputs[name] = to_image(model.sample(lowres, num_samples=num_samples, temperature=temperature,
+                                                  generator=generator)[:, 0])
     return outputs
