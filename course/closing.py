@@ -62,7 +62,10 @@ class ZooModel:
     ``inputs``: ``{photo: HWC RGB [0, 1]}`` as the model takes them; the table is ``methods``
     (this run's ``{method: {photo: image}}``) plus the zoo model, against ``targets``, with
     ``evaluate_options`` (``crop_border``, ``extra_metrics``...) for :func:`srlib.evaluation.evaluate`.
-    ``trained_here`` says what this run did ("trained 400 steps here").
+    ``trained_here`` says what this run did ("trained 400 steps here"). ``task``: this run's
+    ``{"degradation": name, "scale": n}``, checked against the zoo model's metadata: a zoo model
+    made for another task (an older full run, before the notebook changed its task) is left out
+    with a line that says so, rather than scored on inputs it was not made for.
     """
     name: str
     inputs: dict
@@ -71,6 +74,23 @@ class ZooModel:
     trained_here: str
     evaluate_options: dict = field(default_factory=dict)
     baseline: str | None = None
+    task: dict | None = None
+
+
+def _zoo_task_mismatch(zoo: ZooModel) -> str | None:
+    """Why the zoo's model does not fit this run's task, or None."""
+    from srlib.torch.checkpoints import load_metadata
+    from srlib.zoo import model_path
+
+    if zoo.task is None:
+        return None
+    metadata = load_metadata(model_path(zoo.name))
+    theirs = {"degradation": metadata["degradation"]["name"], "scale": metadata["scale"]}
+    if theirs == zoo.task:
+        return None
+    return (f"the zoo's {zoo.name} was made for another task ({theirs['degradation']} x{theirs['scale']}) than this "
+            f"run's ({zoo.task['degradation']} x{zoo.task['scale']}): left out until a full run of this notebook "
+            "replaces it")
 
 
 def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: ZooModel | None = None,
@@ -86,7 +106,10 @@ def finish(notebook: str, result: dict, *, summary: Summary | None = None, zoo: 
     4. deletes the training checkpoints in ``checkpoints`` (PyTorch's ``*.pt`` and Keras's ``*.npz``): the
        run is complete, the next starts afresh.
     """
-    if zoo is not None and run_mode() != "full":
+    mismatch = _zoo_task_mismatch(zoo) if zoo is not None and run_mode() != "full" else None
+    if mismatch:
+        print(mismatch)
+    elif zoo is not None and run_mode() != "full":
         from srlib import evaluation, zoo as model_zoo
 
         zoo_predictions, trained = model_zoo.beside_run(zoo.name, zoo.inputs, zoo.trained_here)

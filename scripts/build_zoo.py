@@ -104,9 +104,15 @@ def add_unet(path: Path, name: str, description: str) -> None:
     model = build_unet()
     saved = load_weights(model, path)
     config = saved["config"].get("unet", saved["config"])
+    # tutorial 2's crappify task (x2 and JPEG; its data's scale 1 means "the input brought back to
+    # full size"), or tutorial 3's x4 task (bicubic, scored on the photos at their own size as the
+    # zoo's other x4 models are)
+    if config["degradation"] == "crappify":
+        scale, degradation = 2, {"name": "crappify", "highres_size": config["highres_size"]}
+    else:
+        scale, degradation = config["scale"], {"name": config["degradation"]}
     add(model, {"name": name, "architecture": {"class": "ResidualUnet", "arguments": {}},
-                "scale": 2, "input": "bicubic-upsampled",
-                "degradation": {"name": "crappify", "highres_size": config["highres_size"]},
+                "scale": scale, "input": "bicubic-upsampled", "degradation": degradation,
                 "data": saved["data"], "loss": saved["loss"], "description": description,
                 "training": {"seconds": saved["training_seconds"], "steps": saved.get("training_steps"),
                              "machine": saved["machine"],
@@ -211,7 +217,10 @@ def main() -> int:
     if args.unet_pixel:
         add_unet(args.unet_pixel, "unet-pixel", f"tutorial 2's U-Net, pixel (MSE) loss: {restoration}")
     if args.unet_perceptual:
-        add_unet(args.unet_perceptual, "unet-perceptual", f"tutorial 3's U-Net, VGG-16 feature loss: {restoration}")
+        add_unet(args.unet_perceptual, "unet-perceptual",
+                 "tutorial 3's U-Net, VGG-16 feature loss: x4 enlargement of clean photos (bicubic reduction), "
+                 "the input bicubic-enlarged first; tutorial 2's U-Net fine-tuned on photos of a 384-pixel "
+                 "shorter side, with more fine texture than a pixel loss gives")
     if args.gan:
         add_unet(args.gan, "gan", f"tutorial 4's GAN generator (NoGAN): {restoration}")
     if args.autoencoder:

@@ -66,7 +66,7 @@ class ResultsTable:
         names = self.metric_names()
         gain = baseline in means and "psnr" in names
         header = ["method"] + (["image"] if per_image else []) + [
-            f"{COLUMN_TITLES.get(name, name)} {'↑' if HIGHER_IS_BETTER.get(name, False) else '↓'}" for name in names]
+            f"{COLUMN_TITLES.get(name, name)} {_direction(name)}" for name in names]
         if gain:
             header.append(f"PSNR gain over {baseline} (dB)")
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -98,7 +98,16 @@ class ResultsTable:
 
 
 COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "hfen": "HFEN", "vgg": "VGG distance",
-                 "mobilenet": "MobileNetV2 distance"}
+                 "mobilenet": "MobileNetV2 distance", "high_frequency": "high-frequency ratio"}
+#: Columns best at 1 rather than high or low: a ratio to the original's (more than 1 is invented detail).
+BEST_AT_ONE = {"high_frequency"}
+
+
+def _direction(name: str) -> str:
+    """The header's arrow: ↑ higher is better, ↓ lower is better, →1 closest to 1 is."""
+    if name in BEST_AT_ONE:
+        return "→1"
+    return "↑" if HIGHER_IS_BETTER.get(name, False) else "↓"
 
 
 def _format(value: float, digits: int) -> str:

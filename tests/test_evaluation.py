@@ -37,3 +37,19 @@ def test_opencv_reduction_is_cv2_default_on_8_bits_and_models_are_rounded_to_8_b
     assert scores["grey"] < scores["nearest"] < scores["bicubic"]
     with pytest.raises(ValueError, match="small: enlarged .* to \\(20, 30, 3\\), expected \\(40, 60, 3\\)"):
         opencv_protocol(image, 4, models={"small": lambda small: np.zeros((20, 30, 3))})
+
+
+def test_table_headers_say_which_way_each_column_is_better():
+    from functools import partial
+
+    from srlib.evaluation import evaluate
+    from srlib.metrics import high_frequency_ratio
+    from srlib.resize import upscale_bicubic, shrink
+
+    image = synthetic_photo(64, 64, seed=3)
+    blurred = upscale_bicubic(shrink(image, 16), 4)
+    table = evaluate({"a": image}, {"blurred": {"a": blurred}}, crop_border=4,
+                     extra_metrics={"high_frequency": partial(high_frequency_ratio, band=(0.25, 0.5))})
+    header = table.to_markdown(baseline=None).splitlines()[0]
+    assert "PSNR (dB) ↑" in header and "HFEN ↓" in header and "high-frequency ratio →1" in header
+    assert 0.0 <= table.mean()["blurred"]["high_frequency"] < 0.5  # a 4x blur keeps little of the finest band

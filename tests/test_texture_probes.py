@@ -129,7 +129,8 @@ def test_probes_are_seeded_and_resume_from_their_checkpoints(tmp_path, tiny, mon
 def test_the_grid_names_known_methods_tasks_and_starts():
     for name, probe in texture_probes.GRID.items():
         settings = {**texture_probes.METHOD_DEFAULTS[probe["method"]], **probe}
-        assert settings["task"] in texture_probes.TASKS and settings["start"] in ("unet-pixel", "scratch"), name
+        assert settings["task"] in texture_probes.TASKS and (settings["start"] in ("unet-pixel", "scratch")
+                                                               or settings["start"].endswith(".safetensors")), name
     with pytest.raises(ValueError, match="unknown probe"):
         texture_probes.probe_settings("nonsense", texture_probes.GRID, 10, texture_probes.DATA, "fp32", "cpu")
 
@@ -151,3 +152,25 @@ def test_crop_boxes_follow_the_photos_size():
     assert texture_probes.crop_boxes(targets) == {"kodim23": (66, 60, 64)}  # chosen on 192-pixel photos
     assert texture_probes.crop_boxes(targets, 384) == {"kodim23": (132, 120, 128)}
     assert texture_probes.crop_boxes({"other": targets["other"]}, 384) == {"other": (96, 192, 192)}  # centred
+
+
+def test_a_probe_may_start_from_a_saved_unet(tmp_path):
+    import torch
+
+    from srlib.torch.checkpoints import digest, save_weights
+    from srlib.torch.models import build_unet
+
+    missing = tmp_path / "missing.safetensors"
+    with pytest.raises(ValueError, match="no such weights file"):
+        texture_probes.start_identity(str(missing))
+    torch.manual_seed(0)
+    saved = save_weights(build_unet(), tmp_path / "unet.safetensors", {"note": "a tutorial's run"})
+    assert texture_probes.start_identity(str(saved)) == f"{saved} {digest(saved)}"  # a new file makes old rows stale
+    model = texture_probes.start_model(str(saved), "cpu")
+    assert model.training and next(model.parameters()).dtype == torch.float32
+    from safetensors.torch import load_file
+
+    written = load_file(str(saved))
+    loaded = model.state_dict()
+    assert set(loaded) == set(written)
+    assert all(torch.equal(loaded[key], written[key]) for key in written)

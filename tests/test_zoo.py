@@ -573,3 +573,17 @@ def test_upscale_command_strength(tmp_path, tiny_model, camera_pair, capsys):
     with pytest.raises(SystemExit):
         main(["upscale", str(source), "-o", str(tmp_path / "other"), "--strength", "2"])
     assert "argument --strength: must be a number from 0 to 1, not '2'" in capsys.readouterr().err
+
+
+def test_a_short_run_leaves_out_a_zoo_model_made_for_another_task():
+    """A notebook that changes its task keeps its fast-mode comparison honest until its new full run
+    is in the zoo: the older model is named and left out, not scored on inputs it was not made for."""
+    from course.closing import ZooModel, _zoo_task_mismatch
+
+    def closing(task):
+        return ZooModel("unet-pixel", {}, {}, {}, "trained 3 steps here", task=task)
+
+    assert _zoo_task_mismatch(closing(None)) is None
+    assert _zoo_task_mismatch(closing({"degradation": "crappify", "scale": 2})) is None
+    message = _zoo_task_mismatch(closing({"degradation": "bicubic", "scale": 4}))
+    assert "unet-pixel" in message and "crappify x2" in message and "bicubic x4" in message
