@@ -364,9 +364,9 @@ plotting.compare_crops(rows, boxes, size=2.8, path=course.figure_path("unet_perc
 
 # %% [markdown]
 # The difference is clearest on Chelsea's fur: the pixel loss leaves smooth brown patches, the
-# feature loss gives them a fine, streaky grain. It is not the original's pattern of strands, and the crop's PSNR says so
-# (26.61 dB, below the pixel loss's 27.20 and even the input's 26.80): a plausible texture, not the
-# true one. On the parrot neither U-Net brings back the black stripes of its face, which the
+# feature loss gives them a fine, streaky grain. It is not the original's pattern of strands, and
+# the crop's PSNR in its title says so, below the pixel loss's and even the input's: a plausible
+# texture, not the true one. On the parrot neither U-Net brings back the black stripes of its face, which the
 # quarter-size input no longer holds; the feature loss gives the white cheek and the green a finer
 # grain. The dahlia's petals have crisper edges with the feature loss, again at a lower PSNR.
 #
