@@ -133,10 +133,16 @@ def bar_chart(values: dict, ylabel: str, baseline: float | None = None, path=Non
     return save(figure, path)
 
 
-def plot_gan_history(history, validation=None, path=None, smooth: int = 5):
+#: Labels of the measures :func:`plot_gan_history` can draw beside the PSNR.
+GAN_MEASURES = {"vgg": "VGG distance (lower is better)",
+                "high_frequency": "high-frequency ratio (1: the photos')"}
+
+
+def plot_gan_history(history, validation=None, path=None, smooth: int = 5, measure: str = "vgg"):
     """A GAN's two players: each one's loss on its own turns (left) and, per epoch, the
-    generator's validation PSNR (Y channel, as the tables) and VGG distance (right, when
-    ``validation``, ``[{"epoch", "psnr", "vgg"}]``, is given).
+    generator's validation PSNR (Y channel, as the tables) and ``measure`` (right, when
+    ``validation``, ``[{"epoch", "psnr", measure}]``, is given): a key of :data:`GAN_MEASURES`,
+    the VGG distance by default.
 
     ``history``: ``[(step, "generator" | "critic", loss)]`` as recorded by
     tutorial 4's ``PlayerLosses`` callback; losses are shown as running means of ``smooth`` turns.
@@ -164,8 +170,8 @@ def plot_gan_history(history, validation=None, path=None, smooth: int = 5):
         left.set_xlabel("epoch")
         left.set_ylabel("validation PSNR, Y channel (dB)", color="tab:blue")
         right = left.twinx()
-        right.plot(epochs, [entry["vgg"] for entry in validation], "s--", color="tab:green")
-        right.set_ylabel("VGG distance (lower is better)", color="tab:green")
+        right.plot(epochs, [entry[measure] for entry in validation], "s--", color="tab:green")
+        right.set_ylabel(GAN_MEASURES[measure], color="tab:green")
         left.set_title("the generator after each epoch")
         left.grid(alpha=0.3)
     figure.tight_layout()
