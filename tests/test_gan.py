@@ -17,7 +17,6 @@ def test_plot_gan_history_draws_both_players_and_validation():
     assert len(plot_gan_history(history).axes) == 1  # without validation, one panel
 
 
-
 def test_plot_gan_history_draws_the_measure_asked_for():
     history = [(step, "critic" if step % 2 else "generator", 1.0) for step in range(8)]
     validation = [{"epoch": epoch, "psnr": 25.0, "vgg": 0.5, "high_frequency": 0.1 * epoch} for epoch in (1, 2)]
